@@ -1,0 +1,85 @@
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "genrnn/device.hpp"
+#include "genrnn/model.hpp"
+
+namespace genrnn {
+
+class Engine;
+struct CorpusBatches;
+enum class Optimizer { adam, sgd };
+Optimizer parse_optimizer(const std::string& name);  // "adam" | "sgd"
+
+struct TrainOptions {
+  int seq_len = 100;
+  int batch = 32;
+  int64_t steps = 0;  // 0: `epochs` passes over the training data
+  int epochs = 1;
+  Optimizer optimizer = Optimizer::adam;
+  float learning_rate = 2e-3f;
+  float clip = 5.0f;  // global gradient norm; 0: off
+  float dropout = 0.0f;
+  float val_frac = 0.05f;
+  uint64_t seed = 1234;
+  int64_t eval_every = 100;        // validation loss every N steps (and at the end)
+  int64_t checkpoint_every = 1000;  // 0: only at the end
+  std::string out_path;            // checkpoint; the optimizer state goes to out_path + ".optim"
+  Device device = Device::automatic;
+  // Throws Error naming the option that is out of range.
+  void validate() const;
+};
+
+struct TrainProgress {
+  int64_t step = 0;         // steps done
+  int64_t total_steps = 0;
+  double train_loss = 0;    // mean cross-entropy (nats per token) of the last step
+  double val_loss = -1;     // last validation loss; < 0 while there is none
+  bool evaluated = false;   // val_loss was computed at this step
+  bool checkpointed = false;
+  double tokens_per_second = 0;
+  double elapsed_seconds = 0;
+};
+using ProgressCallback = std::function<void(const TrainProgress&)>;
+
+// Char-rnn style training: the corpus as `batch` parallel streams, windows of `seq_len` with
+// the state carried across windows (truncated BPTT), a validation tail, checkpoints.
+class Trainer {
+ public:
+  // `corpus` is the whole text as ids of model.tokenizer; its last val_frac is held out.
+  Trainer(Model model, const std::vector<int>& corpus, const TrainOptions& options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  const std::string& engine_name() const;
+  int64_t total_steps() const;
+  int64_t step() const;
+  // Continues from the optimizer state, data position and carried state saved beside the
+  // checkpoint at options.out_path (whose weights `model` already holds).
+  void resume();
+  // Trains until total_steps() or until *stop becomes true; checkpoints at the end either way.
+  void run(const ProgressCallback& on_progress, const std::atomic<bool>* stop = nullptr);
+  // Mean cross-entropy of the validation tail (nats per token); < 0 when there is none.
+  double validation_loss();
+  // The current weights (read back from the engine).
+  const Model& model();
+  void save_checkpoint();
+
+ private:
+  Model model_;
+  TrainOptions options_;
+  std::unique_ptr<CorpusBatches> data_;
+  std::unique_ptr<Engine> engine_;
+  std::string engine_name_;
+  int64_t step_ = 0;
+};
+
+std::string optimizer_state_path(const std::string& checkpoint_path);
+
+}  // namespace genrnn

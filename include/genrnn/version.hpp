@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+
+namespace genrnn {
+
+std::string version();
+
+// What this build of the library was compiled against.
+struct BuildInfo {
+  std::string cuda_runtime;        // e.g. "13.0"
+  std::string cudnn;               // header version, e.g. "9.19.0"
+  std::string cudnn_loaded;        // version of the libcudnn found at run time
+  std::string cuda_architectures;  // e.g. "80;90"
+  std::string blas;                // CPU GEMM library
+};
+BuildInfo build_info();
+
+}  // namespace genrnn

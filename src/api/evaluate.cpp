@@ -1,0 +1,37 @@
+#include "genrnn/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/engine.hpp"
+#include "genrnn/error.hpp"
+
+namespace genrnn {
+
+EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device) {
+  if (ids.size() < 2) throw Error("the text has fewer than 2 tokens: nothing to predict");
+  auto engine = make_engine(choose_engine(device).engine, model.config);
+  engine->set_parameters(model.parameters);
+  engine->set_state({1, {}, {}});
+  // One stream, carried across chunks: the chunk length only bounds memory, not the result.
+  constexpr int64_t chunk = 512;
+  const auto predicted = static_cast<int64_t>(ids.size()) - 1;
+  TokenWindow window;
+  double total = 0;
+  for (int64_t start = 0; start < predicted; start += chunk) {
+    const auto length = std::min(chunk, predicted - start);
+    window.batch = 1;
+    window.seq_len = static_cast<int>(length);
+    window.inputs.assign(ids.begin() + start, ids.begin() + start + length);
+    window.targets.assign(ids.begin() + start + 1, ids.begin() + start + length + 1);
+    total += engine->eval_window(window);
+  }
+  EvalResult result;
+  result.tokens = predicted;
+  result.loss = total / static_cast<double>(predicted);
+  result.bits_per_token = result.loss / std::log(2.0);
+  result.perplexity = std::exp(result.loss);
+  return result;
+}
+
+}  // namespace genrnn

@@ -1,0 +1,54 @@
+#include "genrnn/generator.hpp"
+
+#include "engine/engine.hpp"
+#include "genrnn/error.hpp"
+
+namespace genrnn {
+
+Generator::Generator(const Model& model, Device device) : model_(model) {
+  engine_name_ = choose_engine(device).engine;
+  engine_ = make_engine(engine_name_, model.config);
+  engine_->set_parameters(model.parameters);
+}
+
+Generator::~Generator() = default;
+
+const std::string& Generator::engine_name() const { return engine_name_; }
+
+std::vector<std::string> Generator::generate(const std::string& prompt, const GenerateOptions& options,
+                                             const TokenCallback& on_token, const RecurrentState* initial) {
+  options.sampling.validate();
+  if (options.length < 1) throw Error("the length to generate must be at least 1");
+  if (options.num_samples < 1 || options.num_samples > 4096)
+    throw Error("num-samples must be in [1, 4096], not " + std::to_string(options.num_samples));
+  const std::vector<int> prompt_ids = model_.tokenizer.encode(prompt, options.unknown);
+  if (prompt_ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
+  const int streams = options.num_samples;
+  if (initial && initial->batch != streams)
+    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; num-samples is " +
+                std::to_string(streams));
+  engine_->set_state(initial ? *initial : RecurrentState{streams, {}, {}});
+
+  std::vector<int> prompts;
+  for (int s = 0; s < streams; ++s) prompts.insert(prompts.end(), prompt_ids.begin(), prompt_ids.end());
+  std::vector<float> logits;
+  engine_->prefill(prompts, streams, logits);
+
+  const int vocab = model_.config.vocab_size;
+  std::vector<int> tokens(streams, prompt_ids.back());
+  std::vector<std::string> texts(streams);
+  for (int position = 0; position < options.length; ++position) {
+    for (int s = 0; s < streams; ++s) {
+      const int token = sample_token(logits.data() + static_cast<std::size_t>(s) * vocab, vocab,
+                                     options.sampling, s, position);
+      const std::string piece = model_.tokenizer.piece(tokens[s], token);
+      texts[s] += piece;
+      tokens[s] = token;
+      if (on_token) on_token(s, token, piece);
+    }
+    if (position + 1 < options.length) engine_->step(tokens, logits);
+  }
+  return texts;
+}
+
+}  // namespace genrnn

@@ -1,0 +1,106 @@
+#include "genrnn/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "genrnn/error.hpp"
+
+namespace genrnn {
+
+int ModelConfig::gate_count() const {
+  switch (cell) {
+    case CellType::lstm: return 4;
+    case CellType::gru: return 3;
+    case CellType::rnn: return 1;
+  }
+  throw Error("unknown cell type");
+}
+
+int ModelConfig::input_size() const { return embedding_dim > 0 ? embedding_dim : vocab_size; }
+
+void ModelConfig::validate() const {
+  // Bounds keep every tensor's element count well inside 32-bit BLAS indices.
+  auto check = [](const char* field, int value, int lo, int hi) {
+    if (value < lo || value > hi)
+      throw Error(std::string("model ") + field + " is " + std::to_string(value) +
+                  "; it must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  };
+  check("num_layers", num_layers, 1, 64);
+  check("hidden_size", hidden_size, 1, 16384);
+  check("embedding_dim", embedding_dim, 0, 16384);
+  check("vocab_size", vocab_size, 1, 1 << 21);
+}
+
+std::string to_string(CellType cell) {
+  switch (cell) {
+    case CellType::lstm: return "lstm";
+    case CellType::gru: return "gru";
+    case CellType::rnn: return "rnn";
+  }
+  throw Error("unknown cell type");
+}
+
+std::string to_string(TokenizerKind kind) {
+  return kind == TokenizerKind::character ? "char" : "word";
+}
+
+CellType parse_cell(const std::string& name) {
+  if (name == "lstm") return CellType::lstm;
+  if (name == "gru") return CellType::gru;
+  if (name == "rnn") return CellType::rnn;
+  throw Error("unknown cell '" + name + "' (expected lstm, gru or rnn)");
+}
+
+TokenizerKind parse_tokenizer_kind(const std::string& name) {
+  if (name == "char") return TokenizerKind::character;
+  if (name == "word") return TokenizerKind::word;
+  throw Error("unknown tokenizer '" + name + "' (expected char or word)");
+}
+
+std::string config_to_json(const ModelConfig& config) {
+  nlohmann::ordered_json j;
+  j["cell"] = to_string(config.cell);
+  j["num_layers"] = config.num_layers;
+  j["hidden_size"] = config.hidden_size;
+  j["embedding_dim"] = config.embedding_dim;
+  j["vocab_size"] = config.vocab_size;
+  j["tokenizer"] = to_string(config.tokenizer);
+  return j.dump();
+}
+
+ModelConfig config_from_json(const std::string& json) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("model config is not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw Error("model config is not a JSON object");
+  auto field = [&j](const char* name) -> const nlohmann::json& {
+    auto it = j.find(name);
+    if (it == j.end()) throw Error(std::string("model config lacks \"") + name + "\"");
+    return *it;
+  };
+  auto integer = [&field](const char* name) {
+    const auto& v = field(name);
+    if (!v.is_number_integer()) throw Error(std::string("model config \"") + name + "\" is not an integer");
+    auto value = v.get<int64_t>();
+    if (value < 0 || value > (1 << 30)) throw Error(std::string("model config \"") + name + "\" is out of range");
+    return static_cast<int>(value);
+  };
+  auto text = [&field](const char* name) {
+    const auto& v = field(name);
+    if (!v.is_string()) throw Error(std::string("model config \"") + name + "\" is not a string");
+    return v.get<std::string>();
+  };
+  ModelConfig config;
+  config.cell = parse_cell(text("cell"));
+  config.tokenizer = parse_tokenizer_kind(text("tokenizer"));
+  config.num_layers = integer("num_layers");
+  config.hidden_size = integer("hidden_size");
+  config.embedding_dim = integer("embedding_dim");
+  config.vocab_size = integer("vocab_size");
+  config.validate();
+  return config;
+}
+
+}  // namespace genrnn

@@ -1,0 +1,50 @@
+#include "cpu/cpu_engine.hpp"
+
+#include "cpu/optimizer.hpp"
+
+namespace genrnn {
+
+void CpuEngine::set_parameters(const std::vector<float>& flat) {
+  if (flat.size() != network_.parameters().size())
+    throw Error("expected " + std::to_string(network_.parameters().size()) + " parameters, got " +
+                std::to_string(flat.size()));
+  network_.parameters() = flat;
+}
+
+std::optional<double> CpuEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+  const cpu::DropoutSpec dropout{options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_.step)};
+  network_.forward(window.inputs.data(), window.batch, window.seq_len, dropout);
+  const double tokens = static_cast<double>(window.batch) * window.seq_len;
+  const double loss = network_.loss(window.targets.data()) / tokens;
+  network_.backward(window.targets.data(), static_cast<float>(1.0 / tokens));
+  gradients_ = network_.gradients();
+  cpu::clip_gradients(gradients_, options.clip);
+  cpu::apply_optimizer(network_.parameters(), gradients_, optimizer_, options);
+  return loss;
+}
+
+void CpuEngine::set_optimizer_state(const OptimizerState& state) {
+  const auto n = network_.parameters().size();
+  if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size())
+    throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
+  optimizer_ = state;
+}
+
+double CpuEngine::eval_window(const TokenWindow& window) {
+  network_.forward(window.inputs.data(), window.batch, window.seq_len);
+  return network_.loss(window.targets.data());
+}
+
+void CpuEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) {
+  if (batch < 1 || prompts.empty() || prompts.size() % batch != 0)
+    throw Error("prefill needs `batch` prompts of one length");
+  network_.forward(prompts.data(), batch, static_cast<int>(prompts.size() / batch));
+  logits.resize(static_cast<std::size_t>(batch) * network_.config().vocab_size);
+  network_.last_logits(logits.data());
+}
+
+void CpuEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
+  prefill(ids, static_cast<int>(ids.size()), logits);
+}
+
+}  // namespace genrnn

@@ -1,0 +1,39 @@
+#include "cpu/optimizer.hpp"
+
+#include <cmath>
+
+#include "kernels/optimizer_math.cuh"
+
+namespace genrnn::cpu {
+
+double global_norm(const std::vector<float>& gradients) {
+  double sum = 0;
+  for (float g : gradients) sum += static_cast<double>(g) * g;
+  return std::sqrt(sum);
+}
+
+void clip_gradients(std::vector<float>& gradients, float max_norm) {
+  if (max_norm <= 0) return;
+  const double coefficient = max_norm / (global_norm(gradients) + 1e-6);
+  if (coefficient >= 1) return;
+  for (float& g : gradients) g = static_cast<float>(g * coefficient);
+}
+
+void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& gradients,
+                     OptimizerState& state, const TrainStepOptions& options) {
+  ++state.step;
+  const std::size_t n = parameters.size();
+  if (options.optimizer == Optimizer::sgd) {
+    for (std::size_t i = 0; i < n; ++i) math::sgd_update(parameters[i], gradients[i], options.learning_rate);
+    return;
+  }
+  state.m.resize(n, 0.0f);
+  state.v.resize(n, 0.0f);
+  math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
+  hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(state.step));
+  hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(state.step));
+  for (std::size_t i = 0; i < n; ++i)
+    math::adam_update(parameters[i], gradients[i], state.m[i], state.v[i], hyper);
+}
+
+}  // namespace genrnn::cpu

@@ -1,0 +1,66 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/corpus.hpp"
+#include "genrnn/config.hpp"
+#include "genrnn/state.hpp"
+#include "genrnn/trainer.hpp"
+
+namespace genrnn {
+
+struct TrainStepOptions {
+  Optimizer optimizer = Optimizer::adam;
+  float learning_rate = 2e-3f;
+  float clip = 5.0f;  // global gradient norm; 0: off
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0;  // masks are drawn by Philox from (dropout_seed, step)
+  bool read_loss = true;      // GPU engines read the loss back only when asked
+};
+
+// Adam's moments over the flat parameter buffer; empty for SGD.
+struct OptimizerState {
+  int64_t step = 0;
+  std::vector<float> m;
+  std::vector<float> v;
+};
+
+// One model's weights on one device and the numeric work on them. Everything around it
+// (tokenizing, batching, logging, checkpoints, the CLI) is shared and engine-agnostic.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+
+  // Weights in the flat PyTorch layout of parameter_layout(config).
+  virtual void set_parameters(const std::vector<float>& flat) = 0;
+  virtual std::vector<float> parameters() const = 0;
+
+  // The state the next window or token starts from; an empty h/c means zeros for `batch` streams.
+  virtual void set_state(const RecurrentState& state) = 0;
+  virtual RecurrentState state() const = 0;
+
+  // Forward, backward, clipping and the optimizer step on one window; the state carries over.
+  // Returns the window's mean cross-entropy when options.read_loss.
+  virtual std::optional<double> train_step(const TokenWindow& window,
+                                           const TrainStepOptions& options) = 0;
+  virtual OptimizerState optimizer_state() const = 0;
+  virtual void set_optimizer_state(const OptimizerState& state) = 0;
+
+  // Sum of the window's cross-entropy (nats), no dropout; the state carries over.
+  virtual double eval_window(const TokenWindow& window) = 0;
+
+  // Runs `batch` equal-length prompts ([b * length + t]) from the current state and writes the
+  // logits after each prompt's last token into logits ([b * V + v]).
+  virtual void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) = 0;
+  // One token per stream in, the next logits out.
+  virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
+};
+
+// "cpu" for now; the CUDA engines join here.
+std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config);
+
+}  // namespace genrnn

@@ -1,0 +1,184 @@
+// Training, resuming, evaluation and generation through the public API on the CPU engine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "cpu/network.hpp"
+#include "genrnn/genrnn.hpp"
+#include "tests/support/numeric.hpp"
+
+namespace genrnn {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Text with structure a small model can learn: sentences drawn from a few templates.
+std::string structured_text(std::size_t length, uint64_t seed) {
+  const char* sentences[] = {"the cat sat on the mat. ", "a dog ran to the park. ",
+                             "my hat is red. ",          "we like to sing songs. ",
+                             "the sun is hot today. ",   "birds fly over the sea.\n"};
+  std::mt19937_64 engine(seed);
+  std::string text;
+  while (text.size() < length) text += sentences[engine() % 6];
+  return text;
+}
+
+// Entropy (nats) of the token frequencies: what a model that ignores context achieves.
+double unigram_entropy(const std::vector<int>& ids) {
+  std::map<int, double> counts;
+  for (int id : ids) counts[id] += 1;
+  double entropy = 0;
+  for (const auto& [id, count] : counts) {
+    const double p = count / static_cast<double>(ids.size());
+    entropy -= p * std::log(p);
+  }
+  return entropy;
+}
+
+fs::path scratch_folder(const std::string& name) {
+  const fs::path folder = fs::temp_directory_path() / ("genrnn_training_test_" + name + "_" +
+                                                       std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                                       "_" + std::to_string(std::random_device{}()));
+  fs::create_directories(folder);
+  return folder;
+}
+
+Model small_model(const std::string& text, CellType cell, int layers, uint64_t seed) {
+  auto tokenizer = Tokenizer::build(TokenizerKind::character, text, 0);
+  const ModelConfig config{cell, layers, 48, 16, tokenizer.size(), TokenizerKind::character};
+  return Model::initialize(config, std::move(tokenizer), seed);
+}
+
+TEST(Training, ValidationLossFallsWellBelowUnigramEntropy) {
+  const std::string text = structured_text(40000, 1);
+  const Model model = small_model(text, CellType::lstm, 1, 3);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  TrainOptions options;
+  options.seq_len = 32;
+  options.batch = 16;
+  options.steps = 200;
+  options.learning_rate = 1e-2f;
+  options.val_frac = 0.1f;
+  options.eval_every = 0;
+  options.checkpoint_every = 0;
+  options.device = Device::cpu;
+  options.out_path = (scratch_folder("falls") / "model.safetensors").string();
+  Trainer trainer(model, ids, options);
+  const double before = trainer.validation_loss();
+  trainer.run({});
+  const double after = trainer.validation_loss();
+  const std::vector<int> tail(ids.end() - static_cast<std::ptrdiff_t>(ids.size() / 10), ids.end());
+  const double entropy = unigram_entropy(tail);
+  EXPECT_GT(before, entropy * 0.9);  // an untrained model does no better than frequencies
+  EXPECT_LT(after, entropy * 0.5) << "before " << before << ", unigram entropy " << entropy;
+  EXPECT_TRUE(fs::exists(options.out_path));
+  EXPECT_TRUE(fs::exists(optimizer_state_path(options.out_path)));
+}
+
+TEST(Training, ResumeContinuesExactlyAsOneUninterruptedRun) {
+  const std::string text = structured_text(3000, 2);
+  const Model model = small_model(text, CellType::gru, 2, 4);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  TrainOptions options;
+  options.seq_len = 16;
+  options.batch = 8;
+  options.steps = 30;  // (2700 / 8 - 1) / 16 = 20 windows: the run crosses an epoch
+  options.dropout = 0.2f;
+  options.val_frac = 0.1f;
+  options.eval_every = 7;  // validation in between must not disturb the carried state
+  options.checkpoint_every = 0;
+  options.device = Device::cpu;
+  const fs::path folder = scratch_folder("resume");
+
+  options.out_path = (folder / "straight.safetensors").string();
+  Trainer straight(model, ids, options);
+  straight.run({});
+
+  options.out_path = (folder / "resumed.safetensors").string();
+  options.steps = 13;
+  Trainer first_half(model, ids, options);
+  first_half.run({});
+  options.steps = 30;
+  Trainer second_half(Model::load(options.out_path), ids, options);
+  second_half.resume();
+  EXPECT_EQ(second_half.step(), 13);
+  second_half.run({});
+  EXPECT_EQ(second_half.model().parameters, straight.model().parameters);
+}
+
+TEST(Training, ResumeRefusesAnOptimizerFileOfOtherWeights) {
+  const std::string text = structured_text(3000, 3);
+  const Model model = small_model(text, CellType::rnn, 1, 5);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  TrainOptions options;
+  options.seq_len = 16;
+  options.batch = 4;
+  options.steps = 3;
+  options.val_frac = 0;
+  options.device = Device::cpu;
+  options.out_path = (scratch_folder("foreign") / "model.safetensors").string();
+  Trainer(model, ids, options).run({});
+  model.save(options.out_path);  // replace the weights, keep the old optimizer file
+  Trainer resumed(model, ids, options);
+  EXPECT_THROW(resumed.resume(), Error);
+}
+
+TEST(Evaluate, OneStreamLossDoesNotDependOnChunking) {
+  const std::string text = structured_text(1500, 4);
+  const Model model = small_model(text, CellType::lstm, 2, 6);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const EvalResult result = evaluate(model, ids, Device::cpu);
+  EXPECT_EQ(result.tokens, static_cast<int64_t>(ids.size()) - 1);
+
+  cpu::CpuNetwork<double> network(model.config);
+  network.parameters().assign(model.parameters.begin(), model.parameters.end());
+  const int n = static_cast<int>(ids.size()) - 1;
+  network.forward(ids.data(), 1, n);
+  const double expected = network.loss(ids.data() + 1) / n;
+  EXPECT_NEAR(result.loss, expected, 1e-5 * expected);
+  EXPECT_NEAR(result.bits_per_token, expected / std::log(2.0), 1e-5 * expected);
+  EXPECT_NEAR(result.perplexity, std::exp(expected), 1e-4 * std::exp(expected));
+}
+
+TEST(Generator, SameSeedSameTextAndGreedyStreamsAgree) {
+  const std::string text = structured_text(2000, 5);
+  const Model model = small_model(text, CellType::lstm, 2, 7);
+  Generator generator(model, Device::cpu);
+  GenerateOptions options;
+  options.length = 40;
+  options.sampling.seed = 11;
+  std::string streamed;
+  const auto first = generator.generate("the ", options, [&](int, int, const std::string& piece) { streamed += piece; });
+  EXPECT_EQ(first.front(), streamed);
+  EXPECT_EQ(model.tokenizer.encode(first.front(), UnknownPolicy::error).size(), 40u);
+  EXPECT_EQ(generator.generate("the ", options), first);
+  options.sampling.seed = 12;
+  EXPECT_NE(generator.generate("the ", options), first);
+
+  options.sampling.temperature = 0;
+  options.num_samples = 3;
+  const auto greedy = generator.generate("the ", options);
+  ASSERT_EQ(greedy.size(), 3u);
+  EXPECT_EQ(greedy[0], greedy[1]);
+  EXPECT_EQ(greedy[0], greedy[2]);
+}
+
+TEST(Generator, InitialStateIsUsedAndChecked) {
+  const std::string text = structured_text(2000, 6);
+  const Model model = small_model(text, CellType::gru, 1, 8);
+  Generator generator(model, Device::cpu);
+  GenerateOptions options;
+  options.length = 30;
+  options.sampling.seed = 3;  // the same draws: only the distributions can differ
+  const RecurrentState encoded{1, testing::random_uniform<float>(48, -3.0f, 3.0f), {}};
+  EXPECT_NE(generator.generate("a", options, {}, &encoded), generator.generate("a", options));
+  const RecurrentState wrong_batch{2, {}, {}};
+  EXPECT_THROW(generator.generate("a", options, {}, &wrong_batch), Error);
+  EXPECT_THROW(generator.generate("", options), Error);
+}
+
+}  // namespace
+}  // namespace genrnn
