@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -9,10 +9,12 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <tuple>
 
 #include "core/atomic_file.hpp"
 #include "core/safetensors.hpp"
 #include "genrnn/error.hpp"
+#include "tests/support/scratch_folder.hpp"
 #include "genrnn/model.hpp"
 
 namespace genrnn {
@@ -57,21 +59,9 @@ void expect_same_model(const Model& got, const Model& want) {
       << "weights are not bit-identical";
 }
 
-class CheckpointTest : public testing::Test {
+class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(test->test_suite_name()) + "_" + test->name();
-    std::replace(name.begin(), name.end(), '/', '_');  // parameterised test names contain '/'
-    dir_ = fs::path(testing::TempDir()) / ("genrnn_" + name + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add);
-    fs::remove_all(dir_);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return scratch_.file(name); }
 
   // Saves a valid model's file after `edit` and expects Model::load to name the file and `problem`.
   template <typename Edit>
@@ -91,11 +81,11 @@ class CheckpointTest : public testing::Test {
     }
   }
 
-  fs::path dir_;
+  genrnn::testing::ScratchFolder scratch_;
 };
 
 class CheckpointRoundTripTest : public CheckpointTest,
-                                public testing::WithParamInterface<std::tuple<CellType, int>> {};
+                                public ::testing::WithParamInterface<std::tuple<CellType, int>> {};
 
 TEST_P(CheckpointRoundTripTest, LoadsBitIdenticalWeightsConfigAndVocab) {
   const auto [cell, embedding_dim] = GetParam();
@@ -103,12 +93,12 @@ TEST_P(CheckpointRoundTripTest, LoadsBitIdenticalWeightsConfigAndVocab) {
   model.save(path("model.safetensors"));
   const Model loaded = Model::load(path("model.safetensors"));
   expect_same_model(loaded, model);
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"model.safetensors"});
 }
 
 INSTANTIATE_TEST_SUITE_P(CellsAndEmbeddings, CheckpointRoundTripTest,
-                         testing::Combine(testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
-                                          testing::Values(0, 5)),
+                         ::testing::Combine(::testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
+                                          ::testing::Values(0, 5)),
                          [](const auto& info) {
                            return to_string(std::get<0>(info.param)) + "_E" +
                                   std::to_string(std::get<1>(info.param));
@@ -268,7 +258,7 @@ TEST_F(CheckpointTest, SavingAgainKeepsTheCheckpointIntact) {
   const Model second = make_model(make_config(CellType::gru, 3), 2);
   second.save(path("model.safetensors"));
   expect_same_model(Model::load(path("model.safetensors")), second);
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"model.safetensors"});
 }
 
 TEST_F(CheckpointTest, SaveIntoAMissingFolderFailsCleanly) {
@@ -280,14 +270,14 @@ TEST_F(CheckpointTest, SaveIntoAMissingFolderFailsCleanly) {
     EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(folder_entries(dir_).empty());
+  EXPECT_TRUE(folder_entries(scratch_.path()).empty());
 }
 
 TEST_F(CheckpointTest, SaveIntoAReadOnlyFolderLeavesTheOldFile) {
   if (geteuid() == 0) GTEST_SKIP() << "running as root, which ignores folder permissions";
   make_model(make_config(CellType::lstm, 0), 1).save(path("model.safetensors"));
   const auto bytes = read_bytes(path("model.safetensors"));
-  fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+  fs::permissions(scratch_.path(), fs::perms::owner_write, fs::perm_options::remove);
   try {
     make_model(make_config(CellType::lstm, 0), 2).save(path("model.safetensors"));
     ADD_FAILURE() << "saved into a read-only folder";
@@ -295,14 +285,14 @@ TEST_F(CheckpointTest, SaveIntoAReadOnlyFolderLeavesTheOldFile) {
     EXPECT_NE(std::string(e.what()).find("Permission denied"), std::string::npos) << e.what();
   }
   EXPECT_EQ(read_bytes(path("model.safetensors")), bytes);
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"model.safetensors"});
 }
 
 TEST_F(CheckpointTest, SaveOverAFolderFailsAndLeavesNoTempFile) {
   fs::create_directory(path("model.safetensors"));
   EXPECT_THROW(make_model(make_config(CellType::gru, 0)).save(path("model.safetensors")), Error);
   EXPECT_TRUE(fs::is_directory(path("model.safetensors")));
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"model.safetensors"});
 }
 
 TEST_F(CheckpointTest, AFailingWriterLeavesTheOldFileAndNoTempFile) {
@@ -315,14 +305,14 @@ TEST_F(CheckpointTest, AFailingWriterLeavesTheOldFileAndNoTempFile) {
                                      }),
                std::runtime_error);
   EXPECT_EQ(read_bytes(path("model.safetensors")), bytes);
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"model.safetensors"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"model.safetensors"});
 }
 
 TEST_F(CheckpointTest, AtomicWriteReplacesTheWholeFile) {
   write_file_atomically(path("f"), [](std::ostream& out) { out << "a long first version"; });
   write_file_atomically(path("f"), [](std::ostream& out) { out << "short"; });
   EXPECT_EQ(read_bytes(path("f")), "short");
-  EXPECT_EQ(folder_entries(dir_), std::vector<std::string>{"f"});
+  EXPECT_EQ(folder_entries(scratch_.path()), std::vector<std::string>{"f"});
 }
 
 }  // namespace

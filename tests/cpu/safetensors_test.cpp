@@ -11,6 +11,7 @@
 #include <random>
 
 #include "genrnn/error.hpp"
+#include "tests/support/scratch_folder.hpp"
 
 namespace genrnn {
 namespace {
@@ -49,17 +50,9 @@ std::string load_error(const std::string& path) {
   return "";
 }
 
-class SafetensorsTest : public testing::Test {
+class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(testing::TempDir()) /
-           ("genrnn_" + std::string(test->test_suite_name()) + "_" + test->name() + "_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return scratch_.file(name); }
 
   // Writes a hand-made file and expects loading it to fail with a one-line message that names
   // the file and contains `problem`.
@@ -72,7 +65,7 @@ class SafetensorsTest : public testing::Test {
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
 
-  fs::path dir_;
+  genrnn::testing::ScratchFolder scratch_;
 };
 
 TEST_F(SafetensorsTest, RoundTripsEveryDtypeShapeAndMetadata) {
@@ -206,7 +199,7 @@ TEST_F(SafetensorsTest, RejectsAMissingFileNamingIt) {
   const auto message = load_error(missing);
   EXPECT_NE(message.find(missing), std::string::npos) << message;
   EXPECT_NE(message.find("No such file"), std::string::npos) << message;
-  EXPECT_NE(load_error(dir_.string()).find(dir_.string() + ": "), std::string::npos);
+  EXPECT_NE(load_error(scratch_.path().string()).find(scratch_.path().string() + ": "), std::string::npos);
 }
 
 TEST_F(SafetensorsTest, RejectsAHeaderLengthPastTheEndOrOverTheLimit) {

@@ -2,18 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <random>
 
 #include "cpu/network.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/support/numeric.hpp"
+#include "tests/support/scratch_folder.hpp"
 
 namespace genrnn {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Text with structure a small model can learn: sentences drawn from a few templates.
 std::string structured_text(std::size_t length, uint64_t seed) {
@@ -38,34 +36,33 @@ double unigram_entropy(const std::vector<int>& ids) {
   return entropy;
 }
 
-fs::path scratch_folder(const std::string& name) {
-  const fs::path folder = fs::temp_directory_path() / ("genrnn_training_test_" + name + "_" +
-                                                       std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                                       "_" + std::to_string(std::random_device{}()));
-  fs::create_directories(folder);
-  return folder;
-}
-
 Model small_model(const std::string& text, CellType cell, int layers, uint64_t seed) {
   auto tokenizer = Tokenizer::build(TokenizerKind::character, text, 0);
   const ModelConfig config{cell, layers, 48, 16, tokenizer.size(), TokenizerKind::character};
   return Model::initialize(config, std::move(tokenizer), seed);
 }
 
+// A short CPU run that checkpoints only at its end.
+TrainOptions short_run(int seq_len, int batch, int64_t steps, float val_frac, const std::string& out_path) {
+  TrainOptions options;
+  options.seq_len = seq_len;
+  options.batch = batch;
+  options.steps = steps;
+  options.val_frac = val_frac;
+  options.checkpoint_every = 0;
+  options.device = Device::cpu;
+  options.out_path = out_path;
+  return options;
+}
+
 TEST(Training, ValidationLossFallsWellBelowUnigramEntropy) {
   const std::string text = structured_text(40000, 1);
   const Model model = small_model(text, CellType::lstm, 1, 3);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
-  TrainOptions options;
-  options.seq_len = 32;
-  options.batch = 16;
-  options.steps = 200;
+  const testing::ScratchFolder scratch;
+  TrainOptions options = short_run(32, 16, 200, 0.1f, scratch.file("model.safetensors"));
   options.learning_rate = 1e-2f;
-  options.val_frac = 0.1f;
   options.eval_every = 0;
-  options.checkpoint_every = 0;
-  options.device = Device::cpu;
-  options.out_path = (scratch_folder("falls") / "model.safetensors").string();
   Trainer trainer(model, ids, options);
   const double before = trainer.validation_loss();
   trainer.run({});
@@ -74,30 +71,23 @@ TEST(Training, ValidationLossFallsWellBelowUnigramEntropy) {
   const double entropy = unigram_entropy(tail);
   EXPECT_GT(before, entropy * 0.9);  // an untrained model does no better than frequencies
   EXPECT_LT(after, entropy * 0.5) << "before " << before << ", unigram entropy " << entropy;
-  EXPECT_TRUE(fs::exists(options.out_path));
-  EXPECT_TRUE(fs::exists(optimizer_state_path(options.out_path)));
+  EXPECT_TRUE(std::filesystem::exists(options.out_path));
+  EXPECT_TRUE(std::filesystem::exists(optimizer_state_path(options.out_path)));
 }
 
 TEST(Training, ResumeContinuesExactlyAsOneUninterruptedRun) {
   const std::string text = structured_text(3000, 2);
   const Model model = small_model(text, CellType::gru, 2, 4);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
-  TrainOptions options;
-  options.seq_len = 16;
-  options.batch = 8;
-  options.steps = 30;  // (2700 / 8 - 1) / 16 = 20 windows: the run crosses an epoch
+  const testing::ScratchFolder scratch;
+  // (2700 / 8 - 1) / 16 = 20 windows an epoch: the run crosses into a second epoch.
+  TrainOptions options = short_run(16, 8, 30, 0.1f, scratch.file("straight.safetensors"));
   options.dropout = 0.2f;
-  options.val_frac = 0.1f;
   options.eval_every = 7;  // validation in between must not disturb the carried state
-  options.checkpoint_every = 0;
-  options.device = Device::cpu;
-  const fs::path folder = scratch_folder("resume");
-
-  options.out_path = (folder / "straight.safetensors").string();
   Trainer straight(model, ids, options);
   straight.run({});
 
-  options.out_path = (folder / "resumed.safetensors").string();
+  options.out_path = scratch.file("resumed.safetensors");
   options.steps = 13;
   Trainer first_half(model, ids, options);
   first_half.run({});
@@ -113,13 +103,8 @@ TEST(Training, ResumeRefusesAnOptimizerFileOfOtherWeights) {
   const std::string text = structured_text(3000, 3);
   const Model model = small_model(text, CellType::rnn, 1, 5);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
-  TrainOptions options;
-  options.seq_len = 16;
-  options.batch = 4;
-  options.steps = 3;
-  options.val_frac = 0;
-  options.device = Device::cpu;
-  options.out_path = (scratch_folder("foreign") / "model.safetensors").string();
+  const testing::ScratchFolder scratch;
+  const TrainOptions options = short_run(16, 4, 3, 0, scratch.file("model.safetensors"));
   Trainer(model, ids, options).run({});
   model.save(options.out_path);  // replace the weights, keep the old optimizer file
   Trainer resumed(model, ids, options);

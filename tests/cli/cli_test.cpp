@@ -1,0 +1,523 @@
+// gen_cuda end to end, through the real binary: its errors, train -> sample -> eval, resume.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// A folder of its own under TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "gen_cuda_cli_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+struct ProcessResult {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+};
+
+// gen_cuda running with stdout and stderr going to files (no pipes to drain, no shell).
+class GenCudaProcess {
+ public:
+  GenCudaProcess(const TempDir& dir, const std::vector<std::string>& args)
+      : out_path_(dir / ("stdout" + std::to_string(++count_))),
+        err_path_(dir / ("stderr" + std::to_string(count_))) {
+    std::vector<std::string> argv_strings = {GEN_CUDA_PATH};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int in = ::open("/dev/null", O_RDONLY);
+      const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || out < 0 || err < 0) ::_exit(126);
+      ::dup2(in, STDIN_FILENO);
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(err, STDERR_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~GenCudaProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  GenCudaProcess(const GenCudaProcess&) = delete;
+  GenCudaProcess& operator=(const GenCudaProcess&) = delete;
+
+  void signal(int number) const { ::kill(pid_, number); }
+  std::string stderr_so_far() const { return read_file(err_path_); }
+
+  // Waits (killing a hung run after a minute) and fails the test if a signal ended it.
+  ProcessResult wait() {
+    ProcessResult result;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "gen_cuda still running after 60 s; killed";
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    pid_ = -1;
+    EXPECT_FALSE(WIFSIGNALED(status)) << "gen_cuda killed by signal " << WTERMSIG(status);
+    if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+    result.out = read_file(out_path_);
+    result.err = read_file(err_path_);
+    return result;
+  }
+
+ private:
+  static inline int count_ = 0;
+  fs::path out_path_;
+  fs::path err_path_;
+  pid_t pid_ = -1;
+};
+
+ProcessResult run_gen_cuda(const TempDir& dir, const std::vector<std::string>& args) {
+  return GenCudaProcess(dir, args).wait();
+}
+
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+std::string last_line(const std::string& text) {
+  const std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
+  return trimmed.substr(trimmed.find_last_of('\n') + 1);
+}
+
+int count_code_points(const std::string& text) {
+  return static_cast<int>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t at; (at = text.find(separator, start)) != std::string::npos;) {
+    parts.push_back(text.substr(start, at - start));
+    start = at + separator.size();
+  }
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+// The CLI's error contract: exit 1 or 2 and exactly one line on stderr, naming the problem.
+void expect_one_line_error(const ProcessResult& result, const std::string& names) {
+  EXPECT_TRUE(result.exit_status == 1 || result.exit_status == 2)
+      << "exit status " << result.exit_status;
+  EXPECT_EQ(count_lines(result.err), 1) << result.err;
+  EXPECT_EQ(result.err.rfind("gen_cuda: error: ", 0), 0u) << result.err;
+  EXPECT_NE(result.err.find(names), std::string::npos) << "no '" << names << "' in: " << result.err;
+}
+
+// Distinct short sentences, no newline (so "\n\n" can only separate samples), to ~20 KB.
+std::string small_corpus() {
+  const std::vector<std::string> sentences = {"the cat sat on the mat. ", "a dog ran in the park. ",
+                                              "the sun is hot today. ",   "we like to read books. ",
+                                              "the bird sings at dawn. ", "she drinks green tea. "};
+  std::string text;
+  for (std::size_t i = 0; text.size() < 20000; ++i) text += sentences[i * 7 % sentences.size()];
+  return text;
+}
+
+double json_value(const std::string& json, const std::string& key) {
+  const std::regex pattern("\"" + key + "\": ([-+0-9.eE]+)");
+  std::smatch match;
+  if (!std::regex_search(json, match, pattern)) {
+    ADD_FAILURE() << "no number for \"" << key << "\" in: " << json;
+    return NAN;
+  }
+  return std::stod(match[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments and files that are wrong: no model needed.
+
+class CliErrors : public testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(corpus_, small_corpus());
+    write_file(placeholder_model_, "not read: parsing fails first");
+  }
+  ProcessResult run(const std::vector<std::string>& args) { return run_gen_cuda(dir_, args); }
+  std::vector<std::string> train_args(std::vector<std::string> extra) const {
+    std::vector<std::string> args = {"train", "--data", corpus_.string(), "--out",
+                                     (dir_ / "model.safetensors").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::vector<std::string> sample_args(std::vector<std::string> extra) const {
+    std::vector<std::string> args = {"sample", "-m", placeholder_model_.string(), "-p", "the"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  TempDir dir_;
+  fs::path corpus_ = dir_ / "corpus.txt";
+  fs::path placeholder_model_ = dir_ / "placeholder.safetensors";
+};
+
+TEST_F(CliErrors, HelpAndVersionExitZeroOnStdout) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"train", "--help"}, {"--version"}}) {
+    const ProcessResult result = run(args);
+    EXPECT_EQ(result.exit_status, 0) << args[0];
+    EXPECT_FALSE(result.out.empty()) << args[0];
+    EXPECT_EQ(result.err, "") << args[0];
+  }
+  EXPECT_NE(run({"train", "--help"}).out.find("--checkpoint-every"), std::string::npos);
+}
+
+TEST_F(CliErrors, NoSubcommandIsAUsageError) {
+  const ProcessResult result = run({});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_EQ(count_lines(result.err), 1) << result.err;
+}
+
+TEST_F(CliErrors, BadValuesNameTheOption) {
+  const struct {
+    std::vector<std::string> args;
+    std::string names;
+  } cases[] = {
+      {train_args({"--hidden", "0"}), "--hidden"},
+      {train_args({"--layers", "65"}), "--layers"},
+      {train_args({"--dropout", "1"}), "--dropout"},
+      {train_args({"--cell", "transformer"}), "--cell"},
+      {train_args({"--steps", "10", "--epochs", "2"}), "--epochs"},
+      {train_args({"--bogus"}), "--bogus"},
+      {{"train", "--data", (dir_ / "missing.txt").string(), "--out", "m.safetensors"},
+       "missing.txt"},
+      {{"train", "--data", corpus_.string()}, "--out"},
+      {{"train", "--data", corpus_.string(), "--out", (dir_ / "no/such/m.safetensors").string()},
+       "no/such"},
+      {sample_args({"--temp", "-1"}), "--temp"},
+      {sample_args({"--top-p", "1.5"}), "--top-p"},
+      {sample_args({"--num-samples", "0"}), "--num-samples"},
+      {sample_args({"--unknown", "ignore"}), "--unknown"},
+      {sample_args({"--device", "tpu"}), "--device"},
+      {{"sample", "-m", placeholder_model_.string()}, "--prompt"},
+      {sample_args({"--prompt-file", corpus_.string()}), "--prompt"},
+  };
+  for (const auto& bad : cases) {
+    SCOPED_TRACE(bad.names);
+    expect_one_line_error(run(bad.args), bad.names);
+  }
+}
+
+TEST_F(CliErrors, InvalidUtf8DataNamesTheByte) {
+  const fs::path data = dir_ / "latin1.txt";
+  write_file(data, small_corpus() + "caf\xe9 au lait");
+  expect_one_line_error(run({"train", "--data", data.string(), "--out",
+                             (dir_ / "m.safetensors").string(), "--device", "cpu"}),
+                        "byte");
+}
+
+TEST_F(CliErrors, EmptyDataFile) {
+  const fs::path data = dir_ / "empty.txt";
+  write_file(data, "");
+  expect_one_line_error(
+      run({"train", "--data", data.string(), "--out", (dir_ / "m.safetensors").string()}), "empty");
+}
+
+TEST_F(CliErrors, CorruptModelFile) {
+  std::string noise(4096, '\0');
+  unsigned state = 12345;
+  for (char& byte : noise) byte = static_cast<char>((state = state * 1103515245u + 12345u) >> 24);
+  const fs::path model = dir_ / "noise.safetensors";
+  write_file(model, noise);
+  expect_one_line_error(run({"sample", "-m", model.string(), "-p", "the", "-s", "1"}), "");
+  expect_one_line_error(run({"eval", "-m", model.string(), "--data", corpus_.string()}), "");
+  expect_one_line_error(run({"info", "-m", model.string()}), "");
+}
+
+TEST_F(CliErrors, CudaWithoutAGpu) {
+  const ProcessResult info = run({"info"});
+  ASSERT_EQ(info.exit_status, 0) << info.err;
+  if (info.out.find("GPUs: none") == std::string::npos) GTEST_SKIP() << "this machine has a GPU";
+  expect_one_line_error(run(train_args({"--steps", "1", "--device", "cuda"})), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One small model, trained once for the suite, then sampled, evaluated and inspected.
+
+class CliEndToEnd : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    write_file(corpus(), small_corpus());
+    train_result_ = new ProcessResult(
+        run_gen_cuda(*dir_, train_args(model(), {"--steps", "60", "--log-csv", csv().string()})));
+  }
+  static void TearDownTestSuite() {
+    delete train_result_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_EQ(train_result_->exit_status, 0) << train_result_->err; }
+
+  static fs::path corpus() { return *dir_ / "corpus.txt"; }
+  static fs::path model() { return *dir_ / "model.safetensors"; }
+  static fs::path csv() { return *dir_ / "log.csv"; }
+  // The suite's small, fast configuration; --lr 0.01 as in the lesson, to learn in few steps.
+  static std::vector<std::string> train_args(const fs::path& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"train",   "--data",     corpus().string(),
+                                     "--out",   out.string(), "--hidden",
+                                     "32",      "--layers",   "1",
+                                     "--embed", "16",         "--seq-len",
+                                     "20",      "--batch",    "8",
+                                     "--lr",    "0.01",       "--eval-every",
+                                     "20",      "--device",   "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  static ProcessResult run(const std::vector<std::string>& args) {
+    return run_gen_cuda(*dir_, args);
+  }
+  static ProcessResult sample(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"sample", "-m", model().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+  static double eval_loss(const fs::path& model_path) {
+    const ProcessResult result =
+        run({"eval", "-m", model_path.string(), "--data", corpus().string(), "--json"});
+    EXPECT_EQ(result.exit_status, 0) << result.err;
+    return json_value(result.out, "loss");
+  }
+  static int vocab_size() {
+    const std::string text = small_corpus();
+    return static_cast<int>(std::set<char>(text.begin(), text.end()).size());
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ProcessResult* train_result_ = nullptr;
+};
+
+TEST_F(CliEndToEnd, TrainReportsAndLogs) {
+  const std::string& err = train_result_->err;
+  EXPECT_NE(err.find("engine: cpu"), std::string::npos) << err;
+  EXPECT_NE(err.find("step 60/60"), std::string::npos) << err;  // stderr is not a terminal
+  EXPECT_NE(err.find("bpc"), std::string::npos) << err;
+  EXPECT_NE(err.find("model saved to " + model().string()), std::string::npos) << err;
+  EXPECT_EQ(train_result_->out, "");
+  EXPECT_TRUE(fs::exists(model()));
+
+  const std::vector<std::string> rows = split(read_file(csv()), "\n");
+  ASSERT_EQ(rows.size(), 62u);  // header, 60 steps, the empty piece after the last newline
+  EXPECT_EQ(rows[0], "step,train_loss,val_loss,tokens_per_second,elapsed_seconds");
+  EXPECT_EQ(rows[1].rfind("1,", 0), 0u) << rows[1];
+  EXPECT_EQ(std::count(rows[20].begin(), rows[20].end(), ','), 4) << rows[20];
+  EXPECT_EQ(split(rows[19], ",")[2], "");              // step 19: no validation
+  EXPECT_NE(split(rows[20], ",")[2], "") << rows[20];  // step 20: --eval-every 20
+}
+
+TEST_F(CliEndToEnd, SampleIsPromptThenTextAndRepeatsWithItsSeed) {
+  const std::vector<std::string> args = {"-p", "the", "-n", "50", "-s", "7", "--temp", "0.5"};
+  const ProcessResult first = sample(args);
+  ASSERT_EQ(first.exit_status, 0) << first.err;
+  ASSERT_EQ(first.out.rfind("the", 0), 0u) << first.out;
+  EXPECT_EQ(count_code_points(first.out.substr(3)), 50) << first.out;
+  EXPECT_EQ(first.err.find("seed:"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("engine: "), std::string::npos) << first.err;
+
+  EXPECT_EQ(sample(args).out, first.out);
+  std::vector<std::string> other_seed = args;
+  other_seed[5] = "8";
+  EXPECT_NE(sample(other_seed).out, first.out);
+}
+
+TEST_F(CliEndToEnd, GreedyNeedsNoSeed) {
+  const ProcessResult first = sample({"-p", "the", "-n", "30", "--temp", "0"});
+  ASSERT_EQ(first.exit_status, 0) << first.err;
+  EXPECT_NE(first.err.find("seed: "), std::string::npos) << first.err;  // drawn, and said
+  EXPECT_EQ(sample({"-p", "the", "-n", "30", "--temp", "0"}).out, first.out);
+}
+
+TEST_F(CliEndToEnd, NumSamplesPrintsEachWithItsPrompt) {
+  const ProcessResult result = sample({"-p", "a ", "-n", "20", "-s", "3", "--num-samples", "3"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const std::vector<std::string> samples = split(result.out, "\n\n");
+  ASSERT_EQ(samples.size(), 3u) << result.out;
+  for (const std::string& text : samples) {
+    EXPECT_EQ(text.rfind("a ", 0), 0u) << text;
+    EXPECT_EQ(count_code_points(text), 2 + 20) << text;
+  }
+}
+
+TEST_F(CliEndToEnd, PromptFromFile) {
+  write_file(*dir_ / "prompt.txt", "the cat");
+  const ProcessResult result =
+      sample({"--prompt-file", (*dir_ / "prompt.txt").string(), "-n", "5", "-s", "1"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.out.rfind("the cat", 0), 0u) << result.out;
+  EXPECT_EQ(count_code_points(result.out), 7 + 5);
+}
+
+TEST_F(CliEndToEnd, EmptyPrompt) {
+  expect_one_line_error(sample({"-p", "", "-s", "1"}), "prompt");
+  expect_one_line_error(sample({"-p", "@#", "-s", "1", "--unknown", "skip"}), "prompt");
+}
+
+TEST_F(CliEndToEnd, UnknownPromptCharacter) {
+  expect_one_line_error(sample({"-p", "the @", "-n", "5", "-s", "1"}), "@");
+  const ProcessResult skipped = sample({"-p", "the @", "-n", "5", "-s", "1", "--unknown", "skip"});
+  EXPECT_EQ(skipped.exit_status, 0) << skipped.err;
+  EXPECT_EQ(skipped.out.rfind("the @", 0), 0u) << skipped.out;
+}
+
+TEST_F(CliEndToEnd, EvalJsonAndText) {
+  const ProcessResult json =
+      run({"eval", "-m", model().string(), "--data", corpus().string(), "--json"});
+  ASSERT_EQ(json.exit_status, 0) << json.err;
+  EXPECT_EQ(count_lines(json.out), 1) << json.out;
+  const double loss = json_value(json.out, "loss");
+  EXPECT_TRUE(std::isfinite(loss));
+  EXPECT_LT(loss, std::log(vocab_size()));  // learned more than a uniform guess
+  EXPECT_NEAR(json_value(json.out, "bits_per_token"), loss / std::log(2.0), 1e-9);
+  EXPECT_NEAR(json_value(json.out, "perplexity"), std::exp(loss), 1e-6 * std::exp(loss));
+  EXPECT_EQ(json_value(json.out, "tokens"), static_cast<double>(small_corpus().size() - 1));
+
+  const ProcessResult text = run({"eval", "-m", model().string(), "--data", corpus().string()});
+  ASSERT_EQ(text.exit_status, 0) << text.err;
+  EXPECT_TRUE(std::regex_match(
+      text.out, std::regex("loss [0-9.]+ nats/token \\| [0-9.]+ bits/token \\| perplexity "
+                           "[0-9.]+ \\| [0-9]+ tokens\n")))
+      << text.out;
+}
+
+TEST_F(CliEndToEnd, InfoShowsTheModel) {
+  const ProcessResult result = run({"info", "-m", model().string()});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const long vocab = vocab_size(), embed = 16, hidden = 32, gates = 4;
+  const long parameters =
+      vocab * embed + gates * hidden * (embed + hidden + 2) + hidden * vocab + vocab;
+  EXPECT_NE(result.out.find("parameters: " + std::to_string(parameters) + "\n"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("rnn.weight_hh_l0 [128, 32]"), std::string::npos) << result.out;
+}
+
+TEST_F(CliEndToEnd, TruncatedModelFile) {
+  const std::string bytes = read_file(model());
+  const fs::path truncated = *dir_ / "truncated.safetensors";
+  write_file(truncated, bytes.substr(0, bytes.size() / 2));
+  expect_one_line_error(run({"sample", "-m", truncated.string(), "-p", "the", "-s", "1"}), "");
+}
+
+TEST_F(CliEndToEnd, FailedTrainingLeavesTheCheckpointAlone) {
+  const fs::path existing = *dir_ / "existing.safetensors";
+  fs::copy_file(model(), existing, fs::copy_options::overwrite_existing);
+  const std::string before = read_file(existing);
+  const fs::path tiny = *dir_ / "tiny.txt";
+  write_file(tiny, "the cat sat.");
+
+  expect_one_line_error(
+      run({"train", "--data", (*dir_ / "missing.txt").string(), "--out", existing.string()}),
+      "missing.txt");
+  EXPECT_EQ(read_file(existing), before);
+  const ProcessResult too_small = run({"train", "--data", tiny.string(), "--out", existing.string(),
+                                       "--batch", "8", "--seq-len", "20", "--device", "cpu"});
+  EXPECT_EQ(too_small.exit_status, 1) << too_small.err;
+  EXPECT_EQ(count_lines(too_small.err), 1) << too_small.err;
+  EXPECT_EQ(read_file(existing), before);
+}
+
+TEST_F(CliEndToEnd, ResumeContinuesExactly) {
+  const fs::path straight = *dir_ / "straight.safetensors";
+  const fs::path resumed = *dir_ / "resumed.safetensors";
+  const ProcessResult whole = run(train_args(straight, {"--steps", "40"}));
+  ASSERT_EQ(whole.exit_status, 0) << whole.err;
+  const ProcessResult first_half = run(train_args(resumed, {"--steps", "20"}));
+  ASSERT_EQ(first_half.exit_status, 0) << first_half.err;
+  const double halfway = eval_loss(resumed);
+  const ProcessResult second_half =
+      run(train_args(resumed, {"--steps", "40", "--resume", "--cell", "gru"}));
+  ASSERT_EQ(second_half.exit_status, 0) << second_half.err;
+  EXPECT_NE(second_half.err.find("ignoring --cell"), std::string::npos) << second_half.err;
+  EXPECT_NE(second_half.err.find("resuming after step 20"), std::string::npos) << second_half.err;
+  EXPECT_EQ(second_half.err.find("step 20/40"), std::string::npos) << second_half.err;
+
+  const double expected = eval_loss(straight);
+  EXPECT_NE(halfway, expected);
+  EXPECT_NEAR(eval_loss(resumed), expected, 1e-6 * expected);
+}
+
+TEST_F(CliEndToEnd, InterruptCheckpointsAndExits130) {
+  const fs::path interrupted = *dir_ / "interrupted.safetensors";
+  GenCudaProcess training(*dir_,
+                          train_args(interrupted, {"--steps", "1000000", "--log-every", "1"}));
+  // Interrupt once training has visibly started.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (training.stderr_so_far().find("step 2/") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  training.signal(SIGINT);
+  const ProcessResult result = training.wait();
+  EXPECT_EQ(result.exit_status, 130) << result.err;
+  EXPECT_NE(last_line(result.err).find("interrupted at step"), std::string::npos) << result.err;
+  EXPECT_TRUE(std::isfinite(eval_loss(interrupted)));
+}
+
+TEST_F(CliEndToEnd, WordLevel) {
+  const fs::path words = *dir_ / "words.safetensors";
+  const ProcessResult trained =
+      run(train_args(words, {"--tokenizer", "word", "--vocab-size", "20", "--steps", "5"}));
+  ASSERT_EQ(trained.exit_status, 0) << trained.err;
+  EXPECT_NE(trained.err.find("ppl"), std::string::npos) << trained.err;
+  const ProcessResult sampled =
+      run({"sample", "-m", words.string(), "-p", "the cat", "-n", "5", "-s", "2"});
+  ASSERT_EQ(sampled.exit_status, 0) << sampled.err;
+  EXPECT_EQ(sampled.out.rfind("the cat", 0), 0u) << sampled.out;
+}
+
+}  // namespace

@@ -1,0 +1,82 @@
+#pragma once
+// The gen_cuda subcommands and the option helpers they share.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string>
+
+namespace gen_cuda {
+
+// A registered subcommand: `run` reads its parsed options, does the work and returns the exit
+// status. Running after parsing (not as a CLI11 callback) keeps every parse error ahead of any
+// work.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& parent);
+Command add_sample_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
+Command add_info_command(CLI::App& parent);
+
+// Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+constexpr int interrupted_exit_status = 130;
+
+enum class Bound { included, excluded };
+
+// A number between `low` and `high`, each end included or not; CLI11's own Range prints
+// std::numeric_limits in its messages, these read "--hidden: must be >= 1 (got 0)".
+inline CLI::Validator number_in(double low, Bound low_bound, double high, Bound high_bound) {
+  std::ostringstream description;
+  if (std::isinf(high)) {
+    description << (low_bound == Bound::included ? ">= " : "> ") << low;
+  } else {
+    description << (low_bound == Bound::included ? '[' : '(') << low << ", " << high
+                << (high_bound == Bound::included ? ']' : ')');
+  }
+  const std::string range = description.str();
+  auto check = [=](std::string& input) -> std::string {
+    char* end = nullptr;
+    const double value = std::strtod(input.c_str(), &end);
+    const bool is_number = !input.empty() && *end == '\0' && !std::isnan(value);
+    const bool above_low = low_bound == Bound::included ? value >= low : value > low;
+    const bool below_high = high_bound == Bound::included ? value <= high : value < high;
+    if (!is_number) return "expected a number, got '" + input + "'";
+    if (above_low && below_high) return {};
+    return "must be " + std::string(std::isinf(high) ? "" : "in ") + range + " (got " + input + ")";
+  };
+  return CLI::Validator(check, range);
+}
+
+inline CLI::Validator at_least(double low) {
+  return number_in(low, Bound::included, std::numeric_limits<double>::infinity(), Bound::excluded);
+}
+
+inline CLI::Validator above(double low) {
+  return number_in(low, Bound::excluded, std::numeric_limits<double>::infinity(), Bound::excluded);
+}
+
+// --device auto|cpu|cuda, for every command that runs a model.
+inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
+  return command
+      .add_option("--device", device,
+                  "auto: a usable GPU, else the CPU; cpu; cuda (an error without a GPU)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
+}
+
+// --unknown error|skip|unk: what to do with text outside the model's vocabulary.
+inline CLI::Option* add_unknown_option(CLI::App& command, std::string& policy) {
+  return command
+      .add_option("--unknown", policy,
+                  "Text outside the vocabulary: error, skip it, or unk (map to <unk>, word level)")
+      ->check(CLI::IsMember({"error", "skip", "unk"}))
+      ->capture_default_str();
+}
+
+}  // namespace gen_cuda

@@ -1,0 +1,109 @@
+// gen_cuda sample: generates text after a prompt. stdout carries the text and nothing else.
+#include <genrnn/genrnn.hpp>
+
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "commands.hpp"
+#include "text_file.hpp"
+
+namespace gen_cuda {
+namespace {
+
+struct SampleArguments {
+  std::string model_path;
+  std::string prompt;
+  std::string prompt_path;
+  std::string unknown = "error";
+  std::string device = "auto";
+  genrnn::GenerateOptions options;
+  const CLI::Option* seed_option = nullptr;
+};
+
+int run_sample(SampleArguments& args) {
+  const genrnn::Model model = genrnn::Model::load(args.model_path);
+  const std::string prompt =
+      args.prompt_path.empty() ? args.prompt : read_text_file(args.prompt_path, "prompt file");
+  args.options.unknown = genrnn::parse_unknown_policy(args.unknown);
+  // Checked before anything is printed, so that a bad prompt is the only line on stderr.
+  if (model.tokenizer.encode(prompt, args.options.unknown).empty()) {
+    throw genrnn::Error(
+        "no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
+  }
+  genrnn::Generator generator(model, genrnn::parse_device(args.device));
+
+  if (args.seed_option->count() == 0) {
+    const std::uint64_t high = std::random_device{}();
+    args.options.sampling.seed = high << 32 | std::random_device{}();
+    std::cerr << "seed: " << args.options.sampling.seed << '\n';  // to repeat this run
+  }
+  std::cerr << "engine: " << generator.engine_name() << std::endl;
+
+  if (args.options.num_samples == 1) {
+    std::cout << prompt << std::flush;
+    generator.generate(prompt, args.options, [](int, int, const std::string& piece) {
+      std::cout << piece << std::flush;
+    });
+  } else {
+    const std::vector<std::string> samples = generator.generate(prompt, args.options);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      std::cout << (i == 0 ? "" : "\n\n") << prompt << samples[i];
+    }
+  }
+  // A shell prompt should not follow the text on its line; a pipe gets the text exactly.
+  if (::isatty(STDOUT_FILENO) == 1) std::cout << '\n';
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+Command add_sample_command(CLI::App& parent) {
+  CLI::App* command = parent.add_subcommand("sample", "Generate text after a prompt");
+  auto args = std::make_shared<SampleArguments>();
+  genrnn::GenerateOptions& options = args->options;
+  options.sampling.temperature = 0.8f;
+
+  command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  CLI::Option_group* prompt_source = command->add_option_group("prompt", "The text to continue");
+  prompt_source->add_option("-p,--prompt", args->prompt, "Text the generated text continues");
+  prompt_source->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")
+      ->check(CLI::ExistingFile);
+  prompt_source->require_option(1);
+  command->add_option("-n,--length", options.length, "Tokens to generate")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command
+      ->add_option("--temperature,--temp", options.sampling.temperature,
+                   "Sampling temperature; 0: always the most likely token")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command->add_option("--top-k", options.sampling.top_k, "Sample from the K most likely; 0: off")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command
+      ->add_option("--top-p", options.sampling.top_p,
+                   "Sample from the smallest set holding probability P; 1: off")
+      ->check(number_in(0, Bound::excluded, 1, Bound::included))
+      ->capture_default_str();
+  args->seed_option =
+      command
+          ->add_option("-s,--seed", options.sampling.seed, "Random seed (default: random, printed)")
+          ->check(at_least(0));
+  command->add_option("--num-samples", options.num_samples, "Independent samples")
+      ->check(number_in(1, Bound::included, 4096, Bound::included))
+      ->capture_default_str();
+  add_unknown_option(*command, args->unknown);
+  add_device_option(*command, args->device);
+
+  return {command, [args] { return run_sample(*args); }};
+}
+
+}  // namespace gen_cuda

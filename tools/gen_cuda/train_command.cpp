@@ -1,0 +1,234 @@
+// gen_cuda train: builds (or resumes) a model and trains it on a text file.
+#include <genrnn/genrnn.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "progress_reporter.hpp"
+#include "text_file.hpp"
+
+namespace gen_cuda {
+namespace {
+
+struct TrainArguments {
+  std::string data_path;
+  std::string tokenizer = "char";
+  int vocab_size = 10000;
+  std::string cell = "lstm";
+  int layers = 2;
+  int hidden = 128;
+  int embed = 32;
+  std::string optimizer = "adam";
+  std::string device = "auto";
+  int64_t log_every = 50;
+  std::string log_csv_path;
+  bool resume = false;
+  genrnn::TrainOptions options;
+  // The flags a resumed run ignores: the checkpoint fixes the model's shape and vocabulary.
+  std::vector<const CLI::Option*> shape_options;
+};
+
+// Checked while parsing, so that a mistyped folder fails before training rather than after.
+CLI::Validator in_existing_folder() {
+  auto check = [](std::string& path) -> std::string {
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    if (folder.empty() || std::filesystem::is_directory(folder)) return {};
+    return "folder '" + folder.string() + "' does not exist";
+  };
+  return CLI::Validator(check, "FILE");
+}
+
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void request_stop(int) { stop_requested = true; }
+
+// Ctrl-C or SIGTERM lets the trainer checkpoint and return; a second one kills at once
+// (SA_RESETHAND), for a user who does not want to wait.
+void install_stop_handler() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+genrnn::Model new_model(const TrainArguments& args, const std::string& text) {
+  const genrnn::TokenizerKind kind = genrnn::parse_tokenizer_kind(args.tokenizer);
+  genrnn::Tokenizer tokenizer = genrnn::Tokenizer::build(kind, text, args.vocab_size);
+  genrnn::ModelConfig config;
+  config.cell = genrnn::parse_cell(args.cell);
+  config.num_layers = args.layers;
+  config.hidden_size = args.hidden;
+  config.embedding_dim = args.embed;
+  config.vocab_size = tokenizer.size();
+  config.tokenizer = kind;
+  return genrnn::Model::initialize(config, std::move(tokenizer), args.options.seed);
+}
+
+genrnn::Model model_to_resume(const TrainArguments& args) {
+  genrnn::Model model = genrnn::Model::load(args.options.out_path);
+  std::string ignored;
+  for (const CLI::Option* option : args.shape_options) {
+    if (option->count() > 0) ignored += (ignored.empty() ? "" : ", ") + option->get_name();
+  }
+  if (!ignored.empty()) {
+    std::cerr << "note: --resume keeps the model saved in " << args.options.out_path
+              << "; ignoring " << ignored << std::endl;
+  }
+  return model;
+}
+
+std::string describe_shape(const genrnn::ModelConfig& config) {
+  return genrnn::to_string(config.cell) + ", " + std::to_string(config.num_layers) + " x " +
+         std::to_string(config.hidden_size) + " hidden, " +
+         (config.embedding_dim > 0 ? "embedding " + std::to_string(config.embedding_dim)
+                                   : std::string("one-hot input")) +
+         ", " + genrnn::to_string(config.tokenizer) + " vocabulary of " +
+         std::to_string(config.vocab_size);
+}
+
+int run_train(TrainArguments& args) {
+  const std::string text = read_text_file(args.data_path, "data file");
+  genrnn::Model model = args.resume ? model_to_resume(args) : new_model(args, text);
+  // Word level maps rare words to <unk> (the vocabulary is capped); every character of the
+  // corpus is in a char vocabulary, unless a resumed model was built from another text.
+  const genrnn::UnknownPolicy unknown = model.config.tokenizer == genrnn::TokenizerKind::word
+                                            ? genrnn::UnknownPolicy::unk
+                                            : genrnn::UnknownPolicy::error;
+  const std::vector<int> corpus = model.tokenizer.encode(text, unknown);
+  const genrnn::ModelConfig config = model.config;
+
+  args.options.optimizer = genrnn::parse_optimizer(args.optimizer);
+  args.options.device = genrnn::parse_device(args.device);
+  genrnn::Trainer trainer(std::move(model), corpus, args.options);
+  if (args.resume) trainer.resume();
+
+  std::cerr << "engine: " << trainer.engine_name() << '\n'
+            << "model: " << describe_shape(config) << "; " << genrnn::parameter_count(config)
+            << " parameters\n"
+            << "data: " << corpus.size() << " tokens; " << trainer.total_steps() << " steps of "
+            << args.options.batch << " x " << args.options.seq_len << " tokens";
+  if (args.resume) std::cerr << ", resuming after step " << trainer.step();
+  std::cerr << std::endl;
+
+  ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.log_csv_path,
+                            args.resume);
+  install_stop_handler();
+  trainer.run([&](const genrnn::TrainProgress& progress) { reporter.report(progress); },
+              &stop_requested);
+  reporter.finish();
+
+  const std::string& out_path = args.options.out_path;
+  if (stop_requested && trainer.step() < trainer.total_steps()) {
+    std::cerr << "interrupted at step " << trainer.step() << "; checkpoint saved to " << out_path
+              << std::endl;
+    return interrupted_exit_status;
+  }
+  const genrnn::TrainProgress& last = reporter.last();
+  std::cerr << "done at step " << trainer.step();
+  if (last.step > 0) std::cerr << ": train loss " << last.train_loss;
+  if (last.val_loss >= 0) std::cerr << ", val loss " << last.val_loss;
+  std::cerr << "; model saved to " << out_path << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& parent) {
+  CLI::App* command = parent.add_subcommand("train", "Train a model on a text file");
+  auto args = std::make_shared<TrainArguments>();
+  genrnn::TrainOptions& options = args->options;
+
+  command->add_option("--data", args->data_path, "Training text (UTF-8)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("--out", options.out_path, "Checkpoint to write (safetensors)")
+      ->required()
+      ->check(in_existing_folder());
+  args->shape_options = {
+      command
+          ->add_option("--tokenizer", args->tokenizer,
+                       "char: code points; word: words and punctuation")
+          ->check(CLI::IsMember({"char", "word"}))
+          ->capture_default_str(),
+      command
+          ->add_option("--vocab-size", args->vocab_size,
+                       "Word level: vocabulary size, <unk> included")
+          ->check(at_least(2))
+          ->capture_default_str(),
+      command->add_option("--cell", args->cell, "Recurrent cell")
+          ->check(CLI::IsMember({"lstm", "gru", "rnn"}))
+          ->capture_default_str(),
+      command->add_option("--layers", args->layers, "Stacked recurrent layers")
+          ->check(number_in(1, Bound::included, 64, Bound::included))
+          ->capture_default_str(),
+      command->add_option("--hidden", args->hidden, "Hidden size of each layer")
+          ->check(at_least(1))
+          ->capture_default_str(),
+      command->add_option("--embed", args->embed, "Embedding size; 0: one-hot input")
+          ->check(at_least(0))
+          ->capture_default_str(),
+  };
+  command->add_option("--seq-len", options.seq_len, "Tokens per training window (truncated BPTT)")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command->add_option("--batch", options.batch, "Parallel streams per step")
+      ->check(at_least(1))
+      ->capture_default_str();
+  CLI::Option* steps =
+      command->add_option("--steps", options.steps, "Training steps (default: 1 epoch)")
+          ->check(at_least(1));
+  CLI::Option* epochs =
+      command->add_option("--epochs", options.epochs, "Passes over the training data")
+          ->check(at_least(1));
+  steps->excludes(epochs);
+  command->add_option("--lr", options.learning_rate, "Learning rate")
+      ->check(above(0))
+      ->capture_default_str();
+  command->add_option("--clip", options.clip, "Global gradient norm limit; 0: off")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command->add_option("--dropout", options.dropout, "Dropout between layers while training")
+      ->check(number_in(0, Bound::included, 1, Bound::excluded))
+      ->capture_default_str();
+  command->add_option("--optimizer", args->optimizer, "Optimizer")
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  command
+      ->add_option("--val-frac", options.val_frac, "Fraction of the text held out for validation")
+      ->check(number_in(0, Bound::included, 0.5, Bound::included))
+      ->capture_default_str();
+  command->add_option("--seed", options.seed, "Seed for initialisation and dropout")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command
+      ->add_option("--checkpoint-every", options.checkpoint_every,
+                   "Save every N steps (and at the end); 0: only at the end")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command->add_option("--eval-every", options.eval_every, "Validation loss every N steps")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command
+      ->add_option("--log-every", args->log_every,
+                   "Progress line every N steps when stderr is not a terminal")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command->add_flag("--resume", args->resume,
+                    "Continue the run saved in --out (weights, optimizer, data position)");
+  command->add_option("--log-csv", args->log_csv_path, "Write one CSV row per step to FILE")
+      ->check(in_existing_folder());
+  add_device_option(*command, args->device);
+
+  return {command, [args] { return run_train(*args); }};
+}
+
+}  // namespace gen_cuda
