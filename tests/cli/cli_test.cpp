@@ -5,19 +5,20 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <set>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
+
+#include "tests/support/scratch_folder.hpp"
 
 namespace {
 
@@ -32,26 +33,6 @@ void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// A folder of its own under TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gen_cuda_cli_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
 struct ProcessResult {
   int exit_status = -1;
   std::string out;
@@ -61,7 +42,7 @@ struct ProcessResult {
 // gen_cuda running with stdout and stderr going to files (no pipes to drain, no shell).
 class GenCudaProcess {
  public:
-  GenCudaProcess(const TempDir& dir, const std::vector<std::string>& args)
+  GenCudaProcess(const fs::path& dir, const std::vector<std::string>& args)
       : out_path_(dir / ("stdout" + std::to_string(++count_))),
         err_path_(dir / ("stderr" + std::to_string(count_))) {
     std::vector<std::string> argv_strings = {GEN_CUDA_PATH};
@@ -70,6 +51,7 @@ class GenCudaProcess {
     for (std::string& arg : argv_strings) argv.push_back(arg.data());
     argv.push_back(nullptr);
     pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
       const int in = ::open("/dev/null", O_RDONLY);
       const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -123,7 +105,7 @@ class GenCudaProcess {
   pid_t pid_ = -1;
 };
 
-ProcessResult run_gen_cuda(const TempDir& dir, const std::vector<std::string>& args) {
+ProcessResult run_gen_cuda(const fs::path& dir, const std::vector<std::string>& args) {
   return GenCudaProcess(dir, args).wait();
 }
 
@@ -203,7 +185,8 @@ class CliErrors : public testing::Test {
     return args;
   }
 
-  TempDir dir_;
+  genrnn::testing::ScratchFolder folder_;
+  fs::path dir_ = folder_.path();
   fs::path corpus_ = dir_ / "corpus.txt";
   fs::path placeholder_model_ = dir_ / "placeholder.safetensors";
 };
@@ -285,50 +268,42 @@ TEST_F(CliErrors, CudaWithoutAGpu) {
   const ProcessResult info = run({"info"});
   ASSERT_EQ(info.exit_status, 0) << info.err;
   if (info.out.find("GPUs: none") == std::string::npos) GTEST_SKIP() << "this machine has a GPU";
-  expect_one_line_error(run(train_args({"--steps", "1", "--device", "cuda"})), "");
+  expect_one_line_error(run(train_args({"--steps", "1", "--device", "cuda"})), "cuda");
 }
 
 // ---------------------------------------------------------------------------------------------
-// One small model, trained once for the suite, then sampled, evaluated and inspected.
+// A small model, trained afresh for each test (a fraction of a second), then sampled,
+// evaluated, inspected and trained further.
 
 class CliEndToEnd : public testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir;
+  void SetUp() override {
     write_file(corpus(), small_corpus());
-    train_result_ = new ProcessResult(
-        run_gen_cuda(*dir_, train_args(model(), {"--steps", "60", "--log-csv", csv().string()})));
+    train_result_ = run(train_args(model(), {"--steps", "60", "--log-csv", csv().string()}));
+    ASSERT_EQ(train_result_.exit_status, 0) << train_result_.err;
   }
-  static void TearDownTestSuite() {
-    delete train_result_;
-    delete dir_;
-  }
-  void SetUp() override { ASSERT_EQ(train_result_->exit_status, 0) << train_result_->err; }
 
-  static fs::path corpus() { return *dir_ / "corpus.txt"; }
-  static fs::path model() { return *dir_ / "model.safetensors"; }
-  static fs::path csv() { return *dir_ / "log.csv"; }
+  fs::path corpus() const { return dir_ / "corpus.txt"; }
+  fs::path model() const { return dir_ / "model.safetensors"; }
+  fs::path csv() const { return dir_ / "log.csv"; }
   // The suite's small, fast configuration; --lr 0.01 as in the lesson, to learn in few steps.
-  static std::vector<std::string> train_args(const fs::path& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"train",   "--data",     corpus().string(),
-                                     "--out",   out.string(), "--hidden",
-                                     "32",      "--layers",   "1",
-                                     "--embed", "16",         "--seq-len",
-                                     "20",      "--batch",    "8",
-                                     "--lr",    "0.01",       "--eval-every",
-                                     "20",      "--device",   "cpu"};
+  std::vector<std::string> train_args(const fs::path& out, std::vector<std::string> extra) const {
+    // clang-format off
+    std::vector<std::string> args = {
+        "train", "--data", corpus().string(), "--out", out.string(),
+        "--hidden", "32", "--layers", "1", "--embed", "16", "--seq-len", "20", "--batch", "8",
+        "--lr", "0.01", "--eval-every", "20", "--device", "cpu"};
+    // clang-format on
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
-  static ProcessResult run(const std::vector<std::string>& args) {
-    return run_gen_cuda(*dir_, args);
-  }
-  static ProcessResult sample(std::vector<std::string> extra) {
+  ProcessResult run(const std::vector<std::string>& args) const { return run_gen_cuda(dir_, args); }
+  ProcessResult sample(std::vector<std::string> extra) const {
     std::vector<std::string> args = {"sample", "-m", model().string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   }
-  static double eval_loss(const fs::path& model_path) {
+  double eval_loss(const fs::path& model_path) const {
     const ProcessResult result =
         run({"eval", "-m", model_path.string(), "--data", corpus().string(), "--json"});
     EXPECT_EQ(result.exit_status, 0) << result.err;
@@ -339,17 +314,18 @@ class CliEndToEnd : public testing::Test {
     return static_cast<int>(std::set<char>(text.begin(), text.end()).size());
   }
 
-  static inline TempDir* dir_ = nullptr;
-  static inline ProcessResult* train_result_ = nullptr;
+  genrnn::testing::ScratchFolder folder_;
+  fs::path dir_ = folder_.path();
+  ProcessResult train_result_;
 };
 
 TEST_F(CliEndToEnd, TrainReportsAndLogs) {
-  const std::string& err = train_result_->err;
+  const std::string& err = train_result_.err;
   EXPECT_NE(err.find("engine: cpu"), std::string::npos) << err;
   EXPECT_NE(err.find("step 60/60"), std::string::npos) << err;  // stderr is not a terminal
   EXPECT_NE(err.find("bpc"), std::string::npos) << err;
   EXPECT_NE(err.find("model saved to " + model().string()), std::string::npos) << err;
-  EXPECT_EQ(train_result_->out, "");
+  EXPECT_EQ(train_result_.out, "");
   EXPECT_TRUE(fs::exists(model()));
 
   const std::vector<std::string> rows = split(read_file(csv()), "\n");
@@ -395,9 +371,9 @@ TEST_F(CliEndToEnd, NumSamplesPrintsEachWithItsPrompt) {
 }
 
 TEST_F(CliEndToEnd, PromptFromFile) {
-  write_file(*dir_ / "prompt.txt", "the cat");
+  write_file(dir_ / "prompt.txt", "the cat");
   const ProcessResult result =
-      sample({"--prompt-file", (*dir_ / "prompt.txt").string(), "-n", "5", "-s", "1"});
+      sample({"--prompt-file", (dir_ / "prompt.txt").string(), "-n", "5", "-s", "1"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.out.rfind("the cat", 0), 0u) << result.out;
   EXPECT_EQ(count_code_points(result.out), 7 + 5);
@@ -448,20 +424,20 @@ TEST_F(CliEndToEnd, InfoShowsTheModel) {
 
 TEST_F(CliEndToEnd, TruncatedModelFile) {
   const std::string bytes = read_file(model());
-  const fs::path truncated = *dir_ / "truncated.safetensors";
+  const fs::path truncated = dir_ / "truncated.safetensors";
   write_file(truncated, bytes.substr(0, bytes.size() / 2));
   expect_one_line_error(run({"sample", "-m", truncated.string(), "-p", "the", "-s", "1"}), "");
 }
 
 TEST_F(CliEndToEnd, FailedTrainingLeavesTheCheckpointAlone) {
-  const fs::path existing = *dir_ / "existing.safetensors";
+  const fs::path existing = dir_ / "existing.safetensors";
   fs::copy_file(model(), existing, fs::copy_options::overwrite_existing);
   const std::string before = read_file(existing);
-  const fs::path tiny = *dir_ / "tiny.txt";
+  const fs::path tiny = dir_ / "tiny.txt";
   write_file(tiny, "the cat sat.");
 
   expect_one_line_error(
-      run({"train", "--data", (*dir_ / "missing.txt").string(), "--out", existing.string()}),
+      run({"train", "--data", (dir_ / "missing.txt").string(), "--out", existing.string()}),
       "missing.txt");
   EXPECT_EQ(read_file(existing), before);
   const ProcessResult too_small = run({"train", "--data", tiny.string(), "--out", existing.string(),
@@ -472,8 +448,8 @@ TEST_F(CliEndToEnd, FailedTrainingLeavesTheCheckpointAlone) {
 }
 
 TEST_F(CliEndToEnd, ResumeContinuesExactly) {
-  const fs::path straight = *dir_ / "straight.safetensors";
-  const fs::path resumed = *dir_ / "resumed.safetensors";
+  const fs::path straight = dir_ / "straight.safetensors";
+  const fs::path resumed = dir_ / "resumed.safetensors";
   const ProcessResult whole = run(train_args(straight, {"--steps", "40"}));
   ASSERT_EQ(whole.exit_status, 0) << whole.err;
   const ProcessResult first_half = run(train_args(resumed, {"--steps", "20"}));
@@ -492,8 +468,8 @@ TEST_F(CliEndToEnd, ResumeContinuesExactly) {
 }
 
 TEST_F(CliEndToEnd, InterruptCheckpointsAndExits130) {
-  const fs::path interrupted = *dir_ / "interrupted.safetensors";
-  GenCudaProcess training(*dir_,
+  const fs::path interrupted = dir_ / "interrupted.safetensors";
+  GenCudaProcess training(dir_,
                           train_args(interrupted, {"--steps", "1000000", "--log-every", "1"}));
   // Interrupt once training has visibly started.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -509,7 +485,7 @@ TEST_F(CliEndToEnd, InterruptCheckpointsAndExits130) {
 }
 
 TEST_F(CliEndToEnd, WordLevel) {
-  const fs::path words = *dir_ / "words.safetensors";
+  const fs::path words = dir_ / "words.safetensors";
   const ProcessResult trained =
       run(train_args(words, {"--tokenizer", "word", "--vocab-size", "20", "--steps", "5"}));
   ASSERT_EQ(trained.exit_status, 0) << trained.err;

@@ -12,8 +12,7 @@
 namespace gen_cuda {
 
 // A registered subcommand: `run` reads its parsed options, does the work and returns the exit
-// status. Running after parsing (not as a CLI11 callback) keeps every parse error ahead of any
-// work.
+// status. It runs after parsing, not as a CLI11 callback: every parse error comes before any work.
 struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
@@ -43,7 +42,7 @@ inline CLI::Validator number_in(double low, Bound low_bound, double high, Bound 
   auto check = [=](std::string& input) -> std::string {
     char* end = nullptr;
     const double value = std::strtod(input.c_str(), &end);
-    const bool is_number = !input.empty() && *end == '\0' && !std::isnan(value);
+    const bool is_number = !input.empty() && *end == '\0' && std::isfinite(value);
     const bool above_low = low_bound == Bound::included ? value >= low : value > low;
     const bool below_high = high_bound == Bound::included ? value <= high : value < high;
     if (!is_number) return "expected a number, got '" + input + "'";
