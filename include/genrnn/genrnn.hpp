@@ -1,5 +1,6 @@
 #pragma once
 // Everything an application needs: #include <genrnn/genrnn.hpp> and link genrnn::genrnn_cuda.
+#include "genrnn/benchmark.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/device.hpp"
 #include "genrnn/error.hpp"

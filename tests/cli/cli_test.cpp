@@ -497,3 +497,36 @@ TEST_F(CliEndToEnd, WordLevel) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// gen_cuda bench: records in the format tools/bench_report.py joins with PyTorch's.
+
+class CliBench : public testing::Test {
+ protected:
+  ProcessResult run(const std::vector<std::string>& args) { return run_gen_cuda(folder_.path(), args); }
+  genrnn::testing::ScratchFolder folder_;
+};
+
+TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
+  const ProcessResult result = run({"bench", "--device", "cpu", "--hidden", "8,16", "--vocab", "20",
+                                    "--batch", "2", "--seq-len", "5", "-n", "4", "-r", "2",
+                                    "--test", "train,decode,sample", "-o", "json"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  // train and decode for each of two hidden sizes; sample does not depend on the model.
+  EXPECT_EQ(split(result.out, "\"impl\": \"genrnn\"").size() - 1, 5u) << result.out;
+  for (const char* key : {"test", "device", "gpu", "engine", "cell", "layers", "hidden", "embed", "vocab",
+                          "batch", "seq_len", "n_tokens", "avg_tokens_per_s", "stddev_tokens_per_s", "commit"})
+    EXPECT_NE(result.out.find(std::string("\"") + key + "\":"), std::string::npos) << key;
+  EXPECT_GT(json_value(result.out, "avg_tokens_per_s"), 0);
+}
+
+TEST_F(CliBench, StandardSuiteAndBadValues) {
+  const ProcessResult table = run({"bench", "--device", "cpu", "--standard",
+                                   std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "-r", "1", "--warmup", "0"});
+  ASSERT_EQ(table.exit_status, 0) << table.err;
+  EXPECT_NE(table.out.find("| train | seed |"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("| decode | char256 |"), std::string::npos) << table.out;
+  expect_one_line_error(run({"bench", "--test", "inference"}), "inference");
+  expect_one_line_error(run({"bench", "-r", "0"}), "--repetitions");
+  expect_one_line_error(run({"bench", "-o", "xml"}), "--output");
+}

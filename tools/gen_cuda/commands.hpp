@@ -22,6 +22,7 @@ Command add_train_command(CLI::App& parent);
 Command add_sample_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
 
 // Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 constexpr int interrupted_exit_status = 130;

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const std::vector<gen_cuda::Command> commands = {
       gen_cuda::add_train_command(app), gen_cuda::add_sample_command(app),
-      gen_cuda::add_eval_command(app), gen_cuda::add_info_command(app)};
+      gen_cuda::add_eval_command(app), gen_cuda::add_info_command(app),
+      gen_cuda::add_bench_command(app)};
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,52 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "genrnn/config.hpp"
+#include "genrnn/device.hpp"
+
+namespace genrnn {
+
+enum class BenchTest { train, prefill, decode, sample };
+std::string to_string(BenchTest test);
+BenchTest parse_bench_test(const std::string& name);  // "train" | "prefill" | "decode" | "sample"
+
+// One measurement: a test on a model shape (random weights and token ids, no data needed).
+struct BenchCase {
+  BenchTest test = BenchTest::train;
+  Device device = Device::automatic;
+  ModelConfig model;  // for `sample` only vocab_size matters
+  int batch = 32;
+  int seq_len = 100;  // train and prefill: tokens per stream
+  int n_decode = 128;  // decode: tokens generated per stream
+  std::string config_name;  // the standard configuration it comes from, if any
+};
+
+struct BenchTiming {
+  int warmup = 1;
+  int repetitions = 5;
+  uint64_t seed = 1;
+};
+
+struct BenchResult {
+  BenchCase bench;
+  std::string device;  // "cpu" | "cuda"
+  std::string engine;
+  std::string gpu;  // empty on the CPU
+  int64_t tokens = 0;  // per repetition
+  double mean_tokens_per_second = 0;
+  double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions
+};
+
+// train: full training steps (forward, backward, clipping, Adam) of batch x seq_len tokens;
+// prefill: a batch x seq_len prompt from a zero state; decode: n_decode tokens for each of
+// `batch` streams, sampling at T = 1 after a one-token prompt; sample: the sampler alone over
+// batch x vocab logits.
+BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing);
+
+// The cases of one suite ("cpu" or "gpu") of a standard-configurations file such as
+// bench/standard.json, in the order both benchmark tools run them.
+std::vector<BenchCase> standard_bench_cases(const std::string& path, const std::string& suite, Device device);
+
+}  // namespace genrnn

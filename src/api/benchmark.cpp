@@ -1,0 +1,131 @@
+#include "genrnn/benchmark.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "engine/engine.hpp"
+#include "genrnn/error.hpp"
+#include "genrnn/generator.hpp"
+#include "genrnn/sampling.hpp"
+
+namespace genrnn {
+
+std::string to_string(BenchTest test) {
+  switch (test) {
+    case BenchTest::train: return "train";
+    case BenchTest::prefill: return "prefill";
+    case BenchTest::decode: return "decode";
+    case BenchTest::sample: return "sample";
+  }
+  throw Error("unknown benchmark test");
+}
+
+BenchTest parse_bench_test(const std::string& name) {
+  for (BenchTest test : {BenchTest::train, BenchTest::prefill, BenchTest::decode, BenchTest::sample})
+    if (to_string(test) == name) return test;
+  throw Error("unknown benchmark test '" + name + "' (expected train, prefill, decode or sample)");
+}
+
+namespace {
+
+// A model of the benchmark's shape with random weights and a synthetic word vocabulary
+// ("t0", "t1", ...), so that no data is needed.
+Model random_model(ModelConfig config, uint64_t seed) {
+  config.tokenizer = TokenizerKind::word;
+  std::vector<std::string> tokens(static_cast<std::size_t>(config.vocab_size));
+  for (std::size_t id = 0; id < tokens.size(); ++id) tokens[id] = "t" + std::to_string(id);
+  return Model::initialize(config, Tokenizer::from_vocab(TokenizerKind::word, std::move(tokens)), seed);
+}
+
+std::vector<int> random_ids(std::size_t n, int vocab, std::mt19937_64& engine) {
+  std::uniform_int_distribution<int> pick(0, vocab - 1);
+  std::vector<int> ids(n);
+  for (int& id : ids) id = pick(engine);
+  return ids;
+}
+
+// Runs `work` timing.warmup times untimed, then timing.repetitions times timed; fills the
+// result's tokens-per-second statistics.
+template <class Work>
+void measure(const BenchTiming& timing, int64_t tokens, BenchResult& result, Work work) {
+  for (int i = 0; i < timing.warmup; ++i) work();
+  std::vector<double> rates;
+  for (int i = 0; i < timing.repetitions; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rates.push_back(static_cast<double>(tokens) / std::max(seconds, 1e-12));
+  }
+  double mean = 0;
+  for (double r : rates) mean += r / static_cast<double>(rates.size());
+  double variance = 0;
+  for (double r : rates) variance += (r - mean) * (r - mean);
+  result.tokens = tokens;
+  result.mean_tokens_per_second = mean;
+  result.stddev_tokens_per_second = rates.size() > 1 ? std::sqrt(variance / static_cast<double>(rates.size() - 1)) : 0;
+}
+
+}  // namespace
+
+BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
+  if (timing.repetitions < 1 || timing.warmup < 0) throw Error("benchmark repetitions must be >= 1, warm-up >= 0");
+  if (bench.batch < 1 || bench.seq_len < 1 || bench.n_decode < 1)
+    throw Error("benchmark batch, seq-len and n-decode must be at least 1");
+  BenchResult result;
+  result.bench = bench;
+  result.engine = choose_engine(bench.device).engine;
+  result.device = result.engine == "cpu" ? "cpu" : "cuda";
+  if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
+  std::mt19937_64 random(timing.seed);
+  const int vocab = bench.model.vocab_size;
+
+  if (bench.test == BenchTest::sample) {
+    if (vocab < 1) throw Error("benchmark vocab must be at least 1");
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    std::vector<float> logits(static_cast<std::size_t>(bench.batch) * vocab);
+    for (float& z : logits) z = normal(random);
+    SamplingOptions options;
+    options.seed = timing.seed;
+    uint64_t step = 0;
+    measure(timing, bench.batch, result, [&] {
+      for (int s = 0; s < bench.batch; ++s)
+        sample_token(logits.data() + static_cast<std::size_t>(s) * vocab, vocab, options, s, step);
+      ++step;
+    });
+    return result;
+  }
+
+  const Model model = random_model(bench.model, timing.seed);
+  if (bench.test == BenchTest::decode) {
+    Generator generator(model, bench.device);
+    GenerateOptions options;
+    options.length = bench.n_decode;
+    options.num_samples = bench.batch;
+    options.sampling.seed = timing.seed;
+    measure(timing, int64_t{bench.batch} * bench.n_decode, result, [&] { generator.generate("t0", options); });
+    return result;
+  }
+
+  auto engine = make_engine(result.engine, model.config);
+  engine->set_parameters(model.parameters);
+  const RecurrentState zero{bench.batch, {}, {}};
+  engine->set_state(zero);
+  const auto tokens = static_cast<std::size_t>(bench.batch) * bench.seq_len;
+  if (bench.test == BenchTest::train) {
+    const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random), random_ids(tokens, vocab, random)};
+    TrainStepOptions options;
+    options.read_loss = false;
+    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, options); });
+  } else {
+    const std::vector<int> prompts = random_ids(tokens, vocab, random);
+    std::vector<float> logits;
+    measure(timing, static_cast<int64_t>(tokens), result, [&] {
+      engine->set_state(zero);
+      engine->prefill(prompts, bench.batch, logits);
+    });
+  }
+  return result;
+}
+
+}  // namespace genrnn

@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "genrnn/benchmark.hpp"
+#include "genrnn/error.hpp"
+
+namespace genrnn {
+namespace {
+
+BenchCase small_case(BenchTest test) {
+  BenchCase c;
+  c.test = test;
+  c.device = Device::cpu;
+  c.model = {CellType::gru, 2, 16, 8, 30, TokenizerKind::character};
+  c.batch = 3;
+  c.seq_len = 7;
+  c.n_decode = 5;
+  return c;
+}
+
+TEST(Benchmark, EveryTestCountsItsTokensAndMeasuresARate) {
+  const BenchTiming timing{0, 3, 1};
+  const std::pair<BenchTest, int64_t> expected[] = {
+      {BenchTest::train, 21}, {BenchTest::prefill, 21}, {BenchTest::decode, 15}, {BenchTest::sample, 3}};
+  for (const auto& [test, tokens] : expected) {
+    const BenchResult r = run_benchmark(small_case(test), timing);
+    EXPECT_EQ(r.tokens, tokens) << to_string(test);
+    EXPECT_GT(r.mean_tokens_per_second, 0) << to_string(test);
+    EXPECT_GE(r.stddev_tokens_per_second, 0) << to_string(test);
+    EXPECT_EQ(r.device, "cpu");
+    EXPECT_EQ(r.engine, "cpu");
+    EXPECT_TRUE(r.gpu.empty());
+  }
+}
+
+TEST(Benchmark, RejectsBadTimingAndNames) {
+  EXPECT_THROW(run_benchmark(small_case(BenchTest::train), {0, 0, 1}), Error);
+  EXPECT_THROW(parse_bench_test("inference"), Error);
+  EXPECT_EQ(parse_bench_test("decode"), BenchTest::decode);
+}
+
+TEST(Benchmark, StandardCpuSuiteExpandsInTheAgreedOrder) {
+  const auto cases = standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "cpu", Device::cpu);
+  // Per model: train, prefill, one decode per decode batch; then the sampler per vocab x batch.
+  ASSERT_EQ(cases.size(), 8u);
+  EXPECT_EQ(cases[0].config_name, "seed");
+  EXPECT_EQ(cases[0].test, BenchTest::train);
+  EXPECT_EQ(cases[0].model.embedding_dim, 0);
+  EXPECT_EQ(cases[0].model.vocab_size, 82);
+  EXPECT_EQ(cases[0].batch, 44);
+  EXPECT_EQ(cases[1].test, BenchTest::prefill);
+  EXPECT_EQ(cases[2].test, BenchTest::decode);
+  EXPECT_EQ(cases[2].batch, 1);
+  EXPECT_EQ(cases[3].config_name, "char256");
+  EXPECT_EQ(cases[6].test, BenchTest::sample);
+  EXPECT_EQ(cases[7].model.vocab_size, 10000);
+  const auto gpu = standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "gpu", Device::cuda);
+  EXPECT_EQ(gpu.size(), 3u * (2 + 3) + 3 * 2);
+  EXPECT_THROW(standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "tpu", Device::cpu), Error);
+}
+
+}  // namespace
+}  // namespace genrnn

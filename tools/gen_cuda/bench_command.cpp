@@ -1,0 +1,130 @@
+// gen_cuda bench: tokens per second of training, prefill, decoding and sampling, on random
+// weights and tokens, for every combination of the listed values (as llama-bench does).
+#include <genrnn/genrnn.hpp>
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_output.hpp"
+#include "commands.hpp"
+
+namespace gen_cuda {
+namespace {
+
+struct BenchArguments {
+  std::vector<std::string> devices{"auto"};
+  std::vector<std::string> cells{"lstm"};
+  std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
+  std::vector<std::string> tests{"train", "prefill", "decode", "sample"};
+  std::string standard_path;
+  std::string suite;
+  std::string format = "md";
+  genrnn::BenchTiming timing;
+};
+
+bool uses_model(genrnn::BenchTest test) { return test != genrnn::BenchTest::sample; }
+bool uses_window(genrnn::BenchTest test) {
+  return test == genrnn::BenchTest::train || test == genrnn::BenchTest::prefill;
+}
+bool uses_decode_length(genrnn::BenchTest test) { return test == genrnn::BenchTest::decode; }
+
+// Multiplies `cases` by `values`, each set through `set`. A case the field does not matter to
+// (by `applies`) keeps the first value only, so nothing is measured twice.
+template <class T, class Set>
+void expand(std::vector<genrnn::BenchCase>& cases, const std::vector<T>& values, Set set,
+            bool (*applies)(genrnn::BenchTest) = nullptr) {
+  std::vector<genrnn::BenchCase> expanded;
+  for (const auto& base : cases)
+    for (std::size_t i = 0; i < values.size() && (i == 0 || !applies || applies(base.test)); ++i) {
+      expanded.push_back(base);
+      set(expanded.back(), values[i]);
+    }
+  cases = std::move(expanded);
+}
+
+// Every combination of the listed values.
+std::vector<genrnn::BenchCase> cases_from_flags(const BenchArguments& a) {
+  using genrnn::BenchCase;
+  std::vector<BenchCase> cases(1);
+  expand(cases, a.devices, [](BenchCase& c, const std::string& v) { c.device = genrnn::parse_device(v); });
+  expand(cases, a.tests, [](BenchCase& c, const std::string& v) { c.test = genrnn::parse_bench_test(v); });
+  expand(cases, a.cells, [](BenchCase& c, const std::string& v) { c.model.cell = genrnn::parse_cell(v); }, uses_model);
+  expand(cases, a.layers, [](BenchCase& c, int v) { c.model.num_layers = v; }, uses_model);
+  expand(cases, a.hidden, [](BenchCase& c, int v) { c.model.hidden_size = v; }, uses_model);
+  expand(cases, a.embed, [](BenchCase& c, int v) { c.model.embedding_dim = v; }, uses_model);
+  expand(cases, a.vocab, [](BenchCase& c, int v) { c.model.vocab_size = v; });
+  expand(cases, a.batch, [](BenchCase& c, int v) { c.batch = v; });
+  expand(cases, a.seq_len, [](BenchCase& c, int v) { c.seq_len = v; }, uses_window);
+  expand(cases, a.n_decode, [](BenchCase& c, int v) { c.n_decode = v; }, uses_decode_length);
+  for (const auto& c : cases) c.model.validate();
+  return cases;
+}
+
+int run_bench(const BenchArguments& args) {
+  std::vector<genrnn::BenchCase> cases;
+  if (args.standard_path.empty()) {
+    cases = cases_from_flags(args);
+  } else {
+    for (const auto& device_name : args.devices) {
+      const genrnn::Device device = genrnn::parse_device(device_name);
+      const std::string suite = !args.suite.empty() ? args.suite
+                                : genrnn::choose_engine(device).engine == "cpu" ? "cpu" : "gpu";
+      const auto more = genrnn::standard_bench_cases(args.standard_path, suite, device);
+      cases.insert(cases.end(), more.begin(), more.end());
+    }
+  }
+  std::vector<genrnn::BenchResult> results;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    std::cerr << "[" << i + 1 << "/" << cases.size() << "] " << genrnn::to_string(c.test) << " "
+              << (c.config_name.empty() ? "" : c.config_name + " ") << "batch " << c.batch << std::flush;
+    results.push_back(genrnn::run_benchmark(c, args.timing));
+    std::cerr << ": " << static_cast<long long>(results.back().mean_tokens_per_second) << " tokens/s" << std::endl;
+  }
+  print_bench_results(results, args.format, std::cout);
+  return 0;
+}
+
+template <class T>
+void add_list(CLI::App& command, const std::string& name, std::vector<T>& values, const std::string& help) {
+  command.add_option(name, values, help + " (comma list)")->delimiter(',')->capture_default_str();
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  CLI::App* command =
+      parent.add_subcommand("bench", "Tokens/s of train, prefill, decode and sample on random weights");
+  auto args = std::make_shared<BenchArguments>();
+  add_list(*command, "--device", args->devices, "auto, cpu or cuda");
+  add_list(*command, "--cell", args->cells, "lstm, gru or rnn");
+  add_list(*command, "--layers", args->layers, "Stacked layers");
+  add_list(*command, "--hidden", args->hidden, "Hidden size");
+  add_list(*command, "--embed", args->embed, "Embedding size; 0: one-hot");
+  add_list(*command, "--vocab", args->vocab, "Vocabulary size");
+  add_list(*command, "--batch", args->batch, "Streams");
+  add_list(*command, "--seq-len", args->seq_len, "Tokens per stream for train and prefill");
+  add_list(*command, "-n,--n-decode", args->n_decode, "Tokens generated per stream for decode");
+  add_list(*command, "--test", args->tests, "train, prefill, decode, sample");
+  command->add_option("--standard", args->standard_path,
+                      "Run the standard configurations of FILE (bench/standard.json) instead")
+      ->check(CLI::ExistingFile);
+  command->add_option("--suite", args->suite, "Suite of --standard to run (default: gpu on a GPU, else cpu)")
+      ->check(CLI::IsMember({"cpu", "gpu"}));
+  command->add_option("-r,--repetitions", args->timing.repetitions, "Timed repetitions")
+      ->check(at_least(1))
+      ->capture_default_str();
+  command->add_option("--warmup", args->timing.warmup, "Untimed runs first")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command->add_option("--seed", args->timing.seed, "Seed for the random weights and tokens")
+      ->capture_default_str();
+  command->add_option("-o,--output", args->format, "Output on stdout: md, csv or json")
+      ->check(CLI::IsMember({"md", "csv", "json"}))
+      ->capture_default_str();
+  return {command, [args] { return run_bench(*args); }};
+}
+
+}  // namespace gen_cuda

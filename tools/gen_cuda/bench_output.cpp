@@ -1,0 +1,100 @@
+#include "bench_output.hpp"
+
+#include <array>
+#include <cstdio>
+#include <iomanip>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <utility>
+
+namespace gen_cuda {
+namespace {
+
+using nlohmann::ordered_json;
+
+// The commit of the checkout the benchmark runs in, or null outside one.
+ordered_json current_commit() {
+  std::unique_ptr<FILE, int (*)(FILE*)> git(popen("git rev-parse --short HEAD 2>/dev/null", "r"), pclose);
+  std::array<char, 64> line{};
+  if (!git || !fgets(line.data(), line.size(), git.get())) return nullptr;
+  std::string commit = line.data();
+  while (!commit.empty() && (commit.back() == '\n' || commit.back() == '\r')) commit.pop_back();
+  return commit.empty() ? ordered_json(nullptr) : ordered_json(commit);
+}
+
+ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
+  const genrnn::BenchCase& b = r.bench;
+  const bool has_model = b.test != genrnn::BenchTest::sample;
+  const bool has_window = b.test == genrnn::BenchTest::train || b.test == genrnn::BenchTest::prefill;
+  auto model_field = [has_model](auto value) { return has_model ? ordered_json(value) : ordered_json(nullptr); };
+  ordered_json j;
+  j["impl"] = "genrnn";
+  j["test"] = genrnn::to_string(b.test);
+  j["device"] = r.device;
+  j["gpu"] = r.gpu.empty() ? ordered_json(nullptr) : ordered_json(r.gpu);
+  j["engine"] = r.engine;
+  j["cell"] = model_field(genrnn::to_string(b.model.cell));
+  j["layers"] = model_field(b.model.num_layers);
+  j["hidden"] = model_field(b.model.hidden_size);
+  j["embed"] = model_field(b.model.embedding_dim);
+  j["vocab"] = b.model.vocab_size;
+  j["batch"] = b.batch;
+  j["seq_len"] = has_window ? ordered_json(b.seq_len) : ordered_json(nullptr);
+  j["n_tokens"] = r.tokens;
+  j["avg_tokens_per_s"] = r.mean_tokens_per_second;
+  j["stddev_tokens_per_s"] = r.stddev_tokens_per_second;
+  j["commit"] = commit;
+  j["config"] = b.config_name.empty() ? ordered_json(nullptr) : ordered_json(b.config_name);
+  return j;
+}
+
+std::string plain(const ordered_json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) {
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(1) << value.get<double>();
+    return text.str();
+  }
+  return value.dump();
+}
+
+std::string shape(const ordered_json& r) {
+  if (r["cell"].is_null()) return "V " + plain(r["vocab"]);
+  return plain(r["cell"]) + " " + plain(r["layers"]) + "x" + plain(r["hidden"]) + ", " +
+         (r["embed"] == 0 ? std::string("one-hot") : "E " + plain(r["embed"])) + ", V " + plain(r["vocab"]);
+}
+
+}  // namespace
+
+void print_bench_results(const std::vector<genrnn::BenchResult>& results, const std::string& format,
+                         std::ostream& out) {
+  const ordered_json commit = current_commit();
+  ordered_json records = ordered_json::array();
+  for (const auto& r : results) records.push_back(record(r, commit));
+  if (format == "json") {
+    out << records.dump(2) << '\n';
+  } else if (format == "csv") {
+    if (records.empty()) return;
+    std::string separator;
+    for (const auto& item : records.front().items()) out << std::exchange(separator, ",") << item.key();
+    out << '\n';
+    for (const auto& r : records) {
+      separator.clear();
+      for (const auto& item : r.items()) out << std::exchange(separator, ",") << plain(item.value());
+      out << '\n';
+    }
+  } else {
+    out << "| test | config | device | engine | model | batch | seq_len | tokens | tokens/s |\n"
+        << "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |\n";
+    for (const auto& r : records)
+      out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
+          << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
+          << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"]) << " | "
+          << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
+          << plain(r["stddev_tokens_per_s"]) << " |\n";
+  }
+}
+
+}  // namespace gen_cuda
