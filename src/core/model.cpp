@@ -74,8 +74,10 @@ Model Model::initialize(const ModelConfig& config, Tokenizer tokenizer, uint64_t
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto& spec : parameter_layout(config)) {
     float* values = model.parameters.data() + spec.offset;
-    const bool is_embedding = spec.name == "embedding.weight";
-    for (std::size_t i = 0; i < spec.numel(); ++i) values[i] = is_embedding ? normal(rng) : uniform(rng);
+    if (spec.name == "embedding.weight")
+      std::generate_n(values, spec.numel(), [&] { return normal(rng); });
+    else
+      std::generate_n(values, spec.numel(), [&] { return uniform(rng); });
   }
   return model;
 }
