@@ -16,6 +16,8 @@ BenchTest parse_bench_test(const std::string& name);  // "train" | "prefill" | "
 struct BenchCase {
   BenchTest test = BenchTest::train;
   Device device = Device::automatic;
+  std::string engine = "auto";
+  bool tf32 = false;
   ModelConfig model;  // for `sample` only vocab_size matters
   int batch = 32;
   int seq_len = 100;  // train and prefill: tokens per stream

@@ -21,12 +21,13 @@ struct GpuInfo {
 // says what the runtime said.
 std::vector<GpuInfo> list_gpus(std::string* why_none = nullptr);
 
-// The engine a Device resolves to ("cpu" for now) and a line saying why, for stderr.
+// The engine a request resolves to ("cpu" or "cudnn") and a line saying why, for stderr.
 struct EngineChoice {
   std::string engine;
   std::string reason;
 };
-// Throws Error for Device::cuda while no CUDA engine is built or no GPU is usable.
-EngineChoice choose_engine(Device device);
+// `engine` is "auto" (the GPU's engine when one is usable, else the CPU), "cpu" or "cudnn".
+// Throws Error when the two cannot go together or Device::cuda finds no usable GPU.
+EngineChoice choose_engine(Device device, const std::string& engine = "auto");
 
 }  // namespace genrnn

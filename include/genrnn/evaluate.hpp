@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "genrnn/device.hpp"
@@ -12,9 +13,11 @@ struct EvalResult {
   double bits_per_token = 0;
   double perplexity = 0;
   int64_t tokens = 0;  // tokens predicted: ids.size() - 1
+  std::string engine;  // the engine that computed it
 };
 
 // Predicts every token of `ids` from all tokens before it, as one stream from a zero state.
-EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device);
+// `engine`: "auto", "cpu" or "cudnn" (see choose_engine).
+EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine = "auto");
 
 }  // namespace genrnn

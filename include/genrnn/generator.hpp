@@ -26,7 +26,8 @@ using TokenCallback = std::function<void(int stream, int token, const std::strin
 // Runs the prompt through the model once, then generates token by token, carrying the state.
 class Generator {
  public:
-  Generator(const Model& model, Device device);
+  // `engine`: "auto", "cpu" or "cudnn" (see choose_engine).
+  Generator(const Model& model, Device device, const std::string& engine = "auto");
   ~Generator();
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;

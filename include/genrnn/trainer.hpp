@@ -29,8 +29,11 @@ struct TrainOptions {
   uint64_t seed = 1234;
   int64_t eval_every = 100;        // validation loss every N steps (and at the end)
   int64_t checkpoint_every = 1000;  // 0: only at the end
+  int64_t loss_every = 1;          // read the training loss back every N steps (a GPU waits for it)
   std::string out_path;            // checkpoint; the optimizer state goes to out_path + ".optim"
   Device device = Device::automatic;
+  std::string engine = "auto";  // "auto", "cpu" or "cudnn": see choose_engine
+  bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
   // Throws Error naming the option that is out of range.
   void validate() const;
 };
@@ -38,7 +41,8 @@ struct TrainOptions {
 struct TrainProgress {
   int64_t step = 0;         // steps done
   int64_t total_steps = 0;
-  double train_loss = 0;    // mean cross-entropy (nats per token) of the last step
+  double train_loss = 0;    // mean cross-entropy (nats per token) of the last step that read it
+  bool loss_read = false;   // train_loss was read at this step
   double val_loss = -1;     // last validation loss; < 0 while there is none
   bool evaluated = false;   // val_loss was computed at this step
   bool checkpointed = false;

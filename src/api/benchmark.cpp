@@ -74,7 +74,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  result.engine = choose_engine(bench.device).engine;
+  result.engine = choose_engine(bench.device, bench.engine).engine;
   result.device = result.engine == "cpu" ? "cpu" : "cuda";
   if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
   std::mt19937_64 random(timing.seed);
@@ -98,7 +98,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
 
   const Model model = random_model(bench.model, timing.seed);
   if (bench.test == BenchTest::decode) {
-    Generator generator(model, bench.device);
+    Generator generator(model, bench.device, bench.engine);
     GenerateOptions options;
     options.length = bench.n_decode;
     options.num_samples = bench.batch;
@@ -107,7 +107,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     return result;
   }
 
-  auto engine = make_engine(result.engine, model.config);
+  auto engine = make_engine(result.engine, model.config, bench.tf32);
   engine->set_parameters(model.parameters);
   const RecurrentState zero{bench.batch, {}, {}};
   engine->set_state(zero);

@@ -8,9 +8,11 @@
 
 namespace genrnn {
 
-EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device) {
+EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine_name) {
   if (ids.size() < 2) throw Error("the text has fewer than 2 tokens: nothing to predict");
-  auto engine = make_engine(choose_engine(device).engine, model.config);
+  EvalResult result;
+  result.engine = choose_engine(device, engine_name).engine;
+  auto engine = make_engine(result.engine, model.config);
   engine->set_parameters(model.parameters);
   engine->set_state({1, {}, {}});
   // One stream, carried across chunks: the chunk length only bounds memory, not the result.
@@ -26,7 +28,6 @@ EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device devi
     window.targets.assign(ids.begin() + start + 1, ids.begin() + start + length + 1);
     total += engine->eval_window(window);
   }
-  EvalResult result;
   result.tokens = predicted;
   result.loss = total / static_cast<double>(predicted);
   result.bits_per_token = result.loss / std::log(2.0);

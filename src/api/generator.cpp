@@ -5,8 +5,8 @@
 
 namespace genrnn {
 
-Generator::Generator(const Model& model, Device device) : model_(model) {
-  engine_name_ = choose_engine(device).engine;
+Generator::Generator(const Model& model, Device device, const std::string& engine) : model_(model) {
+  engine_name_ = choose_engine(device, engine).engine;
   engine_ = make_engine(engine_name_, model.config);
   engine_->set_parameters(model.parameters);
 }

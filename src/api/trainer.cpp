@@ -29,6 +29,7 @@ void TrainOptions::validate() const {
   require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
   require(val_frac >= 0 && val_frac <= 0.5f, "val-frac must be in [0, 0.5]");
   require(eval_every >= 0 && checkpoint_every >= 0, "eval-every and checkpoint-every must be >= 0");
+  require(loss_every >= 1, "loss-every must be at least 1");
   require(!out_path.empty(), "an output checkpoint path is required");
 }
 
@@ -62,8 +63,8 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
     : model_(std::move(model)), options_(options) {
   options_.validate();
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
-  engine_name_ = choose_engine(options_.device).engine;
-  engine_ = make_engine(engine_name_, model_.config);
+  engine_name_ = choose_engine(options_.device, options_.engine).engine;
+  engine_ = make_engine(engine_name_, model_.config, options_.tf32);
   engine_->set_parameters(model_.parameters);
   engine_->set_state(zero_state(options_.batch));
 }
@@ -80,8 +81,8 @@ int64_t Trainer::step() const { return step_; }
 
 void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* stop) {
   const auto start = std::chrono::steady_clock::now();
-  const TrainStepOptions step_options{options_.optimizer, options_.learning_rate, options_.clip,
-                                      options_.dropout, options_.seed, true};
+  TrainStepOptions step_options{options_.optimizer, options_.learning_rate, options_.clip,
+                                options_.dropout, options_.seed, false};
   TokenWindow window;
   TrainProgress progress;
   progress.total_steps = total_steps();
@@ -90,14 +91,17 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
     const int64_t index = step_ % data_->windows_per_epoch();
     if (index == 0) engine_->set_state(zero_state(options_.batch));  // a new epoch starts afresh
     data_->train_window(index, window);
-    progress.train_loss = engine_->train_step(window, step_options).value_or(progress.train_loss);
-    ++step_;
+    const int64_t next = step_ + 1;
+    const bool last = next == progress.total_steps;
+    progress.evaluated = data_->has_validation() && options_.eval_every > 0 && (next % options_.eval_every == 0 || last);
+    progress.checkpointed = last || (options_.checkpoint_every > 0 && next % options_.checkpoint_every == 0);
+    step_options.read_loss = next % options_.loss_every == 0 || progress.evaluated || progress.checkpointed;
+    const auto loss = engine_->train_step(window, step_options);
+    progress.loss_read = loss.has_value();
+    if (loss) progress.train_loss = *loss;
+    step_ = next;
     tokens += int64_t{window.batch} * window.seq_len;
-    const bool last = step_ == progress.total_steps;
-    progress.evaluated = data_->has_validation() && options_.eval_every > 0 &&
-                         (step_ % options_.eval_every == 0 || last);
     if (progress.evaluated) progress.val_loss = validation_loss();
-    progress.checkpointed = last || (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0);
     if (progress.checkpointed) save_checkpoint();
     progress.step = step_;
     progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -11,12 +11,23 @@ void CpuEngine::set_parameters(const std::vector<float>& flat) {
   network_.parameters() = flat;
 }
 
-std::optional<double> CpuEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
-  const cpu::DropoutSpec dropout{options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_.step)};
+double CpuEngine::forward_backward(const TokenWindow& window, const cpu::DropoutSpec& dropout) {
   network_.forward(window.inputs.data(), window.batch, window.seq_len, dropout);
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
   const double loss = network_.loss(window.targets.data()) / tokens;
   network_.backward(window.targets.data(), static_cast<float>(1.0 / tokens));
+  return loss;
+}
+
+double CpuEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
+  const double loss = forward_backward(window, {});
+  gradients = network_.gradients();
+  return loss;
+}
+
+std::optional<double> CpuEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+  const double loss = forward_backward(
+      window, {options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_.step)});
   gradients_ = network_.gradients();
   cpu::clip_gradients(gradients_, options.clip);
   cpu::apply_optimizer(network_.parameters(), gradients_, optimizer_, options);

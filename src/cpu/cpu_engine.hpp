@@ -14,6 +14,7 @@ class CpuEngine final : public Engine {
   std::vector<float> parameters() const override { return network_.parameters(); }
   void set_state(const RecurrentState& state) override { network_.set_state(state); }
   RecurrentState state() const override { return network_.state(); }
+  double compute_gradients(const TokenWindow& window, std::vector<float>& gradients) override;
   std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options) override;
   OptimizerState optimizer_state() const override { return optimizer_; }
   void set_optimizer_state(const OptimizerState& state) override;
@@ -22,6 +23,9 @@ class CpuEngine final : public Engine {
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
 
  private:
+  // Forward with dropout, loss and backward; the mean loss.
+  double forward_backward(const TokenWindow& window, const cpu::DropoutSpec& dropout);
+
   cpu::CpuNetwork<float> network_;
   std::vector<float> gradients_;
   OptimizerState optimizer_;

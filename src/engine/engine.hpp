@@ -43,6 +43,9 @@ class Engine {
   virtual void set_state(const RecurrentState& state) = 0;
   virtual RecurrentState state() const = 0;
 
+  // Forward and backward on one window, no update: the mean cross-entropy, and its gradient
+  // with respect to every parameter in the flat PyTorch layout. The state carries over.
+  virtual double compute_gradients(const TokenWindow& window, std::vector<float>& gradients) = 0;
   // Forward, backward, clipping and the optimizer step on one window; the state carries over.
   // Returns the window's mean cross-entropy when options.read_loss.
   virtual std::optional<double> train_step(const TokenWindow& window,
@@ -60,7 +63,7 @@ class Engine {
   virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
 };
 
-// "cpu" for now; the CUDA engines join here.
-std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config);
+// "cpu" or "cudnn". `tf32` lets the GPU engines use TF32 tensor cores for float32 products.
+std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32 = false);
 
 }  // namespace genrnn

@@ -1,4 +1,5 @@
 #include "cpu/cpu_engine.hpp"
+#include "cuda/cudnn_engine.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/device.hpp"
 #include "genrnn/error.hpp"
@@ -12,20 +13,27 @@ Device parse_device(const std::string& name) {
   throw Error("unknown device '" + name + "' (expected auto, cpu or cuda)");
 }
 
-EngineChoice choose_engine(Device device) {
-  if (device == Device::cpu) return {"cpu", "using the CPU (--device cpu)"};
+EngineChoice choose_engine(Device device, const std::string& engine) {
+  if (engine != "auto" && engine != "cpu" && engine != "cudnn")
+    throw Error("unknown engine '" + engine + "' (expected auto, cpu or cudnn)");
+  if (device == Device::cpu || (device == Device::automatic && engine == "cpu")) {
+    if (engine == "cudnn") throw Error("--engine cudnn needs a GPU; it does not run with --device cpu");
+    return {"cpu", "using the CPU"};
+  }
   std::string why_none;
   const auto gpus = list_gpus(&why_none);
-  if (device == Device::cuda) {
-    if (gpus.empty()) throw Error("--device cuda: no usable GPU (" + why_none + ")");
-    throw Error("--device cuda: the CUDA engines are not built yet; use --device cpu or auto");
+  if (gpus.empty()) {
+    if (device == Device::cuda || engine == "cudnn")
+      throw Error("no usable GPU for --device cuda (" + why_none + ")");
+    return {"cpu", "no usable GPU (" + why_none + "); using the CPU"};
   }
-  if (gpus.empty()) return {"cpu", "no usable GPU (" + why_none + "); using the CPU"};
-  return {"cpu", "found " + gpus.front().name + ", but the CUDA engines are not built yet; using the CPU"};
+  if (engine == "cpu") throw Error("--engine cpu runs on the CPU: use --device cpu");
+  return {"cudnn", "using " + gpus.front().name + " with the cudnn engine"};
 }
 
-std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config) {
+std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32) {
   if (engine == "cpu") return std::make_unique<CpuEngine>(config);
+  if (engine == "cudnn") return std::make_unique<cuda::CudnnEngine>(config, tf32);
   throw Error("unknown engine '" + engine + "'");
 }
 

@@ -15,6 +15,8 @@ namespace {
 
 struct BenchArguments {
   std::vector<std::string> devices{"auto"};
+  std::vector<std::string> engines{"auto"};
+  bool tf32 = false;
   std::vector<std::string> cells{"lstm"};
   std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
   std::vector<std::string> tests{"train", "prefill", "decode", "sample"};
@@ -49,6 +51,7 @@ std::vector<genrnn::BenchCase> cases_from_flags(const BenchArguments& a) {
   using genrnn::BenchCase;
   std::vector<BenchCase> cases(1);
   expand(cases, a.devices, [](BenchCase& c, const std::string& v) { c.device = genrnn::parse_device(v); });
+  expand(cases, a.engines, [](BenchCase& c, const std::string& v) { c.engine = v; });
   expand(cases, a.tests, [](BenchCase& c, const std::string& v) { c.test = genrnn::parse_bench_test(v); });
   expand(cases, a.cells, [](BenchCase& c, const std::string& v) { c.model.cell = genrnn::parse_cell(v); }, uses_model);
   expand(cases, a.layers, [](BenchCase& c, int v) { c.model.num_layers = v; }, uses_model);
@@ -67,14 +70,18 @@ int run_bench(const BenchArguments& args) {
   if (args.standard_path.empty()) {
     cases = cases_from_flags(args);
   } else {
-    for (const auto& device_name : args.devices) {
-      const genrnn::Device device = genrnn::parse_device(device_name);
-      const std::string suite = !args.suite.empty() ? args.suite
-                                : genrnn::choose_engine(device).engine == "cpu" ? "cpu" : "gpu";
-      const auto more = genrnn::standard_bench_cases(args.standard_path, suite, device);
-      cases.insert(cases.end(), more.begin(), more.end());
-    }
+    for (const auto& device_name : args.devices)
+      for (const auto& engine : args.engines) {
+        const genrnn::Device device = genrnn::parse_device(device_name);
+        const std::string suite = !args.suite.empty() ? args.suite
+                                  : genrnn::choose_engine(device, engine).engine == "cpu" ? "cpu" : "gpu";
+        for (auto c : genrnn::standard_bench_cases(args.standard_path, suite, device)) {
+          c.engine = engine;
+          cases.push_back(c);
+        }
+      }
   }
+  for (auto& c : cases) c.tf32 = args.tf32;
   std::vector<genrnn::BenchResult> results;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
@@ -99,6 +106,7 @@ Command add_bench_command(CLI::App& parent) {
       parent.add_subcommand("bench", "Tokens/s of train, prefill, decode and sample on random weights");
   auto args = std::make_shared<BenchArguments>();
   add_list(*command, "--device", args->devices, "auto, cpu or cuda");
+  add_list(*command, "--engine", args->engines, "auto, cpu or cudnn");
   add_list(*command, "--cell", args->cells, "lstm, gru or rnn");
   add_list(*command, "--layers", args->layers, "Stacked layers");
   add_list(*command, "--hidden", args->hidden, "Hidden size");
@@ -121,6 +129,7 @@ Command add_bench_command(CLI::App& parent) {
       ->capture_default_str();
   command->add_option("--seed", args->timing.seed, "Seed for the random weights and tokens")
       ->capture_default_str();
+  command->add_flag("--tf32", args->tf32, "GPU: TF32 tensor cores for float32 products");
   command->add_option("-o,--output", args->format, "Output on stdout: md, csv or json")
       ->check(CLI::IsMember({"md", "csv", "json"}))
       ->capture_default_str();

@@ -70,6 +70,14 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
       ->capture_default_str();
 }
 
+// --engine auto|cpu|cudnn, beside --device.
+inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {
+  return command
+      .add_option("--engine", engine, "auto: cudnn on a GPU, else cpu; cpu; cudnn (cuDNN's RNN)")
+      ->check(CLI::IsMember({"auto", "cpu", "cudnn"}))
+      ->capture_default_str();
+}
+
 // --unknown error|skip|unk: what to do with text outside the model's vocabulary.
 inline CLI::Option* add_unknown_option(CLI::App& command, std::string& policy) {
   return command

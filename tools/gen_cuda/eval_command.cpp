@@ -21,6 +21,7 @@ struct EvalArguments {
   bool json = false;
   std::string unknown = "error";
   std::string device = "auto";
+  std::string engine = "auto";
 };
 
 // Full precision, so a script comparing runs sees every bit; JSON has no inf or nan.
@@ -51,10 +52,9 @@ int run_eval(const EvalArguments& args) {
   const std::string text = read_text_file(args.data_path, "data file");
   const std::vector<int> ids =
       model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
-  const genrnn::Device device = genrnn::parse_device(args.device);
-  const genrnn::EvalResult result = genrnn::evaluate(model, ids, device);
+  const genrnn::EvalResult result = genrnn::evaluate(model, ids, genrnn::parse_device(args.device), args.engine);
   // Said after the work, so that an error is the only line on stderr.
-  std::cerr << "engine: " << genrnn::choose_engine(device).engine << std::endl;
+  std::cerr << "engine: " << result.engine << std::endl;
   std::cout << (args.json ? to_json(result) : to_text(result)) << std::endl;
   return 0;
 }
@@ -75,6 +75,7 @@ Command add_eval_command(CLI::App& parent) {
                     "Print only {\"loss\", \"bits_per_token\", \"perplexity\", \"tokens\"}");
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
+  add_engine_option(*command, args->engine);
   return {command, [args] { return run_eval(*args); }};
 }
 

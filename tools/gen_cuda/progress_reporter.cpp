@@ -102,7 +102,9 @@ void ProgressReporter::redraw(const genrnn::TrainProgress& progress) {
 }
 
 void ProgressReporter::write_csv_row(const genrnn::TrainProgress& progress) {
-  csv_ << progress.step << ',' << progress.train_loss << ',';
+  csv_ << progress.step << ',';
+  if (progress.loss_read) csv_ << progress.train_loss;
+  csv_ << ',';
   if (progress.evaluated) csv_ << progress.val_loss;
   csv_ << ',' << progress.tokens_per_second << ',' << progress.elapsed_seconds << '\n';
   // Keep the file current for whoever plots it during a long run.

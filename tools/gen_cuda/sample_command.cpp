@@ -21,6 +21,7 @@ struct SampleArguments {
   std::string prompt_path;
   std::string unknown = "error";
   std::string device = "auto";
+  std::string engine = "auto";
   genrnn::GenerateOptions options;
   const CLI::Option* seed_option = nullptr;
 };
@@ -35,7 +36,7 @@ int run_sample(SampleArguments& args) {
     throw genrnn::Error(
         "no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
   }
-  genrnn::Generator generator(model, genrnn::parse_device(args.device));
+  genrnn::Generator generator(model, genrnn::parse_device(args.device), args.engine);
 
   if (args.seed_option->count() == 0) {
     const std::uint64_t high = std::random_device{}();
@@ -102,6 +103,7 @@ Command add_sample_command(CLI::App& parent) {
       ->capture_default_str();
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
+  add_engine_option(*command, args->engine);
 
   return {command, [args] { return run_sample(*args); }};
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "progress_reporter.hpp"
@@ -108,6 +109,8 @@ int run_train(TrainArguments& args) {
 
   args.options.optimizer = genrnn::parse_optimizer(args.optimizer);
   args.options.device = genrnn::parse_device(args.device);
+  // A GPU engine waits for the device to read the loss: only when a progress line can show it.
+  args.options.loss_every = ::isatty(STDERR_FILENO) == 1 ? 10 : args.log_every;
   genrnn::Trainer trainer(std::move(model), corpus, args.options);
   if (args.resume) trainer.resume();
 
@@ -227,6 +230,8 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--log-csv", args->log_csv_path, "Write one CSV row per step to FILE")
       ->check(in_existing_folder());
   add_device_option(*command, args->device);
+  add_engine_option(*command, options.engine);
+  command->add_flag("--tf32", options.tf32, "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
 
   return {command, [args] { return run_train(*args); }};
 }

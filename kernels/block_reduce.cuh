@@ -1,0 +1,62 @@
+#pragma once
+// What the kernels in this folder share: their launch shape, the launchers' argument check and
+// one block-wide reduction.
+#include <algorithm>
+#include <cstddef>
+#include <initializer_list>
+#include <string>
+
+#include "genrnn/error.hpp"
+
+namespace genrnn::kernels {
+
+constexpr int kThreadsPerBlock = 256;
+// Enough blocks to fill every SM of any current GPU several times over; grid-stride loops
+// cover the rest, so a launch never asks for more blocks than the hardware allows.
+constexpr int kMaxBlocks = 4096;
+
+// Blocks of kThreadsPerBlock for a grid-stride loop over n elements: 0 when n is 0.
+inline int grid_blocks(std::size_t n) {
+  const std::size_t wanted = (n + kThreadsPerBlock - 1) / kThreadsPerBlock;
+  return static_cast<int>(std::min<std::size_t>(wanted, kMaxBlocks));
+}
+
+// A grid-stride loop is `for (i = grid_thread_index(); i < n; i += grid_thread_count())`.
+__device__ inline std::size_t grid_thread_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
+__device__ inline std::size_t grid_thread_count() { return std::size_t(gridDim.x) * blockDim.x; }
+
+// Throws when a size given to `launcher` is negative: a caller's bug, caught before the launch.
+inline void require_non_negative(const char* launcher, std::initializer_list<long long> sizes) {
+  for (long long size : sizes)
+    if (size < 0) throw Error(std::string("kernels::") + launcher + ": negative size " + std::to_string(size));
+}
+
+struct SumOp {
+  template <class T>
+  __device__ T operator()(T a, T b) const { return a + b; }
+};
+
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// Combines one value from every thread of the block with `op` and returns the result to every
+// thread. A shuffle tree inside each warp, then each thread folds the warps' results in warp
+// order: the order depends only on blockDim.x, so the result is the same bits every run.
+// blockDim.x must be a multiple of 32 (at most 1024) and every thread of the block must call
+// it; `warp_results` is shared memory for 32 values, reusable by the next call.
+template <class T, class Op>
+__device__ T block_reduce(T value, Op op, T* warp_results) {
+  constexpr unsigned kAllLanes = 0xffffffffu;
+  for (int lane_mask = 16; lane_mask > 0; lane_mask /= 2)
+    value = op(value, __shfl_xor_sync(kAllLanes, value, lane_mask));
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  __syncthreads();  // a previous call's readers are done with warp_results
+  if (lane == 0) warp_results[warp] = value;
+  __syncthreads();
+  T total = warp_results[0];
+  for (int w = 1; w < warps; ++w) total = op(total, warp_results[w]);
+  return total;
+}
+
+}  // namespace genrnn::kernels

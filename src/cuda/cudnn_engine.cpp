@@ -1,0 +1,297 @@
+#include "cuda/cudnn_engine.hpp"
+
+#include <cmath>
+
+#include "cuda/nvtx_range.hpp"
+#include "cuda/row_major_gemm.hpp"
+#include "genrnn/error.hpp"
+#include "genrnn/parameters.hpp"
+#include "kernels/ops.hpp"
+
+namespace genrnn::cuda {
+
+namespace {
+
+// Device offsets after the weight space start on a 256-byte boundary, like cudaMalloc's.
+std::size_t aligned(std::size_t floats) { return (floats + 63) / 64 * 64; }
+
+}  // namespace
+
+CudnnEngine::CudnnEngine(const ModelConfig& config, bool tf32)
+    : config_(config), context_(tf32), rnn_(context_, config) {
+  const auto V = static_cast<std::size_t>(config.vocab_size), E = static_cast<std::size_t>(config.embedding_dim),
+             H = static_cast<std::size_t>(config.hidden_size);
+  embedding_offset_ = aligned(rnn_.weight_floats());
+  head_weight_offset_ = aligned(embedding_offset_ + V * E);
+  head_bias_offset_ = aligned(head_weight_offset_ + V * H);
+  device_floats_ = aligned(head_bias_offset_ + V);
+  params_.reserve(device_floats_);
+  gradients_.reserve(device_floats_);
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(params_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(gradients_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+  clip_scratch_.reserve(kernels::clip_scratch_floats(device_floats_));
+  loss_sum_.reserve(1);
+  staged_loss_.reserve(1);
+
+  segments_ = rnn_.weight_segments(params_.data());
+  const auto layout = parameter_layout(config);
+  if (E > 0) segments_.push_back({find_tensor(layout, "embedding.weight").offset, embedding_offset_, V * E});
+  segments_.push_back({find_tensor(layout, "head.weight").offset, head_weight_offset_, V * H});
+  segments_.push_back({find_tensor(layout, "head.bias").offset, head_bias_offset_, V});
+  std::size_t covered = 0;
+  for (const auto& segment : segments_) covered += segment.count;
+  if (covered != parameter_count(config))
+    throw Error("the cuDNN weight mapping covers " + std::to_string(covered) + " of " +
+                std::to_string(parameter_count(config)) + " parameters");
+  set_state({1, {}, {}});
+}
+
+void CudnnEngine::upload_torch_layout(const std::vector<float>& flat, float* device) const {
+  for (const auto& s : segments_)
+    GENRNN_CUDA_CHECK(cudaMemcpyAsync(device + s.device_offset, flat.data() + s.torch_offset, s.count * sizeof(float),
+                                      cudaMemcpyHostToDevice, context_.stream()));
+  context_.synchronize();  // `flat` may go away once this returns
+}
+
+std::vector<float> CudnnEngine::download_torch_layout(const float* device) const {
+  std::vector<float> flat(parameter_count(config_));
+  for (const auto& s : segments_)
+    GENRNN_CUDA_CHECK(cudaMemcpyAsync(flat.data() + s.torch_offset, device + s.device_offset, s.count * sizeof(float),
+                                      cudaMemcpyDeviceToHost, context_.stream()));
+  context_.synchronize();
+  return flat;
+}
+
+void CudnnEngine::set_parameters(const std::vector<float>& flat) {
+  if (flat.size() != parameter_count(config_))
+    throw Error("expected " + std::to_string(parameter_count(config_)) + " parameters, got " + std::to_string(flat.size()));
+  upload_torch_layout(flat, params_.data());
+}
+
+std::vector<float> CudnnEngine::parameters() const { return download_torch_layout(params_.data()); }
+
+std::size_t CudnnEngine::state_size() const {
+  return static_cast<std::size_t>(config_.num_layers) * state_batch_ * config_.hidden_size;
+}
+
+void CudnnEngine::set_state(const RecurrentState& state) {
+  if (state.batch < 1) throw Error("a recurrent state needs a batch of at least 1");
+  state_batch_ = state.batch;
+  const std::size_t n = state_size();
+  const bool lstm = config_.cell == CellType::lstm;
+  if ((!state.h.empty() && state.h.size() != n) || (!state.c.empty() && (!lstm || state.c.size() != n)))
+    throw Error("the recurrent state does not have layers x batch x hidden = " + std::to_string(n) + " values");
+  for (int half = 0; half < 2; ++half) {
+    h_[half].reserve(n);
+    c_[half].reserve(n);
+  }
+  current_state_ = 0;
+  auto load = [&](const std::vector<float>& values, float* device) {
+    if (values.empty())
+      GENRNN_CUDA_CHECK(cudaMemsetAsync(device, 0, n * sizeof(float), context_.stream()));
+    else
+      GENRNN_CUDA_CHECK(cudaMemcpyAsync(device, values.data(), n * sizeof(float), cudaMemcpyHostToDevice, context_.stream()));
+  };
+  load(state.h, h_[0].data());
+  load(state.c, c_[0].data());
+  context_.synchronize();
+}
+
+RecurrentState CudnnEngine::state() const {
+  const std::size_t n = state_size();
+  RecurrentState state{state_batch_, std::vector<float>(n), {}};
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(state.h.data(), h_[current_state_].data(), n * sizeof(float),
+                                    cudaMemcpyDeviceToHost, context_.stream()));
+  if (config_.cell == CellType::lstm) {
+    state.c.resize(n);
+    GENRNN_CUDA_CHECK(cudaMemcpyAsync(state.c.data(), c_[current_state_].data(), n * sizeof(float),
+                                      cudaMemcpyDeviceToHost, context_.stream()));
+  }
+  context_.synchronize();
+  return state;
+}
+
+void CudnnEngine::upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch,
+                                int seq_len) {
+  if (batch != state_batch_)
+    throw Error("a window of " + std::to_string(batch) + " streams met a state of " + std::to_string(state_batch_));
+  const auto rows = static_cast<std::size_t>(batch) * seq_len;
+  if (inputs.size() != rows || (!targets.empty() && targets.size() != rows))
+    throw Error("the window's token ids do not fill batch x seq_len");
+  for (const auto* ids : {&inputs, &targets})
+    for (int id : *ids)
+      if (id < 0 || id >= config_.vocab_size)
+        throw Error("token id " + std::to_string(id) + " is outside the vocabulary");
+  batch_ = batch;
+  seq_len_ = seq_len;
+  ids_.reserve(rows);
+  targets_.reserve(rows);
+  int* stage = id_stage_.acquire(2 * rows);
+  std::copy(inputs.begin(), inputs.end(), stage);
+  std::copy(targets.begin(), targets.end(), stage + rows);
+  // ids_ and targets_ are separate buffers: two copies out of one stage, one event after both.
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(targets_.data(), stage + rows, targets.size() * sizeof(int),
+                                    cudaMemcpyHostToDevice, context_.stream()));
+  id_stage_.upload(ids_.data(), rows, context_.stream());
+}
+
+void CudnnEngine::forward(bool training) {
+  const auto rows = static_cast<std::size_t>(batch_) * seq_len_;
+  rnn_.configure(batch_, seq_len_);
+  x_.reserve(rows * config_.input_size());
+  y_.reserve(rows * config_.hidden_size);
+  const auto n = static_cast<int>(rows);
+  if (config_.embedding_dim > 0)
+    kernels::embedding_gather(embedding(params_.data()), ids_.data(), n, config_.embedding_dim, x_.data(), context_.stream());
+  else
+    kernels::one_hot(ids_.data(), n, config_.vocab_size, x_.data(), context_.stream());
+  const int next = current_state_ ^ 1;
+  rnn_.forward(training, x_.data(), y_.data(), h_[current_state_].data(), h_[next].data(), c_[current_state_].data(),
+               c_[next].data(), params_.data());
+}
+
+void CudnnEngine::head_and_loss(float gradient_scale) {
+  const int rows = batch_ * seq_len_, V = config_.vocab_size, H = config_.hidden_size;
+  const auto n = static_cast<std::size_t>(rows);
+  logits_.reserve(n * V);
+  row_losses_.reserve(n);
+  gemm_row_major(context_.cublas(), false, true, rows, V, H, 1.0f, y_.data(), H, head_weight(params_.data()), H, 0.0f,
+                 logits_.data(), V);
+  kernels::softmax_cross_entropy(logits_.data(), head_bias(params_.data()), targets_.data(), rows, V, gradient_scale,
+                                 row_losses_.data(), context_.stream());
+  if (gradient_scale == 0) return;
+  // logits_ now holds d loss / d logits.
+  gemm_row_major(context_.cublas(), true, false, V, H, rows, 1.0f, logits_.data(), V, y_.data(), H, 0.0f,
+                 head_weight(gradients_.data()), H);
+  kernels::column_sums(logits_.data(), rows, V, head_bias(gradients_.data()), false, context_.stream());
+  dy_.reserve(n * H);
+  gemm_row_major(context_.cublas(), false, false, rows, H, V, 1.0f, logits_.data(), V, head_weight(params_.data()), H,
+                 0.0f, dy_.data(), H);
+}
+
+void CudnnEngine::backward_layers() {
+  const auto rows = static_cast<std::size_t>(batch_) * seq_len_;
+  dx_.reserve(rows * config_.input_size());
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(gradients_.data(), 0, rnn_.weight_floats() * sizeof(float), context_.stream()));
+  rnn_.backward(x_.data(), y_.data(), dy_.data(), dx_.data(), h_[current_state_].data(), c_[current_state_].data(),
+                params_.data(), gradients_.data());
+  if (config_.embedding_dim == 0) return;  // one-hot input: cuDNN's input weights took it all
+  const std::size_t table = static_cast<std::size_t>(config_.vocab_size) * config_.embedding_dim;
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(embedding(gradients_.data()), 0, table * sizeof(float), context_.stream()));
+  kernels::embedding_scatter_add(dx_.data(), ids_.data(), static_cast<int>(rows), config_.embedding_dim,
+                                 embedding(gradients_.data()), context_.stream());
+}
+
+double CudnnEngine::read_loss_sum() {
+  kernels::sum(row_losses_.data(), batch_ * seq_len_, loss_sum_.data(), context_.stream());
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(staged_loss_.data(), loss_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost,
+                                    context_.stream()));
+  context_.synchronize();
+  return *staged_loss_.data();
+}
+
+double CudnnEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
+  NvtxRange range("compute_gradients");
+  upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+  forward(true);
+  const double tokens = static_cast<double>(window.batch) * window.seq_len;
+  head_and_loss(static_cast<float>(1.0 / tokens));
+  backward_layers();
+  advance_state();
+  gradients = download_torch_layout(gradients_.data());
+  return read_loss_sum() / tokens;
+}
+
+std::optional<double> CudnnEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+  const double tokens = static_cast<double>(window.batch) * window.seq_len;
+  {
+    NvtxRange range("forward");
+    rnn_.set_dropout(options.dropout, options.dropout_seed);
+    upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+    forward(true);
+    head_and_loss(static_cast<float>(1.0 / tokens));
+  }
+  {
+    NvtxRange range("backward");
+    backward_layers();
+  }
+  {
+    NvtxRange range("optimizer");
+    kernels::clip_global_norm(gradients_.data(), device_floats_, options.clip, clip_scratch_.data(), nullptr,
+                              context_.stream());
+    ++optimizer_step_;
+    if (options.optimizer == Optimizer::sgd) {
+      kernels::sgd_step(params_.data(), gradients_.data(), device_floats_, options.learning_rate, context_.stream());
+    } else {
+      if (adam_m_.capacity() < device_floats_) set_optimizer_state({optimizer_step_ - 1, {}, {}});
+      math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
+      hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(optimizer_step_));
+      hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(optimizer_step_));
+      kernels::adam_step(params_.data(), gradients_.data(), adam_m_.data(), adam_v_.data(), device_floats_, hyper,
+                         context_.stream());
+    }
+  }
+  advance_state();
+  if (!options.read_loss) return std::nullopt;
+  return read_loss_sum() / tokens;
+}
+
+OptimizerState CudnnEngine::optimizer_state() const {
+  OptimizerState state{optimizer_step_, {}, {}};
+  if (adam_m_.capacity() >= device_floats_) {
+    state.m = download_torch_layout(adam_m_.data());
+    state.v = download_torch_layout(adam_v_.data());
+  }
+  return state;
+}
+
+void CudnnEngine::set_optimizer_state(const OptimizerState& state) {
+  const std::size_t n = parameter_count(config_);
+  if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size())
+    throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
+  optimizer_step_ = state.step;
+  adam_m_.reserve(device_floats_);
+  adam_v_.reserve(device_floats_);
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_m_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_v_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+  if (!state.m.empty()) {
+    upload_torch_layout(state.m, adam_m_.data());
+    upload_torch_layout(state.v, adam_v_.data());
+  }
+  context_.synchronize();
+}
+
+double CudnnEngine::eval_window(const TokenWindow& window) {
+  NvtxRange range("eval");
+  upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+  forward(false);
+  head_and_loss(0.0f);
+  advance_state();
+  return read_loss_sum();
+}
+
+void CudnnEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) {
+  NvtxRange range("prefill");
+  if (batch < 1 || prompts.empty() || prompts.size() % batch != 0)
+    throw Error("prefill needs `batch` prompts of one length");
+  const int length = static_cast<int>(prompts.size() / batch);
+  upload_window(prompts, {}, batch, length);
+  forward(false);
+  advance_state();
+  // The last position of each stream: rows b * length + length - 1 of y, a strided matrix.
+  const int V = config_.vocab_size, H = config_.hidden_size;
+  logits_.reserve(static_cast<std::size_t>(batch) * V);
+  gemm_row_major(context_.cublas(), false, true, batch, V, H, 1.0f, y_.data() + static_cast<std::size_t>(length - 1) * H,
+                 length * H, head_weight(params_.data()), H, 0.0f, logits_.data(), V);
+  kernels::add_bias_rows(logits_.data(), head_bias(params_.data()), batch, V, context_.stream());
+  logits.resize(static_cast<std::size_t>(batch) * V);
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits.data(), logits_.data(), logits.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                    context_.stream()));
+  context_.synchronize();
+}
+
+void CudnnEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
+  prefill(ids, static_cast<int>(ids.size()), logits);
+}
+
+}  // namespace genrnn::cuda

@@ -1,0 +1,72 @@
+#pragma once
+// The CUDA engine on cuDNN's RNN: embedding (or one-hot input), cuDNN's recurrent layers, the
+// cuBLAS head, fused softmax cross-entropy, global-norm clipping and Adam, all queued on one
+// stream. A training step synchronizes only when its loss is read.
+#include <memory>
+
+#include "cuda/cudnn_rnn.hpp"
+#include "cuda/device_buffer.hpp"
+#include "cuda/device_context.hpp"
+#include "engine/engine.hpp"
+
+namespace genrnn::cuda {
+
+class CudnnEngine final : public Engine {
+ public:
+  CudnnEngine(const ModelConfig& config, bool tf32);
+
+  std::string name() const override { return "cudnn"; }
+  void set_parameters(const std::vector<float>& flat) override;
+  std::vector<float> parameters() const override;
+  void set_state(const RecurrentState& state) override;
+  RecurrentState state() const override;
+  double compute_gradients(const TokenWindow& window, std::vector<float>& gradients) override;
+  std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options) override;
+  OptimizerState optimizer_state() const override;
+  void set_optimizer_state(const OptimizerState& state) override;
+  double eval_window(const TokenWindow& window) override;
+  void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) override;
+  void step(const std::vector<int>& ids, std::vector<float>& logits) override;
+
+ private:
+  // Device layout of the parameters: [cuDNN weight space | embedding | head.weight | head.bias].
+  float* embedding(float* base) const { return base + embedding_offset_; }
+  float* head_weight(float* base) const { return base + head_weight_offset_; }
+  float* head_bias(float* base) const { return base + head_bias_offset_; }
+  std::size_t state_size() const;
+  // Copies a flat PyTorch-layout buffer into a device-layout one, and back.
+  void upload_torch_layout(const std::vector<float>& flat, float* device) const;
+  std::vector<float> download_torch_layout(const float* device) const;
+  // Checks the window's ids and uploads them (targets may be empty) into ids_ and targets_.
+  void upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch, int seq_len);
+  // Runs the layers over the uploaded ids; y_ holds the outputs, the next state waits in the
+  // other half of the state buffers.
+  void forward(bool training);
+  // Head, loss and (when gradient_scale != 0) backward into gradients_; row losses stay on
+  // the device.
+  void head_and_loss(float gradient_scale);
+  void backward_layers();
+  double read_loss_sum();
+  void advance_state() { current_state_ ^= 1; }
+
+  ModelConfig config_;
+  DeviceContext context_;
+  CudnnRnn rnn_;
+  std::size_t embedding_offset_ = 0, head_weight_offset_ = 0, head_bias_offset_ = 0, device_floats_ = 0;
+  std::vector<ParameterSegment> segments_;  // PyTorch layout <-> device layout
+  DeviceBuffer<float> params_, gradients_, adam_m_, adam_v_, clip_scratch_;
+  int64_t optimizer_step_ = 0;
+
+  int state_batch_ = 0;
+  int current_state_ = 0;
+  DeviceBuffer<float> h_[2], c_[2];  // [layers][batch][H]; one half in, the other out
+
+  int batch_ = 0, seq_len_ = 0;
+  DeviceBuffer<int> ids_, targets_;
+  DeviceBuffer<float> x_, y_, dx_, dy_, logits_, row_losses_;
+  DeviceBuffer<double> loss_sum_;
+  UploadStage<int> id_stage_;
+  PinnedBuffer<double> staged_loss_;
+};
+
+}  // namespace genrnn::cuda

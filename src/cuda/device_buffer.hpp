@@ -1,0 +1,101 @@
+#pragma once
+// Owned device memory. Buffers grow and never shrink, so a steady training or decoding loop
+// allocates nothing after its first step.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <utility>
+
+#include "cuda/cuda_check.hpp"
+
+namespace genrnn::cuda {
+
+// cudaMalloc with an out-of-memory message that says how much was asked and how much is free.
+void* allocate_device(std::size_t bytes);
+void free_device(void* pointer) noexcept;
+
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(std::size_t count) { reserve(count); }
+  ~DeviceBuffer() { free_device(data_); }
+  DeviceBuffer(DeviceBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(capacity_, other.capacity_);
+    return *this;
+  }
+
+  // Makes room for `count` elements; contents are lost when it has to grow.
+  void reserve(std::size_t count) {
+    if (count <= capacity_) return;
+    free_device(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    data_ = static_cast<T*>(allocate_device(count * sizeof(T)));
+    capacity_ = count;
+  }
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// Page-locked host memory, so that copies to and from the device are truly asynchronous.
+template <class T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { cudaFreeHost(data_); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  void reserve(std::size_t count) {
+    if (count <= capacity_) return;
+    cudaFreeHost(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    GENRNN_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), count * sizeof(T)));
+    capacity_ = count;
+  }
+  T* data() { return data_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// A pinned staging area for uploads that must not wait for the device: the host fills it while
+// the stream may still be copying its previous contents, so acquire() first waits for that copy
+// (only that copy) to have run.
+template <class T>
+class UploadStage {
+ public:
+  UploadStage() { GENRNN_CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming)); }
+  ~UploadStage() { cudaEventDestroy(copied_); }
+  UploadStage(const UploadStage&) = delete;
+  UploadStage& operator=(const UploadStage&) = delete;
+
+  T* acquire(std::size_t count) {
+    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied_));
+    buffer_.reserve(count);
+    return buffer_.data();
+  }
+  // Queues the copy of the first `count` elements to `device` and marks the stage busy until then.
+  void upload(T* device, std::size_t count, cudaStream_t stream) {
+    GENRNN_CUDA_CHECK(cudaMemcpyAsync(device, buffer_.data(), count * sizeof(T), cudaMemcpyHostToDevice, stream));
+    GENRNN_CUDA_CHECK(cudaEventRecord(copied_, stream));
+  }
+
+ private:
+  PinnedBuffer<T> buffer_;
+  cudaEvent_t copied_ = nullptr;
+};
+
+}  // namespace genrnn::cuda

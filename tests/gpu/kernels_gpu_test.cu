@@ -1,0 +1,413 @@
+// Every launcher of kernels/ops.hpp against a plain CPU reference on fresh random inputs; the
+// clipping and optimizer kernels against the CPU engine's own functions.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cpu/optimizer.hpp"
+#include "genrnn/error.hpp"
+#include "kernels/ops.hpp"
+#include "tests/gpu/gpu_test_support.hpp"
+#include "tests/support/numeric.hpp"
+
+namespace genrnn {
+namespace {
+
+using testing::max_relative_error;
+using testing::random_ids;
+using testing::random_uniform;
+
+// float32 on both sides; the references add in double, the kernels in float in another order.
+constexpr double kTolerance = 1e-5;
+// More elements than kernels/block_reduce.cuh's 4096 blocks x 256 threads: the grid-stride
+// loops take more than one turn.
+constexpr std::size_t kPastOneGridTurn = 4096 * 256 + 4099;
+
+// Device memory for one test, freed at scope exit. Each call returns the CUDA status, for
+// ASSERT_EQ(..., cudaSuccess) in the test itself.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(data_); }
+
+  cudaError_t allocate(std::size_t count) {
+    cudaFree(data_);
+    data_ = nullptr;
+    count_ = count;
+    return cudaMalloc(&data_, std::max<std::size_t>(count, 1) * sizeof(T));
+  }
+  cudaError_t upload(const std::vector<T>& host) {
+    const cudaError_t allocated = allocate(host.size());
+    if (allocated != cudaSuccess) return allocated;
+    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+  }
+  cudaError_t download(std::vector<T>& host) const {
+    host.resize(count_);
+    return cudaMemcpy(host.data(), data_, count_ * sizeof(T), cudaMemcpyDeviceToHost);
+  }
+  T* get() const { return data_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+// The launch status, then the kernels' own (a fault inside a kernel surfaces here).
+cudaError_t launched_and_finished() {
+  const cudaError_t launched = cudaGetLastError();
+  return launched != cudaSuccess ? launched : cudaDeviceSynchronize();
+}
+
+// Launchers queue on the legacy default stream, which cudaMemcpy waits for.
+constexpr cudaStream_t kStream = nullptr;
+
+TEST(EmbeddingGpu, GatherCopiesTheRowOfEachId) {
+  GENRNN_REQUIRE_GPU();
+  const int vocab = 1000, width = 130;
+  const int n = static_cast<int>(kPastOneGridTurn / width + 1);
+  const auto table = random_uniform<float>(std::size_t(vocab) * width, -1.0f, 1.0f);
+  const auto ids = random_ids(n, vocab);
+  std::vector<float> expected(std::size_t(n) * width);
+  for (int r = 0; r < n; ++r)
+    std::copy_n(table.begin() + std::size_t(ids[r]) * width, width, expected.begin() + std::size_t(r) * width);
+
+  DeviceBuffer<float> device_table, device_rows;
+  DeviceBuffer<int> device_ids;
+  ASSERT_EQ(device_table.upload(table), cudaSuccess);
+  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
+  ASSERT_EQ(device_rows.allocate(expected.size()), cudaSuccess);
+  kernels::embedding_gather(device_table.get(), device_ids.get(), n, width, device_rows.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> rows;
+  ASSERT_EQ(device_rows.download(rows), cudaSuccess);
+  EXPECT_EQ(max_relative_error(rows, expected), 0.0);  // a copy: exact
+}
+
+TEST(EmbeddingGpu, ScatterAddAccumulatesRepeatedIds) {
+  GENRNN_REQUIRE_GPU();
+  // 50 ids over 6000 rows: every id repeats about 120 times, so the atomics really collide.
+  const int vocab = 50, width = 67, n = 6000;
+  const auto row_grads = random_uniform<float>(std::size_t(n) * width, -1.0f, 1.0f);
+  const auto ids = random_ids(n, vocab);
+  // The kernel adds to what the table gradient already holds.
+  const auto table_grad = random_uniform<float>(std::size_t(vocab) * width, -1.0f, 1.0f);
+  std::vector<double> expected(table_grad.begin(), table_grad.end());
+  for (int r = 0; r < n; ++r)
+    for (int c = 0; c < width; ++c)
+      expected[std::size_t(ids[r]) * width + c] += row_grads[std::size_t(r) * width + c];
+
+  DeviceBuffer<float> device_row_grads, device_table_grad;
+  DeviceBuffer<int> device_ids;
+  ASSERT_EQ(device_row_grads.upload(row_grads), cudaSuccess);
+  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
+  ASSERT_EQ(device_table_grad.upload(table_grad), cudaSuccess);
+  kernels::embedding_scatter_add(device_row_grads.get(), device_ids.get(), n, width, device_table_grad.get(),
+                                 kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> actual;
+  ASSERT_EQ(device_table_grad.download(actual), cudaSuccess);
+  EXPECT_LT(max_relative_error(actual, expected), kTolerance);
+}
+
+TEST(OneHotGpu, EachRowHasItsIdSetAndNothingElse) {
+  GENRNN_REQUIRE_GPU();
+  const int vocab = 5003;
+  const int n = static_cast<int>(kPastOneGridTurn / vocab + 1);
+  const auto ids = random_ids(n, vocab);
+  std::vector<float> expected(std::size_t(n) * vocab, 0.0f);
+  for (int r = 0; r < n; ++r) expected[std::size_t(r) * vocab + ids[r]] = 1.0f;
+
+  DeviceBuffer<int> device_ids;
+  DeviceBuffer<float> device_rows;
+  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
+  // Garbage first: the kernel must write every element, zeros included.
+  ASSERT_EQ(device_rows.upload(random_uniform<float>(expected.size(), 2.0f, 3.0f)), cudaSuccess);
+  kernels::one_hot(device_ids.get(), n, vocab, device_rows.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> rows;
+  ASSERT_EQ(device_rows.download(rows), cudaSuccess);
+  EXPECT_EQ(max_relative_error(rows, expected), 0.0);
+}
+
+TEST(RowsGpu, AddBiasRowsAddsTheBiasToEveryRow) {
+  GENRNN_REQUIRE_GPU();
+  const int cols = 1537;
+  const int rows = static_cast<int>(kPastOneGridTurn / cols + 1);
+  const auto matrix = random_uniform<float>(std::size_t(rows) * cols, -1.0f, 1.0f);
+  const auto bias = random_uniform<float>(cols, -1.0f, 1.0f);
+  std::vector<float> expected = matrix;
+  for (std::size_t i = 0; i < expected.size(); ++i) expected[i] += bias[i % cols];  // one float add, as the kernel
+
+  DeviceBuffer<float> device_matrix, device_bias;
+  ASSERT_EQ(device_matrix.upload(matrix), cudaSuccess);
+  ASSERT_EQ(device_bias.upload(bias), cudaSuccess);
+  kernels::add_bias_rows(device_matrix.get(), device_bias.get(), rows, cols, kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> actual;
+  ASSERT_EQ(device_matrix.download(actual), cudaSuccess);
+  EXPECT_EQ(max_relative_error(actual, expected), 0.0);
+}
+
+TEST(RowsGpu, ColumnSumsWithAndWithoutAccumulate) {
+  GENRNN_REQUIRE_GPU();
+  struct Shape {
+    int rows, cols;
+  };
+  // Tall and narrow (a char model's head bias over a long batch), short and very wide (a word
+  // vocabulary), a single row, and columns that do not fill the last 32-column block.
+  for (const Shape shape : {Shape{100000, 97}, Shape{64, 200003}, Shape{1, 5}, Shape{333, 1000}})
+    for (const bool accumulate : {false, true}) {
+      SCOPED_TRACE(std::to_string(shape.rows) + " x " + std::to_string(shape.cols) +
+                   (accumulate ? ", accumulate" : ", overwrite"));
+      const auto matrix = random_uniform<float>(std::size_t(shape.rows) * shape.cols, -1.0f, 1.0f);
+      const auto old_out = random_uniform<float>(shape.cols, -1.0f, 1.0f);
+      std::vector<double> expected(shape.cols, 0.0);
+      for (int c = 0; c < shape.cols; ++c) {
+        if (accumulate) expected[c] = old_out[c];
+        for (int r = 0; r < shape.rows; ++r) expected[c] += matrix[std::size_t(r) * shape.cols + c];
+      }
+
+      DeviceBuffer<float> device_matrix, device_out;
+      ASSERT_EQ(device_matrix.upload(matrix), cudaSuccess);
+      ASSERT_EQ(device_out.upload(old_out), cudaSuccess);
+      kernels::column_sums(device_matrix.get(), shape.rows, shape.cols, device_out.get(), accumulate, kStream);
+      ASSERT_EQ(launched_and_finished(), cudaSuccess);
+      std::vector<float> actual;
+      ASSERT_EQ(device_out.download(actual), cudaSuccess);
+      EXPECT_LT(max_relative_error(actual, expected), kTolerance);
+    }
+}
+
+// One softmax_cross_entropy call checked against a double-precision reference: the losses, and
+// the logits either replaced by the gradient or (loss only) left exactly as they were.
+void check_softmax_cross_entropy(int rows, int vocab, bool with_bias, float gradient_scale, float logit_range) {
+  SCOPED_TRACE("rows " + std::to_string(rows) + ", vocab " + std::to_string(vocab) +
+               (with_bias ? ", bias" : ", no bias") + ", gradient scale " + std::to_string(gradient_scale) +
+               ", logits within +-" + std::to_string(logit_range));
+  const std::size_t elements = std::size_t(rows) * vocab;
+  const auto logits = random_uniform<float>(elements, -logit_range, logit_range);
+  const auto bias = random_uniform<float>(vocab, -logit_range, logit_range);
+  const auto targets = random_ids(rows, vocab);
+
+  std::vector<double> expected_losses(rows), expected_logits(logits.begin(), logits.end());
+  std::vector<double> z(vocab);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = logits.data() + std::size_t(r) * vocab;
+    for (int v = 0; v < vocab; ++v) z[v] = with_bias ? row[v] + bias[v] : row[v];  // the float add, as the kernel
+    const double max = *std::max_element(z.begin(), z.end());
+    double sum = 0;
+    for (double zv : z) sum += std::exp(zv - max);
+    const double log_normalizer = max + std::log(sum);
+    expected_losses[r] = log_normalizer - z[targets[r]];
+    if (gradient_scale == 0.0f) continue;
+    for (int v = 0; v < vocab; ++v)
+      expected_logits[std::size_t(r) * vocab + v] =
+          (std::exp(z[v] - log_normalizer) - (v == targets[r] ? 1.0 : 0.0)) * gradient_scale;
+  }
+
+  DeviceBuffer<float> device_logits, device_bias, device_losses;
+  DeviceBuffer<int> device_targets;
+  ASSERT_EQ(device_logits.upload(logits), cudaSuccess);
+  ASSERT_EQ(device_bias.upload(bias), cudaSuccess);
+  ASSERT_EQ(device_targets.upload(targets), cudaSuccess);
+  ASSERT_EQ(device_losses.allocate(rows), cudaSuccess);
+  kernels::softmax_cross_entropy(device_logits.get(), with_bias ? device_bias.get() : nullptr, device_targets.get(),
+                                 rows, vocab, gradient_scale, device_losses.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> losses, actual_logits;
+  ASSERT_EQ(device_losses.download(losses), cudaSuccess);
+  ASSERT_EQ(device_logits.download(actual_logits), cudaSuccess);
+
+  // Each thread sums at most vocab / 256 (under 800) positive terms in float, so the normalizer
+  // is good to about 1e-6 even for 200,000 tokens; 1e-5 holds for every size.
+  EXPECT_LT(max_relative_error(losses, expected_losses), kTolerance);
+  if (gradient_scale == 0.0f)
+    EXPECT_EQ(max_relative_error(actual_logits, logits), 0.0) << "loss only must leave the logits untouched";
+  else
+    EXPECT_LT(max_relative_error(actual_logits, expected_logits), kTolerance);
+  const auto finite = [](float x) { return std::isfinite(x); };
+  EXPECT_TRUE(std::all_of(losses.begin(), losses.end(), finite));
+  EXPECT_TRUE(std::all_of(actual_logits.begin(), actual_logits.end(), finite));
+}
+
+TEST(SoftmaxCrossEntropyGpu, MatchesReferenceForEveryVocabularySize) {
+  GENRNN_REQUIRE_GPU();
+  struct Shape {
+    int rows, vocab;
+  };
+  // A binary vocabulary (one warp, 30 idle lanes), a char model's, a word model's and the
+  // largest supported (781 columns per thread).
+  for (const Shape shape : {Shape{3000, 2}, Shape{1000, 96}, Shape{200, 10000}, Shape{12, 200000}})
+    for (const bool with_bias : {false, true})
+      for (const float gradient_scale : {0.0f, 1.0f / shape.rows})
+        check_softmax_cross_entropy(shape.rows, shape.vocab, with_bias, gradient_scale, 4.0f);
+}
+
+TEST(SoftmaxCrossEntropyGpu, HugeLogitsStayFinite) {
+  GENRNN_REQUIRE_GPU();
+  // exp(1e4) overflows float: only a max-shifted softmax gets through.
+  for (const int vocab : {2, 96, 10000})
+    for (const bool with_bias : {false, true}) check_softmax_cross_entropy(100, vocab, with_bias, 0.01f, 1e4f);
+}
+
+TEST(SumGpu, EqualsTheCpuDoubleSumAndRepeatsBitForBit) {
+  GENRNN_REQUIRE_GPU();
+  // Loss-like values in [1, 16): floats there are multiples of 2^-23 and 100,003 of them add up
+  // below 2^21, so every partial sum fits double's 53 bits exactly, in any order: the GPU's sum
+  // must equal the CPU's to the last bit.
+  const auto losses = random_uniform<float>(100003, 1.0f, 16.0f);
+  // Signed values of every magnitude: no longer exact in double, but within summation's error
+  // bound, n * 2^-53 times the sum of magnitudes (1e-11 here) for either order.
+  const auto signed_values = random_uniform<float>(100003, -1.0f, 1.0f);
+  DeviceBuffer<float> device_losses, device_signed;
+  DeviceBuffer<double> device_total;
+  ASSERT_EQ(device_losses.upload(losses), cudaSuccess);
+  ASSERT_EQ(device_signed.upload(signed_values), cudaSuccess);
+  ASSERT_EQ(device_total.upload({123.0}), cudaSuccess);
+  std::vector<double> total;
+
+  kernels::sum(device_losses.get(), static_cast<int>(losses.size()), device_total.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  double expected = 0;
+  for (float x : losses) expected += x;
+  EXPECT_EQ(total[0], expected);
+
+  kernels::sum(device_signed.get(), static_cast<int>(signed_values.size()), device_total.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  const double first_run = total[0];
+  double expected_signed = 0, magnitude = 0;
+  for (float x : signed_values) expected_signed += x, magnitude += std::abs(x);
+  EXPECT_LT(std::abs(first_run - expected_signed) / magnitude, 1e-10);
+  kernels::sum(device_signed.get(), static_cast<int>(signed_values.size()), device_total.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  EXPECT_EQ(total[0], first_run) << "a fixed-order sum repeats exactly";
+
+  kernels::sum(device_signed.get(), 0, device_total.get(), kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  EXPECT_EQ(total[0], 0.0) << "the sum of nothing";
+}
+
+TEST(ClipGlobalNormGpu, MatchesTheCpuEngineAboveAndBelowMaxNormAndOff) {
+  GENRNN_REQUIRE_GPU();
+  // One block's worth, and more than one turn of the capped grid; uniform(-1, 1) gives a norm
+  // of about sqrt(n / 3): 18 and 1000.
+  for (const std::size_t n : {std::size_t(1000), kPastOneGridTurn * 2 + 7})
+    for (const float max_norm : {5.0f, 1e5f, 0.0f}) {
+      SCOPED_TRACE("n " + std::to_string(n) + ", max_norm " + std::to_string(max_norm));
+      const auto gradients = random_uniform<float>(n, -1.0f, 1.0f);
+      std::vector<float> expected = gradients;
+      cpu::clip_gradients(expected, max_norm);
+      const double expected_norm = cpu::global_norm(gradients);
+
+      DeviceBuffer<float> device_gradients, device_scratch, device_norm;
+      ASSERT_EQ(device_gradients.upload(gradients), cudaSuccess);
+      ASSERT_EQ(device_scratch.allocate(kernels::clip_scratch_floats(n)), cudaSuccess);
+      ASSERT_EQ(device_norm.upload({-1.0f}), cudaSuccess);
+      kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), device_norm.get(),
+                                kStream);
+      ASSERT_EQ(launched_and_finished(), cudaSuccess);
+      std::vector<float> actual, norm;
+      ASSERT_EQ(device_gradients.download(actual), cudaSuccess);
+      ASSERT_EQ(device_norm.download(norm), cudaSuccess);
+      EXPECT_LT(std::abs(norm[0] - expected_norm) / expected_norm, kTolerance) << "norm " << norm[0];
+      if (max_norm > 0 && expected_norm > max_norm) {
+        EXPECT_LT(max_relative_error(actual, expected), kTolerance);
+      } else {
+        EXPECT_EQ(max_relative_error(actual, gradients), 0.0) << "below max_norm or off: untouched";
+      }
+
+      // Without a norm to report, max_norm 0 launches nothing; otherwise the same result.
+      ASSERT_EQ(device_gradients.upload(gradients), cudaSuccess);
+      kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), nullptr, kStream);
+      ASSERT_EQ(launched_and_finished(), cudaSuccess);
+      std::vector<float> without_norm;
+      ASSERT_EQ(device_gradients.download(without_norm), cudaSuccess);
+      EXPECT_EQ(max_relative_error(without_norm, actual), 0.0);
+    }
+}
+
+TEST(AdamStepGpu, ThreeStepsMatchTheCpuEngine) {
+  GENRNN_REQUIRE_GPU();
+  const std::size_t n = kPastOneGridTurn;
+  std::vector<float> cpu_params = random_uniform<float>(n, -1.0f, 1.0f);
+  TrainStepOptions options;
+  options.optimizer = Optimizer::adam;
+  options.learning_rate = 0.01f;
+  OptimizerState cpu_state;
+
+  DeviceBuffer<float> params, gradients, m, v;
+  ASSERT_EQ(params.upload(cpu_params), cudaSuccess);
+  // Adam's moments start at zero, as the CPU engine's.
+  ASSERT_EQ(m.upload(std::vector<float>(n, 0.0f)), cudaSuccess);
+  ASSERT_EQ(v.upload(std::vector<float>(n, 0.0f)), cudaSuccess);
+  for (int step = 1; step <= 3; ++step) {
+    const auto step_gradients = random_uniform<float>(n, -1.0f, 1.0f);
+    cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
+    // The hyperparameters as cpu::apply_optimizer derives them for this step.
+    math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
+    hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(step));
+    hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(step));
+    ASSERT_EQ(gradients.upload(step_gradients), cudaSuccess);
+    kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n, hyper, kStream);
+    ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  }
+  std::vector<float> gpu_params, gpu_m, gpu_v;
+  ASSERT_EQ(params.download(gpu_params), cudaSuccess);
+  ASSERT_EQ(m.download(gpu_m), cudaSuccess);
+  ASSERT_EQ(v.download(gpu_v), cudaSuccess);
+  EXPECT_LT(max_relative_error(gpu_params, cpu_params), kTolerance);
+  EXPECT_LT(max_relative_error(gpu_m, cpu_state.m), kTolerance);
+  EXPECT_LT(max_relative_error(gpu_v, cpu_state.v), kTolerance);
+}
+
+TEST(SgdStepGpu, MatchesTheCpuEngine) {
+  GENRNN_REQUIRE_GPU();
+  const std::size_t n = kPastOneGridTurn;
+  std::vector<float> cpu_params = random_uniform<float>(n, -1.0f, 1.0f);
+  const auto step_gradients = random_uniform<float>(n, -1.0f, 1.0f);
+  TrainStepOptions options;
+  options.optimizer = Optimizer::sgd;
+  options.learning_rate = 0.1f;
+  OptimizerState cpu_state;
+
+  DeviceBuffer<float> params, gradients;
+  ASSERT_EQ(params.upload(cpu_params), cudaSuccess);
+  ASSERT_EQ(gradients.upload(step_gradients), cudaSuccess);
+  cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
+  kernels::sgd_step(params.get(), gradients.get(), n, options.learning_rate, kStream);
+  ASSERT_EQ(launched_and_finished(), cudaSuccess);
+  std::vector<float> gpu_params;
+  ASSERT_EQ(params.download(gpu_params), cudaSuccess);
+  // The GPU may fuse the multiply-subtract into one FMA: a last-bit difference.
+  EXPECT_LT(max_relative_error(gpu_params, cpu_params), kTolerance);
+}
+
+// The launchers check their sizes on the host before launching anything: this runs everywhere.
+TEST(KernelLaunchers, RejectBadArgumentsBeforeLaunching) {
+  EXPECT_THROW(kernels::embedding_gather(nullptr, nullptr, -1, 4, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::embedding_scatter_add(nullptr, nullptr, 3, -4, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::one_hot(nullptr, -2, 10, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::add_bias_rows(nullptr, nullptr, 5, -1, kStream), Error);
+  EXPECT_THROW(kernels::column_sums(nullptr, -5, 3, nullptr, false, kStream), Error);
+  EXPECT_THROW(kernels::softmax_cross_entropy(nullptr, nullptr, nullptr, 4, -96, 1.0f, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::softmax_cross_entropy(nullptr, nullptr, nullptr, 4, 0, 1.0f, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::sum(nullptr, -1, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::clip_global_norm(nullptr, 10, std::nanf(""), nullptr, nullptr, kStream), Error);
+  const math::AdamHyper step_zero{0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f};
+  EXPECT_THROW(kernels::adam_step(nullptr, nullptr, nullptr, nullptr, 10, step_zero, kStream), Error);
+}
+
+}  // namespace
+}  // namespace genrnn
