@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace genrnn {
@@ -29,5 +30,8 @@ struct EngineChoice {
 // `engine` is "auto" (the GPU's engine when one is usable, else the CPU), "cpu" or "cudnn".
 // Throws Error when the two cannot go together or Device::cuda finds no usable GPU.
 EngineChoice choose_engine(Device device, const std::string& engine = "auto");
+
+// The engines this build has, each with a line on how it works (for `gen_cuda info`).
+std::vector<std::pair<std::string, std::string>> engine_descriptions();
 
 }  // namespace genrnn

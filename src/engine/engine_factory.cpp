@@ -31,6 +31,12 @@ EngineChoice choose_engine(Device device, const std::string& engine) {
   return {"cudnn", "using " + gpus.front().name + " with the cudnn engine"};
 }
 
+std::vector<std::pair<std::string, std::string>> engine_descriptions() {
+  return {{"cpu", "float32 reference and fallback, OpenBLAS GEMMs"},
+          {"cudnn", std::string("cuDNN RNN (") + cuda::CudnnRnn::algorithm_name() +
+                        "; PERSIST_STATIC variants not yet measured), cuBLAS head, fused loss, clipping and Adam kernels"}};
+}
+
 std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32) {
   if (engine == "cpu") return std::make_unique<CpuEngine>(config);
   if (engine == "cudnn") return std::make_unique<cuda::CudnnEngine>(config, tf32);

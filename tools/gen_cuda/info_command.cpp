@@ -31,6 +31,8 @@ void print_devices() {
               << std::setprecision(1) << gibibytes << " GiB | compute capability "
               << gpu.compute_major << '.' << gpu.compute_minor << '\n';
   }
+  for (const auto& [engine, description] : genrnn::engine_descriptions())
+    std::cout << "engine " << engine << ": " << description << '\n';
   const genrnn::EngineChoice choice = genrnn::choose_engine(genrnn::Device::automatic);
   std::cout << "engine for --device auto: " << choice.engine << " (" << choice.reason << ")\n";
 }

@@ -1,0 +1,156 @@
+// The cudnn engine against the CPU engine (itself checked against PyTorch): weights mapping,
+// forward, loss, gradients, state, Adam, evaluation. Skips without a GPU.
+#include <gtest/gtest.h>
+
+#include "engine/engine.hpp"
+#include "genrnn/genrnn.hpp"
+#include "tests/gpu/gpu_test_support.hpp"
+#include "tests/support/numeric.hpp"
+#include "tests/support/scratch_folder.hpp"
+
+namespace genrnn {
+namespace {
+
+struct EngineCase {
+  CellType cell;
+  int layers;
+  int embedding;
+};
+
+std::string case_name(const ::testing::TestParamInfo<EngineCase>& info) {
+  return to_string(info.param.cell) + "_l" + std::to_string(info.param.layers) + "_e" +
+         std::to_string(info.param.embedding);
+}
+
+// Both engines with the same random weights and the same random, nonzero state.
+struct EnginePair {
+  EnginePair(const ModelConfig& config, int batch) : config(config) {
+    const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+    const std::size_t n = static_cast<std::size_t>(config.num_layers) * batch * config.hidden_size;
+    const RecurrentState initial{batch, testing::random_uniform<float>(n, -0.5f, 0.5f),
+                                 config.cell == CellType::lstm ? testing::random_uniform<float>(n, -0.5f, 0.5f)
+                                                               : std::vector<float>{}};
+    for (auto* engine : {&cpu, &gpu}) {
+      *engine = make_engine(engine == &cpu ? "cpu" : "cudnn", config);
+      (*engine)->set_parameters(weights);
+      (*engine)->set_state(initial);
+    }
+  }
+  ModelConfig config;
+  std::unique_ptr<Engine> cpu, gpu;
+};
+
+TokenWindow random_window(int batch, int seq_len, int vocab) {
+  const auto n = static_cast<std::size_t>(batch) * seq_len;
+  return {batch, seq_len, testing::random_ids(n, vocab), testing::random_ids(n, vocab)};
+}
+
+class CudnnEngineVsCpu : public ::testing::TestWithParam<EngineCase> {
+ protected:
+  ModelConfig config() const {
+    return {GetParam().cell, GetParam().layers, 8, GetParam().embedding, 11, TokenizerKind::character};
+  }
+};
+
+TEST_P(CudnnEngineVsCpu, ParametersRoundTripExactly) {
+  GENRNN_REQUIRE_GPU();
+  auto engine = make_engine("cudnn", config());
+  const auto weights = testing::random_uniform<float>(parameter_count(config()), -1.0f, 1.0f);
+  engine->set_parameters(weights);
+  EXPECT_EQ(engine->parameters(), weights);
+}
+
+TEST_P(CudnnEngineVsCpu, LossGradientsStateAndLogitsMatch) {
+  GENRNN_REQUIRE_GPU();
+  const int batch = 3, seq_len = 7;  // uneven on purpose
+  EnginePair engines(config(), batch);
+  const TokenWindow window = random_window(batch, seq_len, 11);
+  std::vector<float> cpu_gradients, gpu_gradients;
+  const double cpu_loss = engines.cpu->compute_gradients(window, cpu_gradients);
+  const double gpu_loss = engines.gpu->compute_gradients(window, gpu_gradients);
+  EXPECT_NEAR(gpu_loss, cpu_loss, 1e-5 * cpu_loss);
+  for (const auto& spec : parameter_layout(config())) {
+    const auto offset = static_cast<std::ptrdiff_t>(spec.offset), count = static_cast<std::ptrdiff_t>(spec.numel());
+    const std::vector<float> gpu(gpu_gradients.begin() + offset, gpu_gradients.begin() + offset + count);
+    const std::vector<float> cpu(cpu_gradients.begin() + offset, cpu_gradients.begin() + offset + count);
+    // Sums over batch x steps in another order: a little more than float rounding.
+    EXPECT_LT(testing::max_relative_error(gpu, cpu), 1e-4) << spec.name;
+  }
+  const RecurrentState cpu_state = engines.cpu->state(), gpu_state = engines.gpu->state();
+  EXPECT_LT(testing::max_relative_error(gpu_state.h, cpu_state.h), 1e-5);
+  EXPECT_LT(testing::max_relative_error(gpu_state.c, cpu_state.c), 1e-5);
+
+  std::vector<float> cpu_logits, gpu_logits;
+  const auto prompts = testing::random_ids(static_cast<std::size_t>(batch) * 5, 11);
+  engines.cpu->prefill(prompts, batch, cpu_logits);
+  engines.gpu->prefill(prompts, batch, gpu_logits);
+  EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
+  engines.cpu->step({1, 2, 3}, cpu_logits);
+  engines.gpu->step({1, 2, 3}, gpu_logits);
+  EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
+}
+
+TEST_P(CudnnEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
+  GENRNN_REQUIRE_GPU();
+  EnginePair engines(config(), 4);
+  TrainStepOptions options;
+  options.learning_rate = 1e-2f;
+  options.clip = 0.5f;  // small enough to clip
+  for (int step = 0; step < 10; ++step) {
+    const TokenWindow window = random_window(4, 6, 11);
+    const auto cpu_loss = engines.cpu->train_step(window, options);
+    const auto gpu_loss = engines.gpu->train_step(window, options);
+    ASSERT_TRUE(cpu_loss && gpu_loss);
+    EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << "step " << step;
+  }
+  EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4);
+  const OptimizerState cpu_adam = engines.cpu->optimizer_state(), gpu_adam = engines.gpu->optimizer_state();
+  EXPECT_EQ(gpu_adam.step, cpu_adam.step);
+  EXPECT_LT(testing::max_relative_error(gpu_adam.m, cpu_adam.m), 1e-4);
+}
+
+TEST_P(CudnnEngineVsCpu, EvalWindowsAgree) {
+  GENRNN_REQUIRE_GPU();
+  EnginePair engines(config(), 2);
+  for (int window = 0; window < 3; ++window) {  // the state carries across windows
+    const TokenWindow w = random_window(2, 9, 11);
+    const double cpu = engines.cpu->eval_window(w);
+    EXPECT_NEAR(engines.gpu->eval_window(w), cpu, 1e-5 * cpu);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, CudnnEngineVsCpu,
+                         ::testing::Values(EngineCase{CellType::lstm, 1, 0}, EngineCase{CellType::lstm, 2, 5},
+                                           EngineCase{CellType::gru, 1, 5}, EngineCase{CellType::gru, 2, 0},
+                                           EngineCase{CellType::rnn, 1, 0}, EngineCase{CellType::rnn, 2, 5}),
+                         case_name);
+
+TEST(CudnnEngine, ACheckpointTrainedOnTheGpuEvaluatesTheSameOnTheCpu) {
+  GENRNN_REQUIRE_GPU();
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog. ";
+  auto tokenizer = Tokenizer::build(TokenizerKind::character, text, 0);
+  const ModelConfig config{CellType::lstm, 2, 32, 8, tokenizer.size(), TokenizerKind::character};
+  const Model model = Model::initialize(config, std::move(tokenizer), 1);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const testing::ScratchFolder scratch;
+  TrainOptions options;
+  options.seq_len = 20;
+  options.batch = 8;
+  options.steps = 20;
+  options.val_frac = 0;
+  options.device = Device::cuda;
+  options.out_path = scratch.file("gpu.safetensors");
+  Trainer trainer(model, ids, options);
+  EXPECT_EQ(trainer.engine_name(), "cudnn");
+  trainer.run({});
+  const Model trained = Model::load(options.out_path);
+  const EvalResult on_cpu = evaluate(trained, ids, Device::cpu);
+  const EvalResult on_gpu = evaluate(trained, ids, Device::cuda);
+  EXPECT_EQ(on_gpu.engine, "cudnn");
+  EXPECT_NEAR(on_gpu.loss, on_cpu.loss, 1e-5 * on_cpu.loss);
+  EXPECT_LT(on_cpu.loss, evaluate(model, ids, Device::cpu).loss);  // it trained
+}
+
+}  // namespace
+}  // namespace genrnn
