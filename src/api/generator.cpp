@@ -1,5 +1,6 @@
 #include "genrnn/generator.hpp"
 
+#include "core/nvtx_range.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/error.hpp"
 
@@ -34,6 +35,7 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
   std::vector<float> logits;
   engine_->prefill(prompts, streams, logits);
 
+  NvtxRange range("decode");
   const int vocab = model_.config.vocab_size;
   std::vector<int> tokens(streams, prompt_ids.back());
   std::vector<std::string> texts(streams);

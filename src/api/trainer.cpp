@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/corpus.hpp"
+#include "core/nvtx_range.hpp"
 #include "core/safetensors.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/error.hpp"
@@ -132,6 +133,7 @@ const Model& Trainer::model() {
 }
 
 void Trainer::save_checkpoint() {
+  NvtxRange range("checkpoint");
   const Model& current = model();
   current.save(options_.out_path);
   const OptimizerState optimizer = engine_->optimizer_state();

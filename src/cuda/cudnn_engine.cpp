@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "cuda/nvtx_range.hpp"
+#include "core/nvtx_range.hpp"
 #include "cuda/row_major_gemm.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/parameters.hpp"

@@ -2,7 +2,7 @@
 // A named range in Nsight Systems and Nsight Compute timelines for the lifetime of the object.
 #include <nvtx3/nvToolsExt.h>
 
-namespace genrnn::cuda {
+namespace genrnn {
 
 class NvtxRange {
  public:
@@ -12,4 +12,4 @@ class NvtxRange {
   NvtxRange& operator=(const NvtxRange&) = delete;
 };
 
-}  // namespace genrnn::cuda
+}  // namespace genrnn
