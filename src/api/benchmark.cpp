@@ -1,7 +1,7 @@
 #include "genrnn/benchmark.hpp"
 
-#include <chrono>
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "engine/engine.hpp"
@@ -45,18 +45,14 @@ std::vector<int> random_ids(std::size_t n, int vocab, std::mt19937_64& engine) {
   return ids;
 }
 
-// Runs `work` timing.warmup times untimed, then timing.repetitions times timed; fills the
-// result's tokens-per-second statistics.
-template <class Work>
-void measure(const BenchTiming& timing, int64_t tokens, BenchResult& result, Work work) {
+// Runs `work` timing.warmup times untimed, then timing.repetitions times timed by `seconds`;
+// fills the result's tokens-per-second statistics.
+void measure(const BenchTiming& timing, int64_t tokens, BenchResult& result, const std::function<void()>& work,
+             const std::function<double(const std::function<void()>&)>& seconds = wall_clock_seconds) {
   for (int i = 0; i < timing.warmup; ++i) work();
   std::vector<double> rates;
-  for (int i = 0; i < timing.repetitions; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rates.push_back(static_cast<double>(tokens) / std::max(seconds, 1e-12));
-  }
+  for (int i = 0; i < timing.repetitions; ++i)
+    rates.push_back(static_cast<double>(tokens) / std::max(seconds(work), 1e-12));
   double mean = 0;
   for (double r : rates) mean += r / static_cast<double>(rates.size());
   double variance = 0;
@@ -112,18 +108,19 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   const RecurrentState zero{bench.batch, {}, {}};
   engine->set_state(zero);
   const auto tokens = static_cast<std::size_t>(bench.batch) * bench.seq_len;
+  const auto on_engine = [&](const std::function<void()>& work) { return engine->time_seconds(work); };
   if (bench.test == BenchTest::train) {
     const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random), random_ids(tokens, vocab, random)};
     TrainStepOptions options;
     options.read_loss = false;
-    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, options); });
+    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, options); }, on_engine);
   } else {
     const std::vector<int> prompts = random_ids(tokens, vocab, random);
     std::vector<float> logits;
     measure(timing, static_cast<int64_t>(tokens), result, [&] {
       engine->set_state(zero);
       engine->prefill(prompts, bench.batch, logits);
-    });
+    }, on_engine);
   }
   return result;
 }

@@ -290,6 +290,27 @@ void CudnnEngine::prefill(const std::vector<int>& prompts, int batch, std::vecto
   context_.synchronize();
 }
 
+double CudnnEngine::time_seconds(const std::function<void()>& work) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  GENRNN_CUDA_CHECK(cudaEventCreate(&start));
+  GENRNN_CUDA_CHECK(cudaEventCreate(&stop));
+  float milliseconds = 0;
+  try {
+    GENRNN_CUDA_CHECK(cudaEventRecord(start, context_.stream()));
+    work();
+    GENRNN_CUDA_CHECK(cudaEventRecord(stop, context_.stream()));
+    GENRNN_CUDA_CHECK(cudaEventSynchronize(stop));
+    GENRNN_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start, stop));
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return milliseconds / 1000.0;
+}
+
 void CudnnEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
   prefill(ids, static_cast<int>(ids.size()), logits);
 }

@@ -27,6 +27,7 @@ class CudnnEngine final : public Engine {
   double eval_window(const TokenWindow& window) override;
   void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) override;
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
+  double time_seconds(const std::function<void()>& work) override;
 
  private:
   // Device layout of the parameters: [cuDNN weight space | embedding | head.weight | head.bias].

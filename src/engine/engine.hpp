@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +62,14 @@ class Engine {
   virtual void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) = 0;
   // One token per stream in, the next logits out.
   virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
+
+  // Seconds `work` takes on this engine's device, all of its queued work included: a wall
+  // clock on the CPU, CUDA events on a GPU stream.
+  virtual double time_seconds(const std::function<void()>& work);
 };
+
+// Seconds of wall-clock time that `work` takes.
+double wall_clock_seconds(const std::function<void()>& work);
 
 // "cpu" or "cudnn". `tf32` lets the GPU engines use TF32 tensor cores for float32 products.
 std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32 = false);

@@ -1,3 +1,5 @@
+#include <chrono>
+
 #include "cpu/cpu_engine.hpp"
 #include "cuda/cudnn_engine.hpp"
 #include "engine/engine.hpp"
@@ -30,6 +32,14 @@ EngineChoice choose_engine(Device device, const std::string& engine) {
   if (engine == "cpu") throw Error("--engine cpu runs on the CPU: use --device cpu");
   return {"cudnn", "using " + gpus.front().name + " with the cudnn engine"};
 }
+
+double wall_clock_seconds(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double Engine::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }
 
 std::vector<std::pair<std::string, std::string>> engine_descriptions() {
   return {{"cpu", "float32 reference and fallback, OpenBLAS GEMMs"},
