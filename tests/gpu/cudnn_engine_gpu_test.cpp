@@ -125,7 +125,7 @@ INSTANTIATE_TEST_SUITE_P(Cells, CudnnEngineVsCpu,
                                            EngineCase{CellType::rnn, 1, 0}, EngineCase{CellType::rnn, 2, 5}),
                          case_name);
 
-TEST(CudnnEngine, ACheckpointTrainedOnTheGpuEvaluatesTheSameOnTheCpu) {
+TEST(CudnnEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) {
   GENRNN_REQUIRE_GPU();
   std::string text;
   for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog. ";
@@ -133,23 +133,26 @@ TEST(CudnnEngine, ACheckpointTrainedOnTheGpuEvaluatesTheSameOnTheCpu) {
   const ModelConfig config{CellType::lstm, 2, 32, 8, tokenizer.size(), TokenizerKind::character};
   const Model model = Model::initialize(config, std::move(tokenizer), 1);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const double untrained = evaluate(model, ids, Device::cpu).loss;
   const testing::ScratchFolder scratch;
-  TrainOptions options;
-  options.seq_len = 20;
-  options.batch = 8;
-  options.steps = 20;
-  options.val_frac = 0;
-  options.device = Device::cuda;
-  options.out_path = scratch.file("gpu.safetensors");
-  Trainer trainer(model, ids, options);
-  EXPECT_EQ(trainer.engine_name(), "cudnn");
-  trainer.run({});
-  const Model trained = Model::load(options.out_path);
-  const EvalResult on_cpu = evaluate(trained, ids, Device::cpu);
-  const EvalResult on_gpu = evaluate(trained, ids, Device::cuda);
-  EXPECT_EQ(on_gpu.engine, "cudnn");
-  EXPECT_NEAR(on_gpu.loss, on_cpu.loss, 1e-5 * on_cpu.loss);
-  EXPECT_LT(on_cpu.loss, evaluate(model, ids, Device::cpu).loss);  // it trained
+  for (Device device : {Device::cuda, Device::cpu}) {
+    TrainOptions options;
+    options.seq_len = 20;
+    options.batch = 8;
+    options.steps = 20;
+    options.val_frac = 0;
+    options.device = device;
+    options.out_path = scratch.file(device == Device::cuda ? "gpu.safetensors" : "cpu.safetensors");
+    Trainer trainer(model, ids, options);
+    EXPECT_EQ(trainer.engine_name(), device == Device::cuda ? "cudnn" : "cpu");
+    trainer.run({});
+    const Model trained = Model::load(options.out_path);
+    const EvalResult on_cpu = evaluate(trained, ids, Device::cpu);
+    const EvalResult on_gpu = evaluate(trained, ids, Device::cuda);
+    EXPECT_EQ(on_gpu.engine, "cudnn");
+    EXPECT_NEAR(on_gpu.loss, on_cpu.loss, 1e-5 * on_cpu.loss) << trainer.engine_name();
+    EXPECT_LT(on_cpu.loss, untrained) << trainer.engine_name() << " did not train";
+  }
 }
 
 }  // namespace
