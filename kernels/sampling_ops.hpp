@@ -1,0 +1,26 @@
+#pragma once
+// Host launcher of the sampling kernel (sampling.cu): one launch draws the next token of every
+// stream from its logits, exactly as the CPU sampler (genrnn::sample_token) does.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace genrnn::kernels {
+
+struct SamplingParams {
+  float temperature = 1.0f;  // 0: argmax
+  int top_k = 0;
+  float top_p = 1.0f;
+};
+
+// Device scratch (bytes) the kernel needs for `batch` streams of `vocab` logits.
+std::size_t sampling_scratch_bytes(int batch, int vocab);
+
+// logits: [batch][vocab]. For stream b the uniform number is Philox keyed by
+// (seeds[b], stream_ids[b], steps[b]) — all three device arrays of `batch` entries — so a
+// stream draws the same tokens whatever batch it runs in. Writes ids[b] in [0, vocab).
+void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
+                   const uint64_t* stream_ids, const uint64_t* steps, int* ids, void* scratch, cudaStream_t stream);
+
+}  // namespace genrnn::kernels
