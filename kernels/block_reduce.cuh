@@ -1,6 +1,6 @@
 #pragma once
 // What the kernels in this folder share: their launch shape, the launchers' argument check and
-// one block-wide reduction.
+// block-wide reductions and scans.
 #include <algorithm>
 #include <cstddef>
 #include <initializer_list>
@@ -40,6 +40,14 @@ struct MaxOp {
   __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
 
+// For ids and counts: MaxOp's fmaxf would go through float.
+struct IntMinOp {
+  __device__ int operator()(int a, int b) const { return min(a, b); }
+};
+struct IntMaxOp {
+  __device__ int operator()(int a, int b) const { return max(a, b); }
+};
+
 // Combines one value from every thread of the block with `op` and returns the result to every
 // thread. A shuffle tree inside each warp, then each thread folds the warps' results in warp
 // order: the order depends only on blockDim.x, so the result is the same bits every run.
@@ -57,6 +65,32 @@ __device__ T block_reduce(T value, Op op, T* warp_results) {
   T total = warp_results[0];
   for (int w = 1; w < warps; ++w) total = op(total, warp_results[w]);
   return total;
+}
+
+// The sum of `value` over the threads before this one (in thread order), and in `total` the sum
+// over the whole block. Under the same rules as block_reduce and with its guarantee: the order
+// of the additions depends only on blockDim.x.
+template <class T>
+__device__ T block_exclusive_sum(T value, T* warp_results, T& total) {
+  constexpr unsigned kAllLanes = 0xffffffffu;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  T inclusive = value;
+  for (int offset = 1; offset < 32; offset *= 2) {
+    const T below = __shfl_up_sync(kAllLanes, inclusive, offset);
+    if (lane >= offset) inclusive += below;
+  }
+  // Shifted rather than inclusive - value, which would not be exact in floating point.
+  T exclusive = __shfl_up_sync(kAllLanes, inclusive, 1);
+  if (lane == 0) exclusive = T(0);
+  __syncthreads();  // a previous call's readers are done with warp_results
+  if (lane == 31) warp_results[warp] = inclusive;
+  __syncthreads();
+  total = T(0);
+  for (int w = 0; w < warps; ++w) {
+    if (w == warp) exclusive += total;
+    total += warp_results[w];
+  }
+  return exclusive;
 }
 
 }  // namespace genrnn::kernels

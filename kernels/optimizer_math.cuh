@@ -12,6 +12,14 @@ struct AdamHyper {
   float bias_correction2;  // 1 - beta2^t
 };
 
+// PyTorch's defaults (betas 0.9, 0.999, eps 1e-8) at optimizer step `step` (1 for the first).
+inline AdamHyper adam_hyper(float learning_rate, long long step) {
+  AdamHyper h{learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
+  h.bias_correction1 = 1.0f - powf(h.beta1, static_cast<float>(step));
+  h.bias_correction2 = 1.0f - powf(h.beta2, static_cast<float>(step));
+  return h;
+}
+
 GENRNN_HD void adam_update(float& param, float grad, float& m, float& v, const AdamHyper& h) {
   m = h.beta1 * m + (1.0f - h.beta1) * grad;
   v = h.beta2 * v + (1.0f - h.beta2) * grad * grad;

@@ -18,6 +18,8 @@ struct GenerateOptions {
   int num_samples = 1;    // independent streams, generated as one batch
   SamplingOptions sampling;
   UnknownPolicy unknown = UnknownPolicy::error;
+  // A stream ends once its generated text contains `stop` (kept, and nothing after it).
+  std::string stop;
 };
 
 // Called once per generated token: the stream, the token id and its text piece.
@@ -33,7 +35,8 @@ class Generator {
   Generator& operator=(const Generator&) = delete;
 
   const std::string& engine_name() const;
-  // Returns each stream's generated text (without the prompt). `initial` replaces the zero
+  // Returns each stream's generated text (without the prompt). Generation ends at `length`
+  // tokens, or when every stream has met options.stop. `initial` replaces the zero
   // state the prompt starts from (e.g. an encoder's output); its batch must be num_samples.
   std::vector<std::string> generate(const std::string& prompt, const GenerateOptions& options,
                                     const TokenCallback& on_token = {},

@@ -13,13 +13,29 @@ struct SamplingOptions {
   void validate() const;
 };
 
-// Draws one token from softmax(logits / T) after top-k and top-p filtering. The uniform number
-// is Philox-4x32-10 keyed by (seed, stream, step), the same draw the GPU sampler makes.
-// Stable for every T > 0 and never returns an index outside [0, vocab).
+// Draws one token. The definition below is the one the GPU sampler (kernels/sampling.cu)
+// reproduces: both give the same id except where double rounding decides, which is negligible.
+//  - T == 0, or a largest logit that is not finite (a +inf, or nothing but -inf and NaN): the
+//    argmax, the lowest id among ties; NaN counts as -inf, and a row of NaN gives id 0.
+//  - Else, with m the largest logit (NaN ignored), every id weighs, in double,
+//    w_v = exp((double(l_v) - m) / double(T)), and 0 for a NaN logit. So 0 <= w_v <= 1, and the
+//    argmax weighs exactly 1.
+//  - Ids are ordered by weight, heaviest first, equal weights by lower id. Top-k (0 < k < vocab)
+//    keeps the first k; then top-p (< 1) keeps the shortest prefix of those whose weights add up
+//    to at least top_p * (their sum), at least one id. Everything else weighs 0.
+//  - u = uniform_from_bits(philox_draw(seed, stream, step).v[0]) (kernels/philox.cuh),
+//    target = double(u) * (sum of the kept weights).
+//  - Walking ids 0..vocab-1 in order and adding their kept weights in double, the result is the
+//    first id at which target < the running sum; if rounding leaves none, the last id of positive
+//    kept weight.
+// Stable for every T > 0; never returns an index outside [0, vocab) or a NaN or -inf logit
+// (unless every logit is one). Throws Error when vocab < 1.
 int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream,
                  uint64_t step);
 
-// The probabilities sample_token draws from (zeros for excluded tokens); for tests and tools.
+// The probabilities sample_token draws from: the kept weights over their sum (zeros for excluded
+// tokens), or 1 at the argmax in the cases that take it; for tests and tools. Throws as
+// sample_token does.
 std::vector<double> sampling_distribution(const float* logits, int vocab,
                                           const SamplingOptions& options);
 

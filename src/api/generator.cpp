@@ -1,5 +1,7 @@
 #include "genrnn/generator.hpp"
 
+#include <numeric>
+
 #include "core/nvtx_range.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/error.hpp"
@@ -36,20 +38,36 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
   engine_->prefill(prompts, streams, logits);
 
   NvtxRange range("decode");
-  const int vocab = model_.config.vocab_size;
-  std::vector<int> tokens(streams, prompt_ids.back());
+  std::vector<uint64_t> stream_ids(streams);
+  std::iota(stream_ids.begin(), stream_ids.end(), 0);
+  std::vector<int> previous(streams, prompt_ids.back());
   std::vector<std::string> texts(streams);
-  for (int position = 0; position < options.length; ++position) {
-    for (int s = 0; s < streams; ++s) {
-      const int token = sample_token(logits.data() + static_cast<std::size_t>(s) * vocab, vocab,
-                                     options.sampling, s, position);
-      const std::string piece = model_.tokenizer.piece(tokens[s], token);
-      texts[s] += piece;
-      tokens[s] = token;
-      if (on_token) on_token(s, token, piece);
-    }
-    if (position + 1 < options.length) engine_->step(tokens, logits);
-  }
+  std::vector<bool> stopped(streams, false);
+  int running = streams;
+  engine_->decode(logits, options.length, options.sampling, stream_ids, [&](int, int positions, const int* ids) {
+    for (int p = 0; p < positions; ++p)
+      for (int s = 0; s < streams; ++s) {
+        if (stopped[s]) continue;
+        const int token = ids[static_cast<std::size_t>(p) * streams + s];
+        std::string piece = model_.tokenizer.piece(previous[s], token);
+        previous[s] = token;
+        const std::size_t before = texts[s].size();
+        texts[s] += piece;
+        if (!options.stop.empty()) {
+          // Only the tail can hold a stop string that this piece completed.
+          const std::size_t from = before >= options.stop.size() ? before - options.stop.size() + 1 : 0;
+          const std::size_t at = texts[s].find(options.stop, from);
+          if (at != std::string::npos) {
+            texts[s].resize(at + options.stop.size());
+            piece.resize(texts[s].size() - before);
+            stopped[s] = true;
+            --running;
+          }
+        }
+        if (on_token) on_token(s, token, piece);
+      }
+    return running > 0;
+  });
   return texts;
 }
 

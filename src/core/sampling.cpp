@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "genrnn/error.hpp"
 #include "kernels/philox.cuh"
@@ -22,69 +23,84 @@ namespace {
 bool less_likely(float a, float b) { return std::isnan(a) ? !std::isnan(b) : a < b; }
 
 int argmax(const float* logits, int vocab) {
+  if (vocab < 1) throw Error("cannot sample from an empty vocabulary");
   int best = 0;
   for (int v = 1; v < vocab; ++v)
     if (less_likely(logits[best], logits[v])) best = v;
   return best;
 }
 
-// Unnormalised probabilities exp((z - max) / T), zero for tokens top-k or top-p exclude.
-std::vector<float> filtered_weights(const float* logits, int vocab, const SamplingOptions& options) {
-  const float max = logits[argmax(logits, vocab)];
-  std::vector<float> weights(vocab);
-  for (int v = 0; v < vocab; ++v)
-    weights[v] = std::isnan(logits[v]) ? 0.0f : std::exp((logits[v] - max) / options.temperature);
+// Calls use(weight_of), where weight_of(v) is id v's kept weight as sampling.hpp defines it, and
+// returns its result. Without top-k and top-p the weights are computed on the fly, allocating
+// nothing; with them they are stored and sorted once.
+template <class Use>
+auto with_kept_weights(const float* logits, int vocab, const SamplingOptions& options, float max, Use use) {
+  const double temperature = options.temperature;
+  const auto weight_of = [=](int v) {
+    return std::isnan(logits[v]) ? 0.0 : std::exp((double(logits[v]) - double(max)) / temperature);
+  };
   const bool top_k = options.top_k > 0 && options.top_k < vocab;
-  if (!top_k && options.top_p >= 1) return weights;
-  // Most probable first; equal weights by lower id, so the choice is deterministic.
+  const bool top_p = options.top_p < 1;
+  if (!top_k && !top_p) return use(weight_of);
+
+  std::vector<double> weights(vocab);
+  for (int v = 0; v < vocab; ++v) weights[v] = weight_of(v);
   std::vector<int> order(vocab);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return weights[a] > weights[b]; });
+  // Heaviest first, equal weights by lower id; top-k needs only its first k in order.
   int kept = top_k ? options.top_k : vocab;
-  if (options.top_p < 1) {
+  std::partial_sort(order.begin(), order.begin() + kept, order.end(), [&](int a, int b) {
+    return weights[a] != weights[b] ? weights[a] > weights[b] : a < b;
+  });
+  if (top_p) {
     double total = 0;
-    for (int k = 0; k < kept; ++k) total += weights[order[k]];
+    for (int i = 0; i < kept; ++i) total += weights[order[i]];
+    const double nucleus = double(options.top_p) * total;
     double cumulative = 0;
     int prefix = 0;
-    while (prefix < kept && cumulative < options.top_p * total) cumulative += weights[order[prefix++]];
+    while (prefix < kept && cumulative < nucleus) cumulative += weights[order[prefix++]];
     kept = std::max(prefix, 1);
   }
-  for (int k = kept; k < vocab; ++k) weights[order[k]] = 0.0f;
-  return weights;
+  for (int i = kept; i < vocab; ++i) weights[order[i]] = 0.0;
+  return use([&](int v) { return weights[v]; });
 }
 
 }  // namespace
 
 int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream,
                  uint64_t step) {
-  if (vocab < 1) throw Error("cannot sample from an empty vocabulary");
-  if (options.temperature == 0) return argmax(logits, vocab);
-  const auto weights = filtered_weights(logits, vocab, options);
-  float total = 0;
-  for (float w : weights) total += w;
-  const float target =
-      math::uniform_from_bits(math::philox_draw(options.seed, stream, step).v[0]) * total;
-  // Walk the ids in order; rounding can leave the target past the sum: then the last kept id.
-  float cumulative = 0;
-  int last_kept = argmax(logits, vocab);
-  for (int v = 0; v < vocab; ++v) {
-    if (weights[v] == 0) continue;
-    cumulative += weights[v];
-    last_kept = v;
-    if (target < cumulative) return v;
-  }
-  return last_kept;
+  const int best = argmax(logits, vocab);
+  if (options.temperature == 0 || !std::isfinite(logits[best])) return best;
+  const float u = math::uniform_from_bits(math::philox_draw(options.seed, stream, step).v[0]);
+  return with_kept_weights(logits, vocab, options, logits[best], [&](auto weight_of) {
+    double total = 0;
+    for (int v = 0; v < vocab; ++v) total += weight_of(v);
+    const double target = double(u) * total;
+    double cumulative = 0;
+    int last_kept = best;
+    for (int v = 0; v < vocab; ++v) {
+      const double weight = weight_of(v);
+      if (weight == 0) continue;
+      cumulative += weight;
+      last_kept = v;
+      if (target < cumulative) return v;
+    }
+    return last_kept;
+  });
 }
 
 std::vector<double> sampling_distribution(const float* logits, int vocab, const SamplingOptions& options) {
+  const int best = argmax(logits, vocab);
   std::vector<double> probabilities(vocab, 0.0);
-  if (options.temperature == 0) {
-    probabilities[argmax(logits, vocab)] = 1.0;
+  if (options.temperature == 0 || !std::isfinite(logits[best])) {
+    probabilities[best] = 1.0;
     return probabilities;
   }
-  const auto weights = filtered_weights(logits, vocab, options);
-  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  for (int v = 0; v < vocab; ++v) probabilities[v] = weights[v] / total;
+  with_kept_weights(logits, vocab, options, logits[best], [&](auto weight_of) {
+    double total = 0;
+    for (int v = 0; v < vocab; ++v) total += probabilities[v] = weight_of(v);
+    for (double& p : probabilities) p /= total;
+  });
   return probabilities;
 }
 

@@ -29,9 +29,7 @@ void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& g
   }
   state.m.resize(n, 0.0f);
   state.v.resize(n, 0.0f);
-  math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
-  hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(state.step));
-  hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(state.step));
+  const math::AdamHyper hyper = math::adam_hyper(options.learning_rate, state.step);
   for (std::size_t i = 0; i < n; ++i)
     math::adam_update(parameters[i], gradients[i], state.m[i], state.v[i], hyper);
 }

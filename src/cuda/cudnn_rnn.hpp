@@ -9,42 +9,30 @@
 
 #include "cuda/device_buffer.hpp"
 #include "cuda/device_context.hpp"
+#include "cuda/recurrent_layers.hpp"
 #include "genrnn/config.hpp"
 
 namespace genrnn::cuda {
 
-// A run of parameters at one offset of PyTorch's flat layout and another of a device layout.
-struct ParameterSegment {
-  std::size_t torch_offset;
-  std::size_t device_offset;
-  std::size_t count;
-};
-
-class CudnnRnn {
+class CudnnRnn final : public RecurrentLayers {
  public:
   CudnnRnn(const DeviceContext& context, const ModelConfig& config);
   ~CudnnRnn();
   CudnnRnn(const CudnnRnn&) = delete;
   CudnnRnn& operator=(const CudnnRnn&) = delete;
 
-  std::size_t weight_floats() const { return weight_bytes_ / sizeof(float); }
-  // Dropout between layers in training forwards (cuDNN draws its own masks from `seed`);
-  // re-initialising cuDNN's dropout states is costly, so it happens only when p changes.
-  void set_dropout(float probability, uint64_t seed);
-  // Where each gate block of every rnn.* tensor of parameter_layout(config) lies in a weight
-  // space at `weights` (offsets from it), as cudnnGetRNNWeightParams reports: never assumed.
-  std::vector<ParameterSegment> weight_segments(const float* weights) const;
-  // Descriptors and scratch for `batch` streams of `seq_len` steps (cached while unchanged).
-  void configure(int batch, int seq_len);
-  // x: [batch][seq_len][input], y: [batch][seq_len][H], states [layers][batch][H]. cx and cy
-  // are used by LSTM only. Training mode keeps what backward needs in the reserve space.
-  void forward(bool training, const float* x, float* y, const float* hx, float* hy, const float* cx,
-               float* cy, const float* weights);
-  // After a training forward on the same data: dx from dy (the gradients reaching the final
-  // state are zero: truncated BPTT), then the weight gradients added into weight_gradients.
+  const char* engine_name() const override { return "cudnn"; }
+  std::size_t weight_floats() const override { return weight_bytes_ / sizeof(float); }
+  // cuDNN draws its own masks from `seed`; re-initialising its dropout states is costly, so it
+  // happens only when p changes.
+  void set_dropout(float probability, uint64_t seed) override;
+  // As cudnnGetRNNWeightParams reports, for every (layer, linLayerID): never assumed offsets.
+  std::vector<ParameterSegment> weight_segments(const float* weights) const override;
+  void configure(int batch, int seq_len) override;
+  void forward(bool training, const float* x, float* y, const float* hx, float* hy, const float* cx, float* cy,
+               const float* weights) override;
   void backward(const float* x, const float* y, const float* dy, float* dx, const float* hx, const float* cx,
-                const float* weights, float* weight_gradients);
-  static const char* algorithm_name() { return "CUDNN_RNN_ALGO_STANDARD"; }
+                const float* weights, float* weight_gradients) override;
 
  private:
   void describe();

@@ -8,6 +8,7 @@
 
 #include "core/corpus.hpp"
 #include "genrnn/config.hpp"
+#include "genrnn/sampling.hpp"
 #include "genrnn/state.hpp"
 #include "genrnn/trainer.hpp"
 
@@ -28,6 +29,9 @@ struct OptimizerState {
   std::vector<float> m;
   std::vector<float> v;
 };
+
+// Receives drawn ids [positions][batch]; returns false to end decoding early.
+using TokenChunkCallback = std::function<bool(int first_position, int positions, const int* ids)>;
 
 // One model's weights on one device and the numeric work on them. Everything around it
 // (tokenizing, batching, logging, checkpoints, the CLI) is shared and engine-agnostic.
@@ -62,6 +66,15 @@ class Engine {
   virtual void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) = 0;
   // One token per stream in, the next logits out.
   virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
+
+  // Draws `length` tokens for each stream of the last prefill (whose logits the host got as
+  // prefill_logits), each fed back as the next input. Stream s draws with Philox keyed by
+  // (sampling.seed, stream_ids[s], position), so a stream's text does not depend on the batch
+  // it runs in. on_tokens(first_position, positions, ids) receives ids [positions][batch] in
+  // order, in chunks, and may end the loop by returning false. The default runs step() and the
+  // CPU sampler; GPU engines keep the whole loop on the device.
+  virtual void decode(const std::vector<float>& prefill_logits, int length, const SamplingOptions& sampling,
+                      const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens);
 
   // Seconds `work` takes on this engine's device, all of its queued work included: a wall
   // clock on the CPU, CUDA events on a GPU stream.

@@ -1,7 +1,5 @@
-#include <chrono>
-
 #include "cpu/cpu_engine.hpp"
-#include "cuda/cudnn_engine.hpp"
+#include "cuda/gpu_engine.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/device.hpp"
 #include "genrnn/error.hpp"
@@ -16,40 +14,35 @@ Device parse_device(const std::string& name) {
 }
 
 EngineChoice choose_engine(Device device, const std::string& engine) {
-  if (engine != "auto" && engine != "cpu" && engine != "cudnn")
-    throw Error("unknown engine '" + engine + "' (expected auto, cpu or cudnn)");
+  const bool gpu_engine = engine == "cudnn" || engine == "fused";
+  if (engine != "auto" && engine != "cpu" && !gpu_engine)
+    throw Error("unknown engine '" + engine + "' (expected auto, cpu, cudnn or fused)");
   if (device == Device::cpu || (device == Device::automatic && engine == "cpu")) {
-    if (engine == "cudnn") throw Error("--engine cudnn needs a GPU; it does not run with --device cpu");
+    if (gpu_engine) throw Error("--engine " + engine + " needs a GPU; it does not run with --device cpu");
     return {"cpu", "using the CPU"};
   }
   std::string why_none;
   const auto gpus = list_gpus(&why_none);
   if (gpus.empty()) {
-    if (device == Device::cuda || engine == "cudnn")
-      throw Error("no usable GPU for --device cuda (" + why_none + ")");
+    if (device == Device::cuda || gpu_engine) throw Error("no usable GPU for --device cuda (" + why_none + ")");
     return {"cpu", "no usable GPU (" + why_none + "); using the CPU"};
   }
   if (engine == "cpu") throw Error("--engine cpu runs on the CPU: use --device cpu");
-  return {"cudnn", "using " + gpus.front().name + " with the cudnn engine"};
+  const std::string chosen = gpu_engine ? engine : "cudnn";
+  return {chosen, "using " + gpus.front().name + " with the " + chosen + " engine"};
 }
-
-double wall_clock_seconds(const std::function<void()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double Engine::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }
 
 std::vector<std::pair<std::string, std::string>> engine_descriptions() {
+  const std::string shared = "; cuBLAS head, fused loss, clipping and Adam kernels";
   return {{"cpu", "float32 reference and fallback, OpenBLAS GEMMs"},
-          {"cudnn", std::string("cuDNN RNN (") + cuda::CudnnRnn::algorithm_name() +
-                        "; PERSIST_STATIC variants not yet measured), cuBLAS head, fused loss, clipping and Adam kernels"}};
+          {"cudnn", "cuDNN RNN, CUDNN_RNN_ALGO_STANDARD (PERSIST_STATIC variants not yet measured)" + shared},
+          {"fused", "one GEMM for all steps' input projections, per step a recurrent GEMM and one fused cell kernel" +
+                        shared}};
 }
 
 std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32) {
   if (engine == "cpu") return std::make_unique<CpuEngine>(config);
-  if (engine == "cudnn") return std::make_unique<cuda::CudnnEngine>(config, tf32);
+  if (engine == "cudnn" || engine == "fused") return std::make_unique<cuda::GpuEngine>(config, engine, tf32);
   throw Error("unknown engine '" + engine + "'");
 }
 

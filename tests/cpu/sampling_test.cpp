@@ -6,6 +6,7 @@
 
 #include "genrnn/error.hpp"
 #include "genrnn/sampling.hpp"
+#include "kernels/philox.cuh"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
@@ -125,6 +126,61 @@ TEST(Sampling, NeverReturnsNaNOrOutOfRangeTokens) {
       ASSERT_NE(token, 4) << "a NaN logit was drawn";
       ASSERT_NE(token, 17) << "a -inf logit was drawn";
     }
+}
+
+// The uniform number sample_token uses for (seed, stream, step).
+float uniform(uint64_t seed, uint64_t stream, uint64_t step) {
+  return math::uniform_from_bits(math::philox_draw(seed, stream, step).v[0]);
+}
+
+TEST(Sampling, DefinitionOnHandComputedCases) {
+  // Weights {1, 0, 0, 1}, exact: target = 2u, and the walk returns id 0 while 2u < 1, else id 3.
+  const std::vector<float> exact{0.0f, -INFINITY, NAN, 0.0f};
+  // Logits {0, ln 3}: weights {1/3, 1} at T = 1, {1/9, 1} at T = 0.5 (a mass of 1/4 and 1/10 on
+  // id 0), so id 0 exactly when u * total < w_0, that is u < 1/4 or u < 1/10.
+  const std::vector<float> two{0.0f, std::log(3.0f)};
+  const SamplingOptions at_one{1.0f, 0, 1.0f, 7}, at_half{0.5f, 0, 1.0f, 7};
+  EXPECT_EQ(sampling_distribution(exact.data(), 4, at_one), (std::vector<double>{0.5, 0.0, 0.0, 0.5}));
+  EXPECT_NEAR(sampling_distribution(two.data(), 2, at_one)[0], 0.25, 1e-7);
+  EXPECT_NEAR(sampling_distribution(two.data(), 2, at_half)[0], 0.1, 1e-7);
+  for (int step = 0; step < 2000; ++step) {
+    const float u = uniform(7, 3, step);
+    EXPECT_EQ(sample_token(exact.data(), 4, at_one, 3, step), u < 0.5f ? 0 : 3);
+    if (std::abs(u - 0.25f) > 1e-6f) EXPECT_EQ(sample_token(two.data(), 2, at_one, 3, step), u < 0.25f ? 0 : 1);
+    if (std::abs(u - 0.1f) > 1e-6f) EXPECT_EQ(sample_token(two.data(), 2, at_half, 3, step), u < 0.1f ? 0 : 1);
+  }
+}
+
+TEST(Sampling, TiesGoToTheLowerId) {
+  const auto distribution = [](std::vector<float> logits, SamplingOptions options) {
+    return sampling_distribution(logits.data(), static_cast<int>(logits.size()), options);
+  };
+  const auto token = [](std::vector<float> logits, float temperature) {
+    return sample_token(logits.data(), static_cast<int>(logits.size()), {temperature, 0, 1.0f, 1}, 0, 0);
+  };
+  // Argmax: the lowest id of the largest logit, NaN below everything; a largest logit that is not
+  // finite takes the argmax at any temperature; nothing but NaN gives id 0.
+  EXPECT_EQ(token({NAN, 2.0f, 5.0f, 5.0f, NAN}, 0.0f), 2);
+  EXPECT_EQ(token({1.0f, INFINITY, 2.0f, INFINITY}, 1.0f), 1);
+  EXPECT_EQ(token({NAN, -INFINITY, -INFINITY}, 1.0f), 1);
+  EXPECT_EQ(token({NAN, NAN}, 0.5f), 0);
+  // -0 and +0 are equal logits, of equal weight: top-1 keeps the lower id.
+  EXPECT_EQ(distribution({-1.0f, -0.0f, 0.0f}, {1.0f, 1, 1.0f, 0}), (std::vector<double>{0.0, 1.0, 0.0}));
+  // Top-2 of weights {1/e^2, 1, 1/e, 1, 1}: ids 1 and 3.
+  EXPECT_EQ(distribution({1.0f, 3.0f, 2.0f, 3.0f, 3.0f}, {1.0f, 2, 1.0f, 0}),
+            (std::vector<double>{0.0, 0.5, 0.0, 0.5, 0.0}));
+  // Weights {1, 1/e^2, 1, 1} add up to 3.135: top-p 0.5 needs 1.57 (two of the ties, ids 0 and
+  // 2), top-p 0.7 needs 2.19 (all three).
+  const std::vector<float> tied{3.0f, 1.0f, 3.0f, 3.0f};
+  EXPECT_EQ(distribution(tied, {1.0f, 0, 0.5f, 0}), (std::vector<double>{0.5, 0.0, 0.5, 0.0}));
+  const auto p7 = distribution(tied, {1.0f, 0, 0.7f, 0});
+  for (int v : {0, 2, 3}) EXPECT_NEAR(p7[v], 1.0 / 3.0, 1e-15);
+  EXPECT_EQ(p7[1], 0.0);
+  // At T = 1e-20 every weight but the argmax's underflows to 0: top-2 keeps id 3 and the lowest
+  // id of weight 0, which is never drawn.
+  const std::vector<float> steep{0.0f, -1.0f, -2.0f, 0.5f};
+  EXPECT_EQ(distribution(steep, {1e-20f, 2, 1.0f, 0}), (std::vector<double>{0.0, 0.0, 0.0, 1.0}));
+  for (int step = 0; step < 100; ++step) EXPECT_EQ(sample_token(steep.data(), 4, {1e-20f, 2, 1.0f, 0}, 0, step), 3);
 }
 
 TEST(Sampling, OptionsAreValidated) {

@@ -151,6 +151,26 @@ TEST(Generator, SameSeedSameTextAndGreedyStreamsAgree) {
   EXPECT_EQ(greedy[0], greedy[2]);
 }
 
+TEST(Generator, StopEndsEachStreamRightAfterItsStopString) {
+  const std::string text = structured_text(2000, 7);
+  const Model model = small_model(text, CellType::gru, 1, 9);
+  Generator generator(model, Device::cpu);
+  GenerateOptions options;
+  options.length = 400;
+  options.num_samples = 3;
+  options.sampling.seed = 5;
+  options.stop = "e";
+  std::vector<std::string> streamed(3);
+  const auto texts = generator.generate("the", options, [&](int s, int, const std::string& piece) { streamed[s] += piece; });
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_EQ(texts[s].find(options.stop), texts[s].size() - options.stop.size()) << texts[s];
+    EXPECT_EQ(streamed[s], texts[s]);  // the callback saw exactly the kept text
+  }
+  options.stop = "this is never generated";
+  for (const auto& full : generator.generate("the", options))
+    EXPECT_EQ(model.tokenizer.encode(full, UnknownPolicy::error).size(), 400u);
+}
+
 TEST(Generator, InitialStateIsUsedAndChecked) {
   const std::string text = structured_text(2000, 6);
   const Model model = small_model(text, CellType::lstm, 2, 8);

@@ -355,12 +355,9 @@ TEST(AdamStepGpu, ThreeStepsMatchTheCpuEngine) {
   for (int step = 1; step <= 3; ++step) {
     const auto step_gradients = random_uniform<float>(n, -1.0f, 1.0f);
     cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
-    // The hyperparameters as cpu::apply_optimizer derives them for this step.
-    math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
-    hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(step));
-    hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(step));
     ASSERT_EQ(gradients.upload(step_gradients), cudaSuccess);
-    kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n, hyper, kStream);
+    kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n, math::adam_hyper(options.learning_rate, step),
+                       kStream);
     ASSERT_EQ(launched_and_finished(), cudaSuccess);
   }
   std::vector<float> gpu_params, gpu_m, gpu_v;

@@ -73,8 +73,8 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
 // --engine auto|cpu|cudnn, beside --device.
 inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {
   return command
-      .add_option("--engine", engine, "auto: cudnn on a GPU, else cpu; cpu; cudnn (cuDNN's RNN)")
-      ->check(CLI::IsMember({"auto", "cpu", "cudnn"}))
+      .add_option("--engine", engine, "auto: cudnn on a GPU, else cpu; cpu; cudnn (cuDNN's RNN); fused (our kernels)")
+      ->check(CLI::IsMember({"auto", "cpu", "cudnn", "fused"}))
       ->capture_default_str();
 }
 

@@ -98,6 +98,7 @@ Command add_sample_command(CLI::App& parent) {
       command
           ->add_option("-s,--seed", options.sampling.seed, "Random seed (default: random, printed)")
           ->check(at_least(0));
+  command->add_option("--stop", options.stop, "End a sample once its text contains TEXT (kept)");
   command->add_option("--num-samples", options.num_samples, "Independent samples")
       ->check(number_in(1, Bound::included, 4096, Bound::included))
       ->capture_default_str();

@@ -1,21 +1,23 @@
 #pragma once
-// The CUDA engine on cuDNN's RNN: embedding (or one-hot input), cuDNN's recurrent layers, the
-// cuBLAS head, fused softmax cross-entropy, global-norm clipping and Adam, all queued on one
-// stream. A training step synchronizes only when its loss is read.
+// The CUDA engines: embedding (or one-hot input), the recurrent layers (cuDNN's RNN for
+// "cudnn", our fused cell kernels for "fused"), the cuBLAS head, fused softmax cross-entropy,
+// global-norm clipping and Adam, all queued on one stream. A training step synchronizes only
+// when its loss is read.
 #include <memory>
 
-#include "cuda/cudnn_rnn.hpp"
 #include "cuda/device_buffer.hpp"
 #include "cuda/device_context.hpp"
+#include "cuda/recurrent_layers.hpp"
 #include "engine/engine.hpp"
 
 namespace genrnn::cuda {
 
-class CudnnEngine final : public Engine {
+class GpuEngine final : public Engine {
  public:
-  CudnnEngine(const ModelConfig& config, bool tf32);
+  // `layers`: "cudnn" or "fused".
+  GpuEngine(const ModelConfig& config, const std::string& layers, bool tf32);
 
-  std::string name() const override { return "cudnn"; }
+  std::string name() const override { return layers_->engine_name(); }
   void set_parameters(const std::vector<float>& flat) override;
   std::vector<float> parameters() const override;
   void set_state(const RecurrentState& state) override;
@@ -27,6 +29,8 @@ class CudnnEngine final : public Engine {
   double eval_window(const TokenWindow& window) override;
   void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) override;
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
+  void decode(const std::vector<float>& prefill_logits, int length, const SamplingOptions& sampling,
+              const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens) override;
   double time_seconds(const std::function<void()>& work) override;
 
  private:
@@ -40,9 +44,11 @@ class CudnnEngine final : public Engine {
   std::vector<float> download_torch_layout(const float* device) const;
   // Checks the window's ids and uploads them (targets may be empty) into ids_ and targets_.
   void upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch, int seq_len);
-  // Runs the layers over the uploaded ids; y_ holds the outputs, the next state waits in the
-  // other half of the state buffers.
-  void forward(bool training);
+  // Runs the layers over `ids` (device, batch_ x seq_len_); y_ holds the outputs, the next state
+  // waits in the other half of the state buffers.
+  void forward(const int* ids, bool training);
+  // logits_ = the head over the last position of every stream in y_, bias included.
+  void last_position_logits();
   // Head, loss and (when gradient_scale != 0) backward into gradients_; row losses stay on
   // the device.
   void head_and_loss(float gradient_scale);
@@ -52,7 +58,7 @@ class CudnnEngine final : public Engine {
 
   ModelConfig config_;
   DeviceContext context_;
-  CudnnRnn rnn_;
+  std::unique_ptr<RecurrentLayers> layers_;
   std::size_t embedding_offset_ = 0, head_weight_offset_ = 0, head_bias_offset_ = 0, device_floats_ = 0;
   std::vector<ParameterSegment> segments_;  // PyTorch layout <-> device layout
   DeviceBuffer<float> params_, gradients_, adam_m_, adam_v_, clip_scratch_;
@@ -67,6 +73,12 @@ class CudnnEngine final : public Engine {
   DeviceBuffer<float> x_, y_, dx_, dy_, logits_, row_losses_;
   DeviceBuffer<double> loss_sum_;
   UploadStage<int> id_stage_;
+  // Decoding: the drawn ids [position][stream], Philox keys (seeds, stream ids, steps), the
+  // sampler's scratch, and the pinned copy the host reads in chunks.
+  DeviceBuffer<int> decoded_;
+  DeviceBuffer<uint64_t> sampling_keys_;
+  DeviceBuffer<unsigned char> sampling_scratch_;
+  PinnedBuffer<int> decoded_host_;
   PinnedBuffer<double> staged_loss_;
 };
 

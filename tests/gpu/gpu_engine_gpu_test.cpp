@@ -1,5 +1,5 @@
-// The cudnn engine against the CPU engine (itself checked against PyTorch): weights mapping,
-// forward, loss, gradients, state, Adam, evaluation. Skips without a GPU.
+// The GPU engines (cudnn and fused) against the CPU engine (itself checked against PyTorch):
+// weights mapping, forward, loss, gradients, state, Adam, evaluation. Skips without a GPU.
 #include <gtest/gtest.h>
 
 #include "engine/engine.hpp"
@@ -12,26 +12,27 @@ namespace genrnn {
 namespace {
 
 struct EngineCase {
+  std::string engine;  // "cudnn" or "fused"
   CellType cell;
   int layers;
   int embedding;
 };
 
 std::string case_name(const ::testing::TestParamInfo<EngineCase>& info) {
-  return to_string(info.param.cell) + "_l" + std::to_string(info.param.layers) + "_e" +
+  return info.param.engine + "_" + to_string(info.param.cell) + "_l" + std::to_string(info.param.layers) + "_e" +
          std::to_string(info.param.embedding);
 }
 
-// Both engines with the same random weights and the same random, nonzero state.
+// The CPU engine and a GPU engine with the same random weights and the same random, nonzero state.
 struct EnginePair {
-  EnginePair(const ModelConfig& config, int batch) : config(config) {
+  EnginePair(const std::string& gpu_engine, const ModelConfig& config, int batch) : config(config) {
     const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
     const std::size_t n = static_cast<std::size_t>(config.num_layers) * batch * config.hidden_size;
     const RecurrentState initial{batch, testing::random_uniform<float>(n, -0.5f, 0.5f),
                                  config.cell == CellType::lstm ? testing::random_uniform<float>(n, -0.5f, 0.5f)
                                                                : std::vector<float>{}};
     for (auto* engine : {&cpu, &gpu}) {
-      *engine = make_engine(engine == &cpu ? "cpu" : "cudnn", config);
+      *engine = make_engine(engine == &cpu ? "cpu" : gpu_engine, config);
       (*engine)->set_parameters(weights);
       (*engine)->set_state(initial);
     }
@@ -45,25 +46,26 @@ TokenWindow random_window(int batch, int seq_len, int vocab) {
   return {batch, seq_len, testing::random_ids(n, vocab), testing::random_ids(n, vocab)};
 }
 
-class CudnnEngineVsCpu : public ::testing::TestWithParam<EngineCase> {
+class GpuEngineVsCpu : public ::testing::TestWithParam<EngineCase> {
  protected:
+  const std::string& engine() const { return GetParam().engine; }
   ModelConfig config() const {
     return {GetParam().cell, GetParam().layers, 8, GetParam().embedding, 11, TokenizerKind::character};
   }
 };
 
-TEST_P(CudnnEngineVsCpu, ParametersRoundTripExactly) {
+TEST_P(GpuEngineVsCpu, ParametersRoundTripExactly) {
   GENRNN_REQUIRE_GPU();
-  auto engine = make_engine("cudnn", config());
+  auto engine = make_engine(this->engine(), config());
   const auto weights = testing::random_uniform<float>(parameter_count(config()), -1.0f, 1.0f);
   engine->set_parameters(weights);
   EXPECT_EQ(engine->parameters(), weights);
 }
 
-TEST_P(CudnnEngineVsCpu, LossGradientsStateAndLogitsMatch) {
+TEST_P(GpuEngineVsCpu, LossGradientsStateAndLogitsMatch) {
   GENRNN_REQUIRE_GPU();
   const int batch = 3, seq_len = 7;  // uneven on purpose
-  EnginePair engines(config(), batch);
+  EnginePair engines(engine(), config(), batch);
   const TokenWindow window = random_window(batch, seq_len, 11);
   std::vector<float> cpu_gradients, gpu_gradients;
   const double cpu_loss = engines.cpu->compute_gradients(window, cpu_gradients);
@@ -90,9 +92,9 @@ TEST_P(CudnnEngineVsCpu, LossGradientsStateAndLogitsMatch) {
   EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
 }
 
-TEST_P(CudnnEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
+TEST_P(GpuEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
   GENRNN_REQUIRE_GPU();
-  EnginePair engines(config(), 4);
+  EnginePair engines(engine(), config(), 4);
   TrainStepOptions options;
   options.learning_rate = 1e-2f;
   options.clip = 0.5f;  // small enough to clip
@@ -109,9 +111,9 @@ TEST_P(CudnnEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
   EXPECT_LT(testing::max_relative_error(gpu_adam.m, cpu_adam.m), 1e-4);
 }
 
-TEST_P(CudnnEngineVsCpu, EvalWindowsAgree) {
+TEST_P(GpuEngineVsCpu, EvalWindowsAgree) {
   GENRNN_REQUIRE_GPU();
-  EnginePair engines(config(), 2);
+  EnginePair engines(engine(), config(), 2);
   for (int window = 0; window < 3; ++window) {  // the state carries across windows
     const TokenWindow w = random_window(2, 9, 11);
     const double cpu = engines.cpu->eval_window(w);
@@ -119,13 +121,19 @@ TEST_P(CudnnEngineVsCpu, EvalWindowsAgree) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, CudnnEngineVsCpu,
-                         ::testing::Values(EngineCase{CellType::lstm, 1, 0}, EngineCase{CellType::lstm, 2, 5},
-                                           EngineCase{CellType::gru, 1, 5}, EngineCase{CellType::gru, 2, 0},
-                                           EngineCase{CellType::rnn, 1, 0}, EngineCase{CellType::rnn, 2, 5}),
-                         case_name);
+std::vector<EngineCase> every_engine_and_cell() {
+  std::vector<EngineCase> cases;
+  for (const char* engine : {"cudnn", "fused"})
+    for (const EngineCase& c : {EngineCase{"", CellType::lstm, 1, 0}, EngineCase{"", CellType::lstm, 2, 5},
+                                EngineCase{"", CellType::gru, 1, 5}, EngineCase{"", CellType::gru, 2, 0},
+                                EngineCase{"", CellType::rnn, 1, 0}, EngineCase{"", CellType::rnn, 2, 5}})
+      cases.push_back({engine, c.cell, c.layers, c.embedding});
+  return cases;
+}
 
-TEST(CudnnEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) {
+INSTANTIATE_TEST_SUITE_P(EnginesAndCells, GpuEngineVsCpu, ::testing::ValuesIn(every_engine_and_cell()), case_name);
+
+TEST(GpuEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) {
   GENRNN_REQUIRE_GPU();
   std::string text;
   for (int i = 0; i < 200; ++i) text += "the quick brown fox jumps over the lazy dog. ";

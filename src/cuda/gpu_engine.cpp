@@ -1,4 +1,7 @@
-#include "cuda/cudnn_engine.hpp"
+#include "cuda/gpu_engine.hpp"
+
+#include "cuda/cudnn_rnn.hpp"
+#include "cuda/fused_rnn.hpp"
 
 #include <cmath>
 
@@ -7,6 +10,7 @@
 #include "genrnn/error.hpp"
 #include "genrnn/parameters.hpp"
 #include "kernels/ops.hpp"
+#include "kernels/sampling_ops.hpp"
 
 namespace genrnn::cuda {
 
@@ -15,13 +19,20 @@ namespace {
 // Device offsets after the weight space start on a 256-byte boundary, like cudaMalloc's.
 std::size_t aligned(std::size_t floats) { return (floats + 63) / 64 * 64; }
 
+std::unique_ptr<RecurrentLayers> make_layers(const std::string& kind, const DeviceContext& context,
+                                             const ModelConfig& config) {
+  if (kind == "cudnn") return std::make_unique<CudnnRnn>(context, config);
+  if (kind == "fused") return std::make_unique<FusedRnn>(context, config);
+  throw Error("unknown recurrent layers '" + kind + "'");
+}
+
 }  // namespace
 
-CudnnEngine::CudnnEngine(const ModelConfig& config, bool tf32)
-    : config_(config), context_(tf32), rnn_(context_, config) {
+GpuEngine::GpuEngine(const ModelConfig& config, const std::string& layers, bool tf32)
+    : config_(config), context_(tf32), layers_(make_layers(layers, context_, config)) {
   const auto V = static_cast<std::size_t>(config.vocab_size), E = static_cast<std::size_t>(config.embedding_dim),
              H = static_cast<std::size_t>(config.hidden_size);
-  embedding_offset_ = aligned(rnn_.weight_floats());
+  embedding_offset_ = aligned(layers_->weight_floats());
   head_weight_offset_ = aligned(embedding_offset_ + V * E);
   head_bias_offset_ = aligned(head_weight_offset_ + V * H);
   device_floats_ = aligned(head_bias_offset_ + V);
@@ -33,7 +44,7 @@ CudnnEngine::CudnnEngine(const ModelConfig& config, bool tf32)
   loss_sum_.reserve(1);
   staged_loss_.reserve(1);
 
-  segments_ = rnn_.weight_segments(params_.data());
+  segments_ = layers_->weight_segments(params_.data());
   const auto layout = parameter_layout(config);
   if (E > 0) segments_.push_back({find_tensor(layout, "embedding.weight").offset, embedding_offset_, V * E});
   segments_.push_back({find_tensor(layout, "head.weight").offset, head_weight_offset_, V * H});
@@ -46,14 +57,14 @@ CudnnEngine::CudnnEngine(const ModelConfig& config, bool tf32)
   set_state({1, {}, {}});
 }
 
-void CudnnEngine::upload_torch_layout(const std::vector<float>& flat, float* device) const {
+void GpuEngine::upload_torch_layout(const std::vector<float>& flat, float* device) const {
   for (const auto& s : segments_)
     GENRNN_CUDA_CHECK(cudaMemcpyAsync(device + s.device_offset, flat.data() + s.torch_offset, s.count * sizeof(float),
                                       cudaMemcpyHostToDevice, context_.stream()));
   context_.synchronize();  // `flat` may go away once this returns
 }
 
-std::vector<float> CudnnEngine::download_torch_layout(const float* device) const {
+std::vector<float> GpuEngine::download_torch_layout(const float* device) const {
   std::vector<float> flat(parameter_count(config_));
   for (const auto& s : segments_)
     GENRNN_CUDA_CHECK(cudaMemcpyAsync(flat.data() + s.torch_offset, device + s.device_offset, s.count * sizeof(float),
@@ -62,19 +73,19 @@ std::vector<float> CudnnEngine::download_torch_layout(const float* device) const
   return flat;
 }
 
-void CudnnEngine::set_parameters(const std::vector<float>& flat) {
+void GpuEngine::set_parameters(const std::vector<float>& flat) {
   if (flat.size() != parameter_count(config_))
     throw Error("expected " + std::to_string(parameter_count(config_)) + " parameters, got " + std::to_string(flat.size()));
   upload_torch_layout(flat, params_.data());
 }
 
-std::vector<float> CudnnEngine::parameters() const { return download_torch_layout(params_.data()); }
+std::vector<float> GpuEngine::parameters() const { return download_torch_layout(params_.data()); }
 
-std::size_t CudnnEngine::state_size() const {
+std::size_t GpuEngine::state_size() const {
   return static_cast<std::size_t>(config_.num_layers) * state_batch_ * config_.hidden_size;
 }
 
-void CudnnEngine::set_state(const RecurrentState& state) {
+void GpuEngine::set_state(const RecurrentState& state) {
   if (state.batch < 1) throw Error("a recurrent state needs a batch of at least 1");
   state_batch_ = state.batch;
   const std::size_t n = state_size();
@@ -97,7 +108,7 @@ void CudnnEngine::set_state(const RecurrentState& state) {
   context_.synchronize();
 }
 
-RecurrentState CudnnEngine::state() const {
+RecurrentState GpuEngine::state() const {
   const std::size_t n = state_size();
   RecurrentState state{state_batch_, std::vector<float>(n), {}};
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(state.h.data(), h_[current_state_].data(), n * sizeof(float),
@@ -111,7 +122,7 @@ RecurrentState CudnnEngine::state() const {
   return state;
 }
 
-void CudnnEngine::upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch,
+void GpuEngine::upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch,
                                 int seq_len) {
   if (batch != state_batch_)
     throw Error("a window of " + std::to_string(batch) + " streams met a state of " + std::to_string(state_batch_));
@@ -135,22 +146,22 @@ void CudnnEngine::upload_window(const std::vector<int>& inputs, const std::vecto
   id_stage_.upload(ids_.data(), rows, context_.stream());
 }
 
-void CudnnEngine::forward(bool training) {
+void GpuEngine::forward(const int* ids, bool training) {
   const auto rows = static_cast<std::size_t>(batch_) * seq_len_;
-  rnn_.configure(batch_, seq_len_);
+  layers_->configure(batch_, seq_len_);
   x_.reserve(rows * config_.input_size());
   y_.reserve(rows * config_.hidden_size);
   const auto n = static_cast<int>(rows);
   if (config_.embedding_dim > 0)
-    kernels::embedding_gather(embedding(params_.data()), ids_.data(), n, config_.embedding_dim, x_.data(), context_.stream());
+    kernels::embedding_gather(embedding(params_.data()), ids, n, config_.embedding_dim, x_.data(), context_.stream());
   else
-    kernels::one_hot(ids_.data(), n, config_.vocab_size, x_.data(), context_.stream());
+    kernels::one_hot(ids, n, config_.vocab_size, x_.data(), context_.stream());
   const int next = current_state_ ^ 1;
-  rnn_.forward(training, x_.data(), y_.data(), h_[current_state_].data(), h_[next].data(), c_[current_state_].data(),
+  layers_->forward(training, x_.data(), y_.data(), h_[current_state_].data(), h_[next].data(), c_[current_state_].data(),
                c_[next].data(), params_.data());
 }
 
-void CudnnEngine::head_and_loss(float gradient_scale) {
+void GpuEngine::head_and_loss(float gradient_scale) {
   const int rows = batch_ * seq_len_, V = config_.vocab_size, H = config_.hidden_size;
   const auto n = static_cast<std::size_t>(rows);
   logits_.reserve(n * V);
@@ -169,11 +180,11 @@ void CudnnEngine::head_and_loss(float gradient_scale) {
                  0.0f, dy_.data(), H);
 }
 
-void CudnnEngine::backward_layers() {
+void GpuEngine::backward_layers() {
   const auto rows = static_cast<std::size_t>(batch_) * seq_len_;
   dx_.reserve(rows * config_.input_size());
-  GENRNN_CUDA_CHECK(cudaMemsetAsync(gradients_.data(), 0, rnn_.weight_floats() * sizeof(float), context_.stream()));
-  rnn_.backward(x_.data(), y_.data(), dy_.data(), dx_.data(), h_[current_state_].data(), c_[current_state_].data(),
+  GENRNN_CUDA_CHECK(cudaMemsetAsync(gradients_.data(), 0, layers_->weight_floats() * sizeof(float), context_.stream()));
+  layers_->backward(x_.data(), y_.data(), dy_.data(), dx_.data(), h_[current_state_].data(), c_[current_state_].data(),
                 params_.data(), gradients_.data());
   if (config_.embedding_dim == 0) return;  // one-hot input: cuDNN's input weights took it all
   const std::size_t table = static_cast<std::size_t>(config_.vocab_size) * config_.embedding_dim;
@@ -182,7 +193,7 @@ void CudnnEngine::backward_layers() {
                                  embedding(gradients_.data()), context_.stream());
 }
 
-double CudnnEngine::read_loss_sum() {
+double GpuEngine::read_loss_sum() {
   kernels::sum(row_losses_.data(), batch_ * seq_len_, loss_sum_.data(), context_.stream());
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(staged_loss_.data(), loss_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost,
                                     context_.stream()));
@@ -190,10 +201,10 @@ double CudnnEngine::read_loss_sum() {
   return *staged_loss_.data();
 }
 
-double CudnnEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
+double GpuEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
   NvtxRange range("compute_gradients");
   upload_window(window.inputs, window.targets, window.batch, window.seq_len);
-  forward(true);
+  forward(ids_.data(), true);
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
   head_and_loss(static_cast<float>(1.0 / tokens));
   backward_layers();
@@ -202,13 +213,13 @@ double CudnnEngine::compute_gradients(const TokenWindow& window, std::vector<flo
   return read_loss_sum() / tokens;
 }
 
-std::optional<double> CudnnEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+std::optional<double> GpuEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
   {
     NvtxRange range("forward");
-    rnn_.set_dropout(options.dropout, options.dropout_seed);
+    layers_->set_dropout(options.dropout, options.dropout_seed);
     upload_window(window.inputs, window.targets, window.batch, window.seq_len);
-    forward(true);
+    forward(ids_.data(), true);
     head_and_loss(static_cast<float>(1.0 / tokens));
   }
   {
@@ -219,16 +230,14 @@ std::optional<double> CudnnEngine::train_step(const TokenWindow& window, const T
     NvtxRange range("optimizer");
     kernels::clip_global_norm(gradients_.data(), device_floats_, options.clip, clip_scratch_.data(), nullptr,
                               context_.stream());
+    const bool adam = options.optimizer == Optimizer::adam;
+    if (adam && adam_m_.capacity() < device_floats_) set_optimizer_state({optimizer_step_, {}, {}});  // zero moments
     ++optimizer_step_;
-    if (options.optimizer == Optimizer::sgd) {
+    if (!adam) {
       kernels::sgd_step(params_.data(), gradients_.data(), device_floats_, options.learning_rate, context_.stream());
     } else {
-      if (adam_m_.capacity() < device_floats_) set_optimizer_state({optimizer_step_ - 1, {}, {}});
-      math::AdamHyper hyper{options.learning_rate, 0.9f, 0.999f, 1e-8f, 0, 0};
-      hyper.bias_correction1 = 1.0f - std::pow(hyper.beta1, static_cast<float>(optimizer_step_));
-      hyper.bias_correction2 = 1.0f - std::pow(hyper.beta2, static_cast<float>(optimizer_step_));
-      kernels::adam_step(params_.data(), gradients_.data(), adam_m_.data(), adam_v_.data(), device_floats_, hyper,
-                         context_.stream());
+      kernels::adam_step(params_.data(), gradients_.data(), adam_m_.data(), adam_v_.data(), device_floats_,
+                         math::adam_hyper(options.learning_rate, optimizer_step_), context_.stream());
     }
   }
   advance_state();
@@ -236,7 +245,7 @@ std::optional<double> CudnnEngine::train_step(const TokenWindow& window, const T
   return read_loss_sum() / tokens;
 }
 
-OptimizerState CudnnEngine::optimizer_state() const {
+OptimizerState GpuEngine::optimizer_state() const {
   OptimizerState state{optimizer_step_, {}, {}};
   if (adam_m_.capacity() >= device_floats_) {
     state.m = download_torch_layout(adam_m_.data());
@@ -245,7 +254,7 @@ OptimizerState CudnnEngine::optimizer_state() const {
   return state;
 }
 
-void CudnnEngine::set_optimizer_state(const OptimizerState& state) {
+void GpuEngine::set_optimizer_state(const OptimizerState& state) {
   const std::size_t n = parameter_count(config_);
   if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size())
     throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
@@ -261,36 +270,109 @@ void CudnnEngine::set_optimizer_state(const OptimizerState& state) {
   context_.synchronize();
 }
 
-double CudnnEngine::eval_window(const TokenWindow& window) {
+double GpuEngine::eval_window(const TokenWindow& window) {
   NvtxRange range("eval");
   upload_window(window.inputs, window.targets, window.batch, window.seq_len);
-  forward(false);
+  forward(ids_.data(), false);
   head_and_loss(0.0f);
   advance_state();
   return read_loss_sum();
 }
 
-void CudnnEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) {
+void GpuEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) {
   NvtxRange range("prefill");
   if (batch < 1 || prompts.empty() || prompts.size() % batch != 0)
     throw Error("prefill needs `batch` prompts of one length");
   const int length = static_cast<int>(prompts.size() / batch);
   upload_window(prompts, {}, batch, length);
-  forward(false);
+  forward(ids_.data(), false);
   advance_state();
-  // The last position of each stream: rows b * length + length - 1 of y, a strided matrix.
-  const int V = config_.vocab_size, H = config_.hidden_size;
-  logits_.reserve(static_cast<std::size_t>(batch) * V);
-  gemm_row_major(context_.cublas(), false, true, batch, V, H, 1.0f, y_.data() + static_cast<std::size_t>(length - 1) * H,
-                 length * H, head_weight(params_.data()), H, 0.0f, logits_.data(), V);
-  kernels::add_bias_rows(logits_.data(), head_bias(params_.data()), batch, V, context_.stream());
+  last_position_logits();
+  const int V = config_.vocab_size;
   logits.resize(static_cast<std::size_t>(batch) * V);
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits.data(), logits_.data(), logits.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                     context_.stream()));
   context_.synchronize();
 }
 
-double CudnnEngine::time_seconds(const std::function<void()>& work) {
+void GpuEngine::last_position_logits() {
+  // The last position of each stream: rows b * seq_len + seq_len - 1 of y, a strided matrix.
+  const int V = config_.vocab_size, H = config_.hidden_size;
+  logits_.reserve(static_cast<std::size_t>(batch_) * V);
+  gemm_row_major(context_.cublas(), false, true, batch_, V, H, 1.0f, y_.data() + static_cast<std::size_t>(seq_len_ - 1) * H,
+                 seq_len_ * H, head_weight(params_.data()), H, 0.0f, logits_.data(), V);
+  kernels::add_bias_rows(logits_.data(), head_bias(params_.data()), batch_, V, context_.stream());
+}
+
+void GpuEngine::decode(const std::vector<float>&, int length, const SamplingOptions& sampling,
+                       const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens) {
+  NvtxRange range("decode");
+  sampling.validate();
+  const int streams = state_batch_, V = config_.vocab_size;
+  if (length < 1 || static_cast<int>(stream_ids.size()) != streams || batch_ != streams)
+    throw Error("decode continues the last prefill: one stream id per stream, length >= 1");
+  const auto total = static_cast<std::size_t>(length) * streams;
+  // Philox keys per stream and position, uploaded once: [seeds | stream ids | steps].
+  std::vector<uint64_t> keys(2 * static_cast<std::size_t>(streams) + total, sampling.seed);
+  std::copy(stream_ids.begin(), stream_ids.end(), keys.begin() + streams);
+  for (std::size_t k = 0; k < total; ++k) keys[2 * streams + k] = k / static_cast<std::size_t>(streams);
+  sampling_keys_.reserve(keys.size());
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(sampling_keys_.data(), keys.data(), keys.size() * sizeof(uint64_t),
+                                    cudaMemcpyHostToDevice, context_.stream()));
+  decoded_.reserve(total);
+  decoded_host_.reserve(total);
+  sampling_scratch_.reserve(std::max<std::size_t>(kernels::sampling_scratch_bytes(streams, V), 1));
+  const kernels::SamplingParams params{sampling.temperature, sampling.top_k, sampling.top_p};
+  const uint64_t* seeds = sampling_keys_.data();
+  const uint64_t* ids = seeds + streams;
+  const uint64_t* steps = ids + streams;
+
+  // Ids reach the host in chunks: while the device runs chunk c, the host reads chunk c - 1.
+  constexpr int chunk = 16;
+  cudaEvent_t copied = nullptr;
+  GENRNN_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+  int pending_first = 0, pending_count = 0;
+  bool wanted = true;  // the caller still wants tokens
+  auto deliver_pending = [&] {
+    if (pending_count == 0) return;
+    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied));
+    wanted = on_tokens(pending_first, pending_count, decoded_host_.data() + static_cast<std::size_t>(pending_first) * streams);
+    pending_count = 0;
+  };
+  try {
+    int chunk_first = 0;
+    for (int position = 0; position < length && wanted; ++position) {
+      int* drawn = decoded_.data() + static_cast<std::size_t>(position) * streams;
+      kernels::sample_tokens(logits_.data(), streams, V, params, seeds, ids, steps + static_cast<std::size_t>(position) * streams,
+                             drawn, sampling_scratch_.data(), context_.stream());
+      if (position + 1 < length) {  // the drawn ids are the next step's input, straight from the device
+        seq_len_ = 1;
+        forward(drawn, false);
+        advance_state();
+        last_position_logits();
+      }
+      if ((position + 1) % chunk != 0 && position + 1 != length) continue;
+      const std::size_t offset = static_cast<std::size_t>(chunk_first) * streams;
+      const int count = position + 1 - chunk_first;
+      GENRNN_CUDA_CHECK(cudaMemcpyAsync(decoded_host_.data() + offset, decoded_.data() + offset,
+                                        static_cast<std::size_t>(count) * streams * sizeof(int), cudaMemcpyDeviceToHost,
+                                        context_.stream()));
+      deliver_pending();
+      GENRNN_CUDA_CHECK(cudaEventRecord(copied, context_.stream()));
+      pending_first = chunk_first;
+      pending_count = count;
+      chunk_first = position + 1;
+    }
+    if (wanted) deliver_pending();
+    context_.synchronize();  // the last chunk's work may still run when the caller ended early
+  } catch (...) {
+    cudaEventDestroy(copied);
+    throw;
+  }
+  cudaEventDestroy(copied);
+}
+
+double GpuEngine::time_seconds(const std::function<void()>& work) {
   cudaEvent_t start = nullptr, stop = nullptr;
   GENRNN_CUDA_CHECK(cudaEventCreate(&start));
   GENRNN_CUDA_CHECK(cudaEventCreate(&stop));
@@ -311,7 +393,7 @@ double CudnnEngine::time_seconds(const std::function<void()>& work) {
   return milliseconds / 1000.0;
 }
 
-void CudnnEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
+void GpuEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
   prefill(ids, static_cast<int>(ids.size()), logits);
 }
 
