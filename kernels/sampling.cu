@@ -154,7 +154,7 @@ __device__ Cut shortest_prefix_reaching(const Row& row, double target, MeasureOf
 }
 
 // One block per stream; blockDim.x a multiple of 32. Every pass recomputes the weights from the
-// logits: an exp in double costs less than storing and reloading them.
+// logits rather than keeping vocab doubles per stream in scratch memory.
 __global__ void __launch_bounds__(kMaxThreads)
     sample_tokens_per_stream(const float* logits, int vocab, SamplingParams params, const uint64_t* seeds,
                              const uint64_t* stream_ids, const uint64_t* steps, int* ids) {
@@ -200,8 +200,10 @@ __global__ void __launch_bounds__(kMaxThreads)
   }
   total = block_reduce(total, SumOp{}, shared.sums);
   last_kept = block_reduce(last_kept, IntMaxOp{}, shared.ids);
-  const double target = double(math::uniform_from_bits(math::philox_draw(seeds[b], stream_ids[b], steps[b]).v[0])) * total;
-  const int drawn = first_id_reaching(vocab, kept_weight, [&](double cumulative) { return target < cumulative; }, shared);
+  const float u = math::uniform_from_bits(math::philox_draw(seeds[b], stream_ids[b], steps[b]).v[0]);
+  const double target = double(u) * total;
+  const int drawn =
+      first_id_reaching(vocab, kept_weight, [&](double cumulative) { return target < cumulative; }, shared);
   if (threadIdx.x == 0) ids[b] = drawn >= 0 ? drawn : last_kept;
 }
 

@@ -48,10 +48,12 @@ auto with_kept_weights(const float* logits, int vocab, const SamplingOptions& op
   std::vector<int> order(vocab);
   std::iota(order.begin(), order.end(), 0);
   // Heaviest first, equal weights by lower id; top-k needs only its first k in order.
+  const auto heavier = [&](int a, int b) { return weights[a] != weights[b] ? weights[a] > weights[b] : a < b; };
   int kept = top_k ? options.top_k : vocab;
-  std::partial_sort(order.begin(), order.begin() + kept, order.end(), [&](int a, int b) {
-    return weights[a] != weights[b] ? weights[a] > weights[b] : a < b;
-  });
+  if (top_k)
+    std::partial_sort(order.begin(), order.begin() + kept, order.end(), heavier);
+  else
+    std::sort(order.begin(), order.end(), heavier);
   if (top_p) {
     double total = 0;
     for (int i = 0; i < kept; ++i) total += weights[order[i]];
