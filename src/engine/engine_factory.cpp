@@ -24,7 +24,9 @@ EngineChoice choose_engine(Device device, const std::string& engine) {
   std::string why_none;
   const auto gpus = list_gpus(&why_none);
   if (gpus.empty()) {
-    if (device == Device::cuda || gpu_engine) throw Error("no usable GPU for --device cuda (" + why_none + ")");
+    if (device == Device::cuda || gpu_engine)
+      throw Error("no usable GPU for " + (gpu_engine ? "--engine " + engine : std::string("--device cuda")) + " (" +
+                  why_none + ")");
     return {"cpu", "no usable GPU (" + why_none + "); using the CPU"};
   }
   if (engine == "cpu") throw Error("--engine cpu runs on the CPU: use --device cpu");
