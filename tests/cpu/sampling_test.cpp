@@ -180,7 +180,8 @@ TEST(Sampling, TiesGoToTheLowerId) {
   // id of weight 0, which is never drawn.
   const std::vector<float> steep{0.0f, -1.0f, -2.0f, 0.5f};
   EXPECT_EQ(distribution(steep, {1e-20f, 2, 1.0f, 0}), (std::vector<double>{0.0, 0.0, 0.0, 1.0}));
-  for (int step = 0; step < 100; ++step) EXPECT_EQ(sample_token(steep.data(), 4, {1e-20f, 2, 1.0f, 0}, 0, step), 3);
+  for (int step = 0; step < 100; ++step)
+    EXPECT_EQ(sample_token(steep.data(), 4, {1e-20f, 2, 1.0f, 0}, 0, step), 3);
 }
 
 TEST(Sampling, OptionsAreValidated) {
