@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "genrnn/error.hpp"
 #include "kernels/cell_math.cuh"
 #include "kernels/cell_ops.hpp"
+#include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/numeric.hpp"
 
@@ -22,6 +22,8 @@ namespace genrnn {
 namespace {
 
 using kernels::CellStep;
+using testing::DeviceArray;
+using testing::finish_launch;
 using testing::max_relative_error;
 using testing::random_uniform;
 
@@ -166,42 +168,9 @@ BackwardResult host_backward(const StepInputs& in, const ForwardResult& forward)
   return out;
 }
 
-// Throws, failing the test with CUDA's message, unless status is cudaSuccess.
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-}
-
-// A device copy of a host vector, freed at scope exit; null when the vector is empty, which is
-// how the launchers are told a buffer is not used by this cell.
-class DeviceFloats {
- public:
-  explicit DeviceFloats(const std::vector<float>& host) : count_(host.size()) {
-    if (count_ == 0) return;
-    check(cudaMalloc(&data_, count_ * sizeof(float)), "cudaMalloc");
-    check(cudaMemcpy(data_, host.data(), count_ * sizeof(float), cudaMemcpyHostToDevice), "upload");
-  }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-  ~DeviceFloats() { cudaFree(data_); }
-
-  float* get() const { return data_; }
-  // Row `slot` of stream 0 in a [batch][kTime][width] buffer.
-  float* slot(int slot, int width) const { return data_ + std::size_t(slot) * width; }
-  std::vector<float> download() const {
-    std::vector<float> host(count_);
-    if (count_ > 0) check(cudaMemcpy(host.data(), data_, count_ * sizeof(float), cudaMemcpyDeviceToHost), "download");
-    return host;
-  }
-
- private:
-  float* data_ = nullptr;
-  std::size_t count_ = 0;
-};
-
-// The launch status, then the kernel's own (a fault inside it surfaces at the synchronization).
-void finish() {
-  check(cudaGetLastError(), "launch");
-  check(cudaDeviceSynchronize(), "kernel");
+// Row `index` of stream 0 in a [batch][kTime][width] device buffer.
+float* slot(const DeviceArray<float>& buffer, int index, int width) {
+  return buffer.get() + std::size_t(index) * width;
 }
 
 // A step's buffers on the device; every output starts as NaN, so an element a kernel fails to
@@ -226,23 +195,23 @@ struct DeviceStep {
 
   void forward(bool training) const {
     const int H = step.hidden, stride = kTime * H;
-    kernels::cell_forward(step, gx_seq.slot(kStepSlot, gates * H), kTime * gates * H, gh.get(), b_hh.get(),
-                          h_seq.slot(kPrevSlot, H), stride, c_prev.get(), h_seq.slot(kStepSlot, H), stride, c.get(),
+    kernels::cell_forward(step, slot(gx_seq, kStepSlot, gates * H), kTime * gates * H, gh.get(), b_hh.get(),
+                          slot(h_seq, kPrevSlot, H), stride, c_prev.get(), slot(h_seq, kStepSlot, H), stride, c.get(),
                           training ? saved.get() : nullptr, kStream);
-    finish();
+    finish_launch();
   }
   void backward() const {
     const int H = step.hidden, stride = kTime * H;
-    kernels::cell_backward(step, saved.get(), h_seq.slot(kPrevSlot, H), stride, c_prev.get(), c.get(),
-                           h_seq.slot(kStepSlot, H), stride, d_out_seq.slot(kStepSlot, H), stride, dh_next.get(),
+    kernels::cell_backward(step, saved.get(), slot(h_seq, kPrevSlot, H), stride, c_prev.get(), c.get(),
+                           slot(h_seq, kStepSlot, H), stride, slot(d_out_seq, kStepSlot, H), stride, dh_next.get(),
                            dc.get(), dgx.get(), dgh.get(), dh_direct.get(), kStream);
-    finish();
+    finish_launch();
   }
   ForwardResult forward_result() const { return {h_seq.download(), c.download(), saved.download()}; }
 
   CellStep step;
   int gates;
-  DeviceFloats gx_seq, gh, b_hh, h_seq, c_prev, c, saved, d_out_seq, dh_next, dc, dgx, dgh, dh_direct;
+  DeviceArray<float> gx_seq, gh, b_hh, h_seq, c_prev, c, saved, d_out_seq, dh_next, dc, dgx, dgh, dh_direct;
 };
 
 class CellKernelsGpu : public ::testing::TestWithParam<CellStep> {};

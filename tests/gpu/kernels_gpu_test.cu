@@ -12,12 +12,15 @@
 #include "cpu/optimizer.hpp"
 #include "genrnn/error.hpp"
 #include "kernels/ops.hpp"
+#include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
 namespace {
 
+using testing::DeviceArray;
+using testing::finish_launch;
 using testing::max_relative_error;
 using testing::random_ids;
 using testing::random_uniform;
@@ -27,44 +30,6 @@ constexpr double kTolerance = 1e-5;
 // More elements than kernels/block_reduce.cuh's 4096 blocks x 256 threads: the grid-stride
 // loops take more than one turn.
 constexpr std::size_t kPastOneGridTurn = 4096 * 256 + 4099;
-
-// Device memory for one test, freed at scope exit. Each call returns the CUDA status, for
-// ASSERT_EQ(..., cudaSuccess) in the test itself.
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(data_); }
-
-  cudaError_t allocate(std::size_t count) {
-    cudaFree(data_);
-    data_ = nullptr;
-    count_ = count;
-    return cudaMalloc(&data_, std::max<std::size_t>(count, 1) * sizeof(T));
-  }
-  cudaError_t upload(const std::vector<T>& host) {
-    const cudaError_t allocated = allocate(host.size());
-    if (allocated != cudaSuccess) return allocated;
-    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  cudaError_t download(std::vector<T>& host) const {
-    host.resize(count_);
-    return cudaMemcpy(host.data(), data_, count_ * sizeof(T), cudaMemcpyDeviceToHost);
-  }
-  T* get() const { return data_; }
-
- private:
-  T* data_ = nullptr;
-  std::size_t count_ = 0;
-};
-
-// The launch status, then the kernels' own (a fault inside a kernel surfaces here).
-cudaError_t launched_and_finished() {
-  const cudaError_t launched = cudaGetLastError();
-  return launched != cudaSuccess ? launched : cudaDeviceSynchronize();
-}
 
 // Launchers queue on the legacy default stream, which cudaMemcpy waits for.
 constexpr cudaStream_t kStream = nullptr;
@@ -79,15 +44,11 @@ TEST(EmbeddingGpu, GatherCopiesTheRowOfEachId) {
   for (int r = 0; r < n; ++r)
     std::copy_n(table.begin() + std::size_t(ids[r]) * width, width, expected.begin() + std::size_t(r) * width);
 
-  DeviceBuffer<float> device_table, device_rows;
-  DeviceBuffer<int> device_ids;
-  ASSERT_EQ(device_table.upload(table), cudaSuccess);
-  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
-  ASSERT_EQ(device_rows.allocate(expected.size()), cudaSuccess);
+  const DeviceArray<float> device_table(table), device_rows(expected.size());
+  const DeviceArray<int> device_ids(ids);
   kernels::embedding_gather(device_table.get(), device_ids.get(), n, width, device_rows.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> rows;
-  ASSERT_EQ(device_rows.download(rows), cudaSuccess);
+  finish_launch();
+  const std::vector<float> rows = device_rows.download();
   EXPECT_EQ(max_relative_error(rows, expected), 0.0);  // a copy: exact
 }
 
@@ -104,16 +65,12 @@ TEST(EmbeddingGpu, ScatterAddAccumulatesRepeatedIds) {
     for (int c = 0; c < width; ++c)
       expected[std::size_t(ids[r]) * width + c] += row_grads[std::size_t(r) * width + c];
 
-  DeviceBuffer<float> device_row_grads, device_table_grad;
-  DeviceBuffer<int> device_ids;
-  ASSERT_EQ(device_row_grads.upload(row_grads), cudaSuccess);
-  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
-  ASSERT_EQ(device_table_grad.upload(table_grad), cudaSuccess);
+  const DeviceArray<float> device_row_grads(row_grads), device_table_grad(table_grad);
+  const DeviceArray<int> device_ids(ids);
   kernels::embedding_scatter_add(device_row_grads.get(), device_ids.get(), n, width, device_table_grad.get(),
                                  kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> actual;
-  ASSERT_EQ(device_table_grad.download(actual), cudaSuccess);
+  finish_launch();
+  const std::vector<float> actual = device_table_grad.download();
   EXPECT_LT(max_relative_error(actual, expected), kTolerance);
 }
 
@@ -125,15 +82,12 @@ TEST(OneHotGpu, EachRowHasItsIdSetAndNothingElse) {
   std::vector<float> expected(std::size_t(n) * vocab, 0.0f);
   for (int r = 0; r < n; ++r) expected[std::size_t(r) * vocab + ids[r]] = 1.0f;
 
-  DeviceBuffer<int> device_ids;
-  DeviceBuffer<float> device_rows;
-  ASSERT_EQ(device_ids.upload(ids), cudaSuccess);
+  const DeviceArray<int> device_ids(ids);
   // Garbage first: the kernel must write every element, zeros included.
-  ASSERT_EQ(device_rows.upload(random_uniform<float>(expected.size(), 2.0f, 3.0f)), cudaSuccess);
+  const DeviceArray<float> device_rows(random_uniform<float>(expected.size(), 2.0f, 3.0f));
   kernels::one_hot(device_ids.get(), n, vocab, device_rows.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> rows;
-  ASSERT_EQ(device_rows.download(rows), cudaSuccess);
+  finish_launch();
+  const std::vector<float> rows = device_rows.download();
   EXPECT_EQ(max_relative_error(rows, expected), 0.0);
 }
 
@@ -146,13 +100,10 @@ TEST(RowsGpu, AddBiasRowsAddsTheBiasToEveryRow) {
   std::vector<float> expected = matrix;
   for (std::size_t i = 0; i < expected.size(); ++i) expected[i] += bias[i % cols];  // one float add, as the kernel
 
-  DeviceBuffer<float> device_matrix, device_bias;
-  ASSERT_EQ(device_matrix.upload(matrix), cudaSuccess);
-  ASSERT_EQ(device_bias.upload(bias), cudaSuccess);
+  const DeviceArray<float> device_matrix(matrix), device_bias(bias);
   kernels::add_bias_rows(device_matrix.get(), device_bias.get(), rows, cols, kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> actual;
-  ASSERT_EQ(device_matrix.download(actual), cudaSuccess);
+  finish_launch();
+  const std::vector<float> actual = device_matrix.download();
   EXPECT_EQ(max_relative_error(actual, expected), 0.0);
 }
 
@@ -175,13 +126,10 @@ TEST(RowsGpu, ColumnSumsWithAndWithoutAccumulate) {
         for (int r = 0; r < shape.rows; ++r) expected[c] += matrix[std::size_t(r) * shape.cols + c];
       }
 
-      DeviceBuffer<float> device_matrix, device_out;
-      ASSERT_EQ(device_matrix.upload(matrix), cudaSuccess);
-      ASSERT_EQ(device_out.upload(old_out), cudaSuccess);
+      const DeviceArray<float> device_matrix(matrix), device_out(old_out);
       kernels::column_sums(device_matrix.get(), shape.rows, shape.cols, device_out.get(), accumulate, kStream);
-      ASSERT_EQ(launched_and_finished(), cudaSuccess);
-      std::vector<float> actual;
-      ASSERT_EQ(device_out.download(actual), cudaSuccess);
+      finish_launch();
+      const std::vector<float> actual = device_out.download();
       EXPECT_LT(max_relative_error(actual, expected), kTolerance);
     }
 }
@@ -213,18 +161,13 @@ void check_softmax_cross_entropy(int rows, int vocab, bool with_bias, float grad
           (std::exp(z[v] - log_normalizer) - (v == targets[r] ? 1.0 : 0.0)) * gradient_scale;
   }
 
-  DeviceBuffer<float> device_logits, device_bias, device_losses;
-  DeviceBuffer<int> device_targets;
-  ASSERT_EQ(device_logits.upload(logits), cudaSuccess);
-  ASSERT_EQ(device_bias.upload(bias), cudaSuccess);
-  ASSERT_EQ(device_targets.upload(targets), cudaSuccess);
-  ASSERT_EQ(device_losses.allocate(rows), cudaSuccess);
+  const DeviceArray<float> device_logits(logits), device_bias(bias), device_losses(rows);
+  const DeviceArray<int> device_targets(targets);
   kernels::softmax_cross_entropy(device_logits.get(), with_bias ? device_bias.get() : nullptr, device_targets.get(),
                                  rows, vocab, gradient_scale, device_losses.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> losses, actual_logits;
-  ASSERT_EQ(device_losses.download(losses), cudaSuccess);
-  ASSERT_EQ(device_logits.download(actual_logits), cudaSuccess);
+  finish_launch();
+  const std::vector<float> losses = device_losses.download();
+  const std::vector<float> actual_logits = device_logits.download();
 
   // Each thread sums at most vocab / 256 (under 800) positive terms in float, so the normalizer
   // is good to about 1e-6 even for 200,000 tokens; 1e-5 holds for every size.
@@ -267,35 +210,32 @@ TEST(SumGpu, EqualsTheCpuDoubleSumAndRepeatsBitForBit) {
   // Signed values of every magnitude: no longer exact in double, but within summation's error
   // bound, n * 2^-53 times the sum of magnitudes (1e-11 here) for either order.
   const auto signed_values = random_uniform<float>(100003, -1.0f, 1.0f);
-  DeviceBuffer<float> device_losses, device_signed;
-  DeviceBuffer<double> device_total;
-  ASSERT_EQ(device_losses.upload(losses), cudaSuccess);
-  ASSERT_EQ(device_signed.upload(signed_values), cudaSuccess);
-  ASSERT_EQ(device_total.upload({123.0}), cudaSuccess);
+  const DeviceArray<float> device_losses(losses), device_signed(signed_values);
+  const DeviceArray<double> device_total(std::vector<double>{123.0});
   std::vector<double> total;
 
   kernels::sum(device_losses.get(), static_cast<int>(losses.size()), device_total.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  finish_launch();
+  total = device_total.download();
   double expected = 0;
   for (float x : losses) expected += x;
   EXPECT_EQ(total[0], expected);
 
   kernels::sum(device_signed.get(), static_cast<int>(signed_values.size()), device_total.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  finish_launch();
+  total = device_total.download();
   const double first_run = total[0];
   double expected_signed = 0, magnitude = 0;
   for (float x : signed_values) expected_signed += x, magnitude += std::abs(x);
   EXPECT_LT(std::abs(first_run - expected_signed) / magnitude, 1e-10);
   kernels::sum(device_signed.get(), static_cast<int>(signed_values.size()), device_total.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  finish_launch();
+  total = device_total.download();
   EXPECT_EQ(total[0], first_run) << "a fixed-order sum repeats exactly";
 
   kernels::sum(device_signed.get(), 0, device_total.get(), kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  ASSERT_EQ(device_total.download(total), cudaSuccess);
+  finish_launch();
+  total = device_total.download();
   EXPECT_EQ(total[0], 0.0) << "the sum of nothing";
 }
 
@@ -311,16 +251,13 @@ TEST(ClipGlobalNormGpu, MatchesTheCpuEngineAboveAndBelowMaxNormAndOff) {
       cpu::clip_gradients(expected, max_norm);
       const double expected_norm = cpu::global_norm(gradients);
 
-      DeviceBuffer<float> device_gradients, device_scratch, device_norm;
-      ASSERT_EQ(device_gradients.upload(gradients), cudaSuccess);
-      ASSERT_EQ(device_scratch.allocate(kernels::clip_scratch_floats(n)), cudaSuccess);
-      ASSERT_EQ(device_norm.upload({-1.0f}), cudaSuccess);
+      const DeviceArray<float> device_gradients(gradients), device_scratch(kernels::clip_scratch_floats(n)),
+          device_norm(std::vector<float>{-1.0f});
       kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), device_norm.get(),
                                 kStream);
-      ASSERT_EQ(launched_and_finished(), cudaSuccess);
-      std::vector<float> actual, norm;
-      ASSERT_EQ(device_gradients.download(actual), cudaSuccess);
-      ASSERT_EQ(device_norm.download(norm), cudaSuccess);
+      finish_launch();
+      const std::vector<float> actual = device_gradients.download();
+      const std::vector<float> norm = device_norm.download();
       EXPECT_LT(std::abs(norm[0] - expected_norm) / expected_norm, kTolerance) << "norm " << norm[0];
       if (max_norm > 0 && expected_norm > max_norm) {
         EXPECT_LT(max_relative_error(actual, expected), kTolerance);
@@ -329,11 +266,10 @@ TEST(ClipGlobalNormGpu, MatchesTheCpuEngineAboveAndBelowMaxNormAndOff) {
       }
 
       // Without a norm to report, max_norm 0 launches nothing; otherwise the same result.
-      ASSERT_EQ(device_gradients.upload(gradients), cudaSuccess);
-      kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), nullptr, kStream);
-      ASSERT_EQ(launched_and_finished(), cudaSuccess);
-      std::vector<float> without_norm;
-      ASSERT_EQ(device_gradients.download(without_norm), cudaSuccess);
+      const DeviceArray<float> fresh_gradients(gradients);
+      kernels::clip_global_norm(fresh_gradients.get(), n, max_norm, device_scratch.get(), nullptr, kStream);
+      finish_launch();
+      const std::vector<float> without_norm = fresh_gradients.download();
       EXPECT_EQ(max_relative_error(without_norm, actual), 0.0);
     }
 }
@@ -347,23 +283,18 @@ TEST(AdamStepGpu, ThreeStepsMatchTheCpuEngine) {
   options.learning_rate = 0.01f;
   OptimizerState cpu_state;
 
-  DeviceBuffer<float> params, gradients, m, v;
-  ASSERT_EQ(params.upload(cpu_params), cudaSuccess);
+  const DeviceArray<float> params(cpu_params);
   // Adam's moments start at zero, as the CPU engine's.
-  ASSERT_EQ(m.upload(std::vector<float>(n, 0.0f)), cudaSuccess);
-  ASSERT_EQ(v.upload(std::vector<float>(n, 0.0f)), cudaSuccess);
+  const DeviceArray<float> m(std::vector<float>(n, 0.0f)), v(std::vector<float>(n, 0.0f));
   for (int step = 1; step <= 3; ++step) {
     const auto step_gradients = random_uniform<float>(n, -1.0f, 1.0f);
     cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
-    ASSERT_EQ(gradients.upload(step_gradients), cudaSuccess);
+    const DeviceArray<float> gradients(step_gradients);
     kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n, math::adam_hyper(options.learning_rate, step),
                        kStream);
-    ASSERT_EQ(launched_and_finished(), cudaSuccess);
+    finish_launch();
   }
-  std::vector<float> gpu_params, gpu_m, gpu_v;
-  ASSERT_EQ(params.download(gpu_params), cudaSuccess);
-  ASSERT_EQ(m.download(gpu_m), cudaSuccess);
-  ASSERT_EQ(v.download(gpu_v), cudaSuccess);
+  const std::vector<float> gpu_params = params.download(), gpu_m = m.download(), gpu_v = v.download();
   EXPECT_LT(max_relative_error(gpu_params, cpu_params), kTolerance);
   EXPECT_LT(max_relative_error(gpu_m, cpu_state.m), kTolerance);
   EXPECT_LT(max_relative_error(gpu_v, cpu_state.v), kTolerance);
@@ -379,14 +310,11 @@ TEST(SgdStepGpu, MatchesTheCpuEngine) {
   options.learning_rate = 0.1f;
   OptimizerState cpu_state;
 
-  DeviceBuffer<float> params, gradients;
-  ASSERT_EQ(params.upload(cpu_params), cudaSuccess);
-  ASSERT_EQ(gradients.upload(step_gradients), cudaSuccess);
+  const DeviceArray<float> params(cpu_params), gradients(step_gradients);
   cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
   kernels::sgd_step(params.get(), gradients.get(), n, options.learning_rate, kStream);
-  ASSERT_EQ(launched_and_finished(), cudaSuccess);
-  std::vector<float> gpu_params;
-  ASSERT_EQ(params.download(gpu_params), cudaSuccess);
+  finish_launch();
+  const std::vector<float> gpu_params = params.download();
   // The GPU may fuse the multiply-subtract into one FMA: a last-bit difference.
   EXPECT_LT(max_relative_error(gpu_params, cpu_params), kTolerance);
 }

@@ -12,45 +12,19 @@
 #include <random>
 #include <set>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "genrnn/sampling.hpp"
 #include "kernels/sampling_ops.hpp"
+#include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 
 namespace genrnn {
 namespace {
 
-// Throws on a CUDA failure, naming the step: GoogleTest reports it as the test's failure.
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-}
-
-// A device copy of a host vector, freed at scope exit.
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(const std::vector<T>& host) : count_(host.size()) {
-    check(cudaMalloc(&data_, std::max<std::size_t>(count_, 1) * sizeof(T)), "cudaMalloc");
-    check(cudaMemcpy(data_, host.data(), count_ * sizeof(T), cudaMemcpyHostToDevice), "upload");
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(data_); }
-
-  T* get() const { return data_; }
-  std::vector<T> download() const {
-    std::vector<T> host(count_);
-    check(cudaMemcpy(host.data(), data_, count_ * sizeof(T), cudaMemcpyDeviceToHost), "download");
-    return host;
-  }
-
- private:
-  T* data_ = nullptr;
-  std::size_t count_;
-};
+using testing::DeviceArray;
+using testing::finish_launch;
 
 // The Philox counters of a batch: stream b draws with (seeds[b], stream_ids[b], steps[b]).
 struct Counters {
@@ -77,8 +51,7 @@ std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, co
   const DeviceArray<unsigned char> scratch{std::vector<unsigned char>(scratch_bytes)};
   kernels::sample_tokens(device_logits, batch, vocab, {options.temperature, options.top_k, options.top_p},
                          seeds.get(), stream_ids.get(), steps.get(), ids.get(), scratch.get(), nullptr);
-  check(cudaGetLastError(), "sample_tokens launch");
-  check(cudaDeviceSynchronize(), "sample_tokens");
+  finish_launch();
   return ids.download();
 }
 
