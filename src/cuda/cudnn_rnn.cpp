@@ -1,5 +1,6 @@
 #include "cuda/cudnn_rnn.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "genrnn/error.hpp"
@@ -125,9 +126,13 @@ void CudnnRnn::configure(int batch, int seq_len) {
   sequence_lengths_.reserve(static_cast<std::size_t>(batch));
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(sequence_lengths_.data(), lengths.data(), lengths.size() * sizeof(int32_t),
                                     cudaMemcpyHostToDevice, context_.stream()));
-  // Training needs the most scratch; inference runs in the same buffers.
+  // One workspace serves both modes: the larger of the two sizes.
+  std::size_t inference_workspace = 0, no_reserve = 0;
   GENRNN_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(context_.cudnn(), rnn_, CUDNN_FWD_MODE_TRAINING, x_desc_,
                                                &workspace_bytes_, &reserve_bytes_));
+  GENRNN_CUDNN_CHECK(cudnnGetRNNTempSpaceSizes(context_.cudnn(), rnn_, CUDNN_FWD_MODE_INFERENCE, x_desc_,
+                                               &inference_workspace, &no_reserve));
+  workspace_bytes_ = std::max(workspace_bytes_, inference_workspace);
   workspace_.reserve(workspace_bytes_);
   reserve_.reserve(reserve_bytes_);
   state_gradients_.reserve(2 * static_cast<std::size_t>(config_.num_layers) * batch * config_.hidden_size);

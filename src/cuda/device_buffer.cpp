@@ -26,6 +26,12 @@ void* allocate_device(std::size_t bytes) {
   return pointer;
 }
 
-void free_device(void* pointer) noexcept { cudaFree(pointer); }
+void free_device(void* pointer) noexcept {
+  if (pointer == nullptr) return;
+  // Queued work may still use the memory (a buffer grows between asynchronous steps, an engine
+  // goes away): cudaFree only "may" synchronize, so wait for the device first.
+  cudaDeviceSynchronize();
+  cudaFree(pointer);
+}
 
 }  // namespace genrnn::cuda

@@ -29,7 +29,8 @@ std::unique_ptr<RecurrentLayers> make_layers(const std::string& kind, const Devi
 }  // namespace
 
 GpuEngine::GpuEngine(const ModelConfig& config, const std::string& layers, bool tf32)
-    : config_(config), context_(tf32), layers_(make_layers(layers, context_, config)) {
+    // Validated before cuDNN or cuBLAS sees it, so a bad shape is a clear error, not theirs.
+    : config_((config.validate(), config)), context_(tf32), layers_(make_layers(layers, context_, config)) {
   const auto V = static_cast<std::size_t>(config.vocab_size), E = static_cast<std::size_t>(config.embedding_dim),
              H = static_cast<std::size_t>(config.hidden_size);
   embedding_offset_ = aligned(layers_->weight_floats());
@@ -123,11 +124,11 @@ RecurrentState GpuEngine::state() const {
 }
 
 void GpuEngine::upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch,
-                                int seq_len) {
+                              int seq_len, bool with_targets) {
   if (batch != state_batch_)
     throw Error("a window of " + std::to_string(batch) + " streams met a state of " + std::to_string(state_batch_));
   const auto rows = static_cast<std::size_t>(batch) * seq_len;
-  if (inputs.size() != rows || (!targets.empty() && targets.size() != rows))
+  if (inputs.size() != rows || targets.size() != (with_targets ? rows : 0))
     throw Error("the window's token ids do not fill batch x seq_len");
   for (const auto* ids : {&inputs, &targets})
     for (int id : *ids)
@@ -203,7 +204,8 @@ double GpuEngine::read_loss_sum() {
 
 double GpuEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
   NvtxRange range("compute_gradients");
-  upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+  layers_->set_dropout(0.0f, 0);  // as the CPU engine's: no dropout
+  upload_window(window.inputs, window.targets, window.batch, window.seq_len, true);
   forward(ids_.data(), true);
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
   head_and_loss(static_cast<float>(1.0 / tokens));
@@ -218,7 +220,7 @@ std::optional<double> GpuEngine::train_step(const TokenWindow& window, const Tra
   {
     NvtxRange range("forward");
     layers_->set_dropout(options.dropout, options.dropout_seed);
-    upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+    upload_window(window.inputs, window.targets, window.batch, window.seq_len, true);
     forward(ids_.data(), true);
     head_and_loss(static_cast<float>(1.0 / tokens));
   }
@@ -231,7 +233,13 @@ std::optional<double> GpuEngine::train_step(const TokenWindow& window, const Tra
     kernels::clip_global_norm(gradients_.data(), device_floats_, options.clip, clip_scratch_.data(), nullptr,
                               context_.stream());
     const bool adam = options.optimizer == Optimizer::adam;
-    if (adam && adam_m_.capacity() < device_floats_) set_optimizer_state({optimizer_step_, {}, {}});  // zero moments
+    if (adam && !has_moments_) {  // Adam's moments start at zero
+      adam_m_.reserve(device_floats_);
+      adam_v_.reserve(device_floats_);
+      GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_m_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+      GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_v_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
+      has_moments_ = true;
+    }
     ++optimizer_step_;
     if (!adam) {
       kernels::sgd_step(params_.data(), gradients_.data(), device_floats_, options.learning_rate, context_.stream());
@@ -247,7 +255,7 @@ std::optional<double> GpuEngine::train_step(const TokenWindow& window, const Tra
 
 OptimizerState GpuEngine::optimizer_state() const {
   OptimizerState state{optimizer_step_, {}, {}};
-  if (adam_m_.capacity() >= device_floats_) {
+  if (has_moments_) {
     state.m = download_torch_layout(adam_m_.data());
     state.v = download_torch_layout(adam_v_.data());
   }
@@ -259,20 +267,20 @@ void GpuEngine::set_optimizer_state(const OptimizerState& state) {
   if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size())
     throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
   optimizer_step_ = state.step;
+  has_moments_ = !state.m.empty();
+  if (!has_moments_) return;
   adam_m_.reserve(device_floats_);
   adam_v_.reserve(device_floats_);
+  // Zeros first: the device layout has padding between tensors that no segment covers.
   GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_m_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
   GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_v_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
-  if (!state.m.empty()) {
-    upload_torch_layout(state.m, adam_m_.data());
-    upload_torch_layout(state.v, adam_v_.data());
-  }
-  context_.synchronize();
+  upload_torch_layout(state.m, adam_m_.data());
+  upload_torch_layout(state.v, adam_v_.data());
 }
 
 double GpuEngine::eval_window(const TokenWindow& window) {
   NvtxRange range("eval");
-  upload_window(window.inputs, window.targets, window.batch, window.seq_len);
+  upload_window(window.inputs, window.targets, window.batch, window.seq_len, true);
   forward(ids_.data(), false);
   head_and_loss(0.0f);
   advance_state();
@@ -284,7 +292,7 @@ void GpuEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<
   if (batch < 1 || prompts.empty() || prompts.size() % batch != 0)
     throw Error("prefill needs `batch` prompts of one length");
   const int length = static_cast<int>(prompts.size() / batch);
-  upload_window(prompts, {}, batch, length);
+  upload_window(prompts, {}, batch, length, false);
   forward(ids_.data(), false);
   advance_state();
   last_position_logits();

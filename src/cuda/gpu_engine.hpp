@@ -42,8 +42,9 @@ class GpuEngine final : public Engine {
   // Copies a flat PyTorch-layout buffer into a device-layout one, and back.
   void upload_torch_layout(const std::vector<float>& flat, float* device) const;
   std::vector<float> download_torch_layout(const float* device) const;
-  // Checks the window's ids and uploads them (targets may be empty) into ids_ and targets_.
-  void upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch, int seq_len);
+  // Checks the window's ids and uploads them into ids_ and targets_ (prefill has no targets).
+  void upload_window(const std::vector<int>& inputs, const std::vector<int>& targets, int batch, int seq_len,
+                     bool with_targets);
   // Runs the layers over `ids` (device, batch_ x seq_len_); y_ holds the outputs, the next state
   // waits in the other half of the state buffers.
   void forward(const int* ids, bool training);
@@ -63,6 +64,7 @@ class GpuEngine final : public Engine {
   std::vector<ParameterSegment> segments_;  // PyTorch layout <-> device layout
   DeviceBuffer<float> params_, gradients_, adam_m_, adam_v_, clip_scratch_;
   int64_t optimizer_step_ = 0;
+  bool has_moments_ = false;  // Adam's m and v exist (SGD runs never create them)
 
   int state_batch_ = 0;
   int current_state_ = 0;

@@ -71,8 +71,9 @@ class Engine {
   // prefill_logits), each fed back as the next input. Stream s draws with Philox keyed by
   // (sampling.seed, stream_ids[s], position), so a stream's text does not depend on the batch
   // it runs in. on_tokens(first_position, positions, ids) receives ids [positions][batch] in
-  // order, in chunks, and may end the loop by returning false. The default runs step() and the
-  // CPU sampler; GPU engines keep the whole loop on the device.
+  // order, in chunks, and may end the loop by returning false; the recurrent state may then
+  // have run up to one chunk past the last ids delivered. The default runs step() and the CPU
+  // sampler; GPU engines keep the whole loop on the device.
   virtual void decode(const std::vector<float>& prefill_logits, int length, const SamplingOptions& sampling,
                       const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens);
 
