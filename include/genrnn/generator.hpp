@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +23,17 @@ struct GenerateOptions {
   std::string stop;
 };
 
+// One stream of a batch: its own prompt, randomness, length and stop string. Its tokens are
+// drawn with Philox keyed by (seed, stream), so the same request gives the same text whatever
+// batch it runs in.
+struct StreamRequest {
+  std::string prompt;
+  uint64_t seed = 0;
+  uint64_t stream = 0;
+  int length = 200;
+  std::string stop;  // ends the stream once its text contains it (kept); empty: none
+};
+
 // Called once per generated token: the stream, the token id and its text piece.
 using TokenCallback = std::function<void(int stream, int token, const std::string& piece)>;
 
@@ -38,11 +50,20 @@ class Generator {
   // Returns each stream's generated text (without the prompt). Generation ends at `length`
   // tokens, or when every stream has met options.stop. `initial` replaces the zero
   // state the prompt starts from (e.g. an encoder's output); its batch must be num_samples.
+  // Stream k draws with (options.sampling.seed, k).
   std::vector<std::string> generate(const std::string& prompt, const GenerateOptions& options,
                                     const TokenCallback& on_token = {},
                                     const RecurrentState* initial = nullptr);
+  // Up to 4096 streams with their own prompts, seeds, lengths and stop strings, as one batch;
+  // temperature, top-k, top-p and the unknown-token policy come from `options` (its length,
+  // num_samples, seed and stop are not used). Returns each stream's generated text.
+  std::vector<std::string> generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
+                                    const TokenCallback& on_token = {});
 
  private:
+  std::vector<std::string> run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
+                               const TokenCallback& on_token, const RecurrentState* initial);
+
   const Model& model_;
   std::unique_ptr<Engine> engine_;
   std::string engine_name_;

@@ -1,12 +1,40 @@
 #include "genrnn/generator.hpp"
 
-#include <numeric>
+#include <algorithm>
+#include <map>
 
 #include "core/nvtx_range.hpp"
 #include "engine/engine.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
+
+namespace {
+
+// Rows `streams` of a layer-major state ([layer][stream][unit]) of `batch` streams.
+std::vector<float> select_streams(const std::vector<float>& values, int batch, const std::vector<int>& streams,
+                                  int layers, int hidden) {
+  if (values.empty()) return values;
+  std::vector<float> selected;
+  for (int l = 0; l < layers; ++l)
+    for (int s : streams) {
+      const auto row = values.begin() + (static_cast<std::ptrdiff_t>(l) * batch + s) * hidden;
+      selected.insert(selected.end(), row, row + hidden);
+    }
+  return selected;
+}
+
+// Writes `part` (the state of `streams`, in that order) into `whole` ([layer][batch][unit]).
+void place_streams(const std::vector<float>& part, const std::vector<int>& streams, int batch, int layers, int hidden,
+                   std::vector<float>& whole) {
+  const auto count = static_cast<std::ptrdiff_t>(streams.size());
+  for (int l = 0; l < layers; ++l)
+    for (std::ptrdiff_t k = 0; k < count; ++k)
+      std::copy_n(part.begin() + (l * count + k) * hidden, hidden,
+                  whole.begin() + (static_cast<std::ptrdiff_t>(l) * batch + streams[k]) * hidden);
+}
+
+}  // namespace
 
 Generator::Generator(const Model& model, Device device, const std::string& engine) : model_(model) {
   engine_name_ = choose_engine(device, engine).engine;
@@ -20,51 +48,100 @@ const std::string& Generator::engine_name() const { return engine_name_; }
 
 std::vector<std::string> Generator::generate(const std::string& prompt, const GenerateOptions& options,
                                              const TokenCallback& on_token, const RecurrentState* initial) {
-  options.sampling.validate();
-  if (options.length < 1) throw Error("the length to generate must be at least 1");
   if (options.num_samples < 1 || options.num_samples > 4096)
     throw Error("num-samples must be in [1, 4096], not " + std::to_string(options.num_samples));
-  const std::vector<int> prompt_ids = model_.tokenizer.encode(prompt, options.unknown);
-  if (prompt_ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
-  const int streams = options.num_samples;
-  if (initial && initial->batch != streams)
-    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; num-samples is " +
-                std::to_string(streams));
-  engine_->set_state(initial ? *initial : RecurrentState{streams, {}, {}});
+  std::vector<StreamRequest> requests(options.num_samples);
+  for (int k = 0; k < options.num_samples; ++k)
+    requests[k] = {prompt, options.sampling.seed, static_cast<uint64_t>(k), options.length, options.stop};
+  return run(requests, options, on_token, initial);
+}
 
-  std::vector<int> prompts;
-  for (int s = 0; s < streams; ++s) prompts.insert(prompts.end(), prompt_ids.begin(), prompt_ids.end());
-  std::vector<float> logits;
-  engine_->prefill(prompts, streams, logits);
+std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& requests,
+                                             const GenerateOptions& options, const TokenCallback& on_token) {
+  return run(requests, options, on_token, nullptr);
+}
+
+std::vector<std::string> Generator::run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
+                                        const TokenCallback& on_token, const RecurrentState* initial) {
+  options.sampling.validate();
+  const int streams = static_cast<int>(requests.size());
+  if (streams < 1 || streams > 4096) throw Error("a batch has 1 to 4096 streams, not " + std::to_string(streams));
+  if (initial && initial->batch != streams)
+    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; the batch has " +
+                std::to_string(streams));
+  // Streams with the same prompt share one prefill.
+  std::map<std::vector<int>, std::vector<int>> groups;
+  int length = 0;
+  for (int s = 0; s < streams; ++s) {
+    if (requests[s].length < 1) throw Error("the length to generate must be at least 1");
+    length = std::max(length, requests[s].length);
+    auto ids = model_.tokenizer.encode(requests[s].prompt, options.unknown);
+    if (ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
+    groups[std::move(ids)].push_back(s);
+  }
+
+  const int layers = model_.config.num_layers, hidden = model_.config.hidden_size, vocab = model_.config.vocab_size;
+  const RecurrentState zero{streams, {}, {}};
+  const RecurrentState& start = initial ? *initial : zero;
+  std::vector<float> logits(static_cast<std::size_t>(streams) * vocab);
+  RecurrentState prefilled{streams, std::vector<float>(static_cast<std::size_t>(layers) * streams * hidden), {}};
+  if (model_.config.cell == CellType::lstm) prefilled.c = prefilled.h;
+  for (const auto& [prompt, members] : groups) {
+    const int count = static_cast<int>(members.size());
+    engine_->set_state({count, select_streams(start.h, streams, members, layers, hidden),
+                        select_streams(start.c, streams, members, layers, hidden)});
+    std::vector<int> prompts;
+    for (int k = 0; k < count; ++k) prompts.insert(prompts.end(), prompt.begin(), prompt.end());
+    std::vector<float> group_logits;
+    engine_->prefill(prompts, count, group_logits);
+    if (groups.size() == 1) {  // the engine already holds the whole batch's state
+      logits = std::move(group_logits);
+      break;
+    }
+    const RecurrentState state = engine_->state();
+    place_streams(state.h, members, streams, layers, hidden, prefilled.h);
+    place_streams(state.c, members, streams, layers, hidden, prefilled.c);
+    for (int k = 0; k < count; ++k)
+      std::copy_n(group_logits.begin() + static_cast<std::ptrdiff_t>(k) * vocab, vocab,
+                  logits.begin() + static_cast<std::ptrdiff_t>(members[k]) * vocab);
+  }
+  if (groups.size() > 1) engine_->set_state(prefilled);
 
   NvtxRange range("decode");
-  std::vector<uint64_t> stream_ids(streams);
-  std::iota(stream_ids.begin(), stream_ids.end(), 0);
-  std::vector<int> previous(streams, prompt_ids.back());
+  std::vector<DrawKey> keys(streams);
+  std::vector<int> previous(streams);
+  for (const auto& [prompt, members] : groups)
+    for (int s : members) previous[s] = prompt.back();
+  for (int s = 0; s < streams; ++s) keys[s] = {requests[s].seed, requests[s].stream};
   std::vector<std::string> texts(streams);
-  std::vector<bool> stopped(streams, false);
+  std::vector<bool> done(streams, false);
   int running = streams;
-  engine_->decode(logits, options.length, options.sampling, stream_ids, [&](int, int positions, const int* ids) {
+  engine_->decode(logits, length, options.sampling, keys, [&](int first_position, int positions, const int* ids) {
     for (int p = 0; p < positions; ++p)
       for (int s = 0; s < streams; ++s) {
-        if (stopped[s]) continue;
+        if (done[s]) continue;
         const int token = ids[static_cast<std::size_t>(p) * streams + s];
         std::string piece = model_.tokenizer.piece(previous[s], token);
         previous[s] = token;
         const std::size_t before = texts[s].size();
         texts[s] += piece;
-        if (!options.stop.empty()) {
+        const std::string& stop = requests[s].stop;
+        bool finished = first_position + p + 1 >= requests[s].length;
+        if (!stop.empty()) {
           // Only the tail can hold a stop string that this piece completed.
-          const std::size_t from = before >= options.stop.size() ? before - options.stop.size() + 1 : 0;
-          const std::size_t at = texts[s].find(options.stop, from);
+          const std::size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
+          const std::size_t at = texts[s].find(stop, from);
           if (at != std::string::npos) {
-            texts[s].resize(at + options.stop.size());
+            texts[s].resize(at + stop.size());
             piece.resize(texts[s].size() - before);
-            stopped[s] = true;
-            --running;
+            finished = true;
           }
         }
         if (on_token) on_token(s, token, piece);
+        if (finished) {
+          done[s] = true;
+          --running;
+        }
       }
     return running > 0;
   });

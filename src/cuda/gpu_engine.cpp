@@ -312,20 +312,28 @@ void GpuEngine::last_position_logits() {
   kernels::add_bias_rows(logits_.data(), head_bias(params_.data()), batch_, V, context_.stream());
 }
 
-void GpuEngine::decode(const std::vector<float>&, int length, const SamplingOptions& sampling,
-                       const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens) {
+void GpuEngine::decode(const std::vector<float>& first_logits, int length, const SamplingOptions& sampling,
+                       const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
   sampling.validate();
   const int streams = state_batch_, V = config_.vocab_size;
-  if (length < 1 || static_cast<int>(stream_ids.size()) != streams || batch_ != streams)
-    throw Error("decode continues the last prefill: one stream id per stream, length >= 1");
+  if (length < 1 || static_cast<int>(keys.size()) != streams ||
+      first_logits.size() != static_cast<std::size_t>(streams) * V)
+    throw Error("decode needs a key and the logits of every stream of the state, and length >= 1");
+  batch_ = streams;
+  logits_.reserve(first_logits.size());
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
+                                    cudaMemcpyHostToDevice, context_.stream()));
   const auto total = static_cast<std::size_t>(length) * streams;
   // Philox keys per stream and position, uploaded once: [seeds | stream ids | steps].
-  std::vector<uint64_t> keys(2 * static_cast<std::size_t>(streams) + total, sampling.seed);
-  std::copy(stream_ids.begin(), stream_ids.end(), keys.begin() + streams);
-  for (std::size_t k = 0; k < total; ++k) keys[2 * streams + k] = k / static_cast<std::size_t>(streams);
-  sampling_keys_.reserve(keys.size());
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(sampling_keys_.data(), keys.data(), keys.size() * sizeof(uint64_t),
+  std::vector<uint64_t> counters(2 * static_cast<std::size_t>(streams) + total);
+  for (int s = 0; s < streams; ++s) {
+    counters[s] = keys[s].seed;
+    counters[streams + s] = keys[s].stream;
+  }
+  for (std::size_t k = 0; k < total; ++k) counters[2 * streams + k] = k / static_cast<std::size_t>(streams);
+  sampling_keys_.reserve(counters.size());
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(sampling_keys_.data(), counters.data(), counters.size() * sizeof(uint64_t),
                                     cudaMemcpyHostToDevice, context_.stream()));
   decoded_.reserve(total);
   decoded_host_.reserve(total);

@@ -29,8 +29,8 @@ class GpuEngine final : public Engine {
   double eval_window(const TokenWindow& window) override;
   void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) override;
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
-  void decode(const std::vector<float>& prefill_logits, int length, const SamplingOptions& sampling,
-              const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens) override;
+  void decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+              const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
   double time_seconds(const std::function<void()>& work) override;
 
  private:

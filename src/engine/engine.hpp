@@ -30,6 +30,12 @@ struct OptimizerState {
   std::vector<float> v;
 };
 
+// What a stream's draws are keyed by: Philox (seed, stream, position).
+struct DrawKey {
+  uint64_t seed;
+  uint64_t stream;
+};
+
 // Receives drawn ids [positions][batch]; returns false to end decoding early.
 using TokenChunkCallback = std::function<bool(int first_position, int positions, const int* ids)>;
 
@@ -67,15 +73,15 @@ class Engine {
   // One token per stream in, the next logits out.
   virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
 
-  // Draws `length` tokens for each stream of the last prefill (whose logits the host got as
-  // prefill_logits), each fed back as the next input. Stream s draws with Philox keyed by
-  // (sampling.seed, stream_ids[s], position), so a stream's text does not depend on the batch
-  // it runs in. on_tokens(first_position, positions, ids) receives ids [positions][batch] in
+  // Draws `length` tokens for each stream, starting from `logits` ([stream][vocab], as prefill
+  // returns them) and the current state, each token fed back as the next input. Stream s draws
+  // with Philox keyed by (keys[s].seed, keys[s].stream, position), so its text does not depend
+  // on the batch it runs in (sampling.seed is not used). on_tokens(first_position, positions, ids) receives ids [positions][batch] in
   // order, in chunks, and may end the loop by returning false; the recurrent state may then
   // have run up to one chunk past the last ids delivered. The default runs step() and the CPU
   // sampler; GPU engines keep the whole loop on the device.
-  virtual void decode(const std::vector<float>& prefill_logits, int length, const SamplingOptions& sampling,
-                      const std::vector<uint64_t>& stream_ids, const TokenChunkCallback& on_tokens);
+  virtual void decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+                      const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens);
 
   // Seconds `work` takes on this engine's device, all of its queued work included: a wall
   // clock on the CPU, CUDA events on a GPU stream.

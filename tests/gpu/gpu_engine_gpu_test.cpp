@@ -140,31 +140,30 @@ TEST_P(GpuEngineVsCpu, EachStreamDrawsTheSameTokensAloneOrInABatchOf4096) {
   auto engine = make_engine(this->engine(), config());
   engine->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
   const std::vector<int> prompt = {1, 4, 2};
-  SamplingOptions sampling;
-  sampling.seed = 77;
+  const SamplingOptions sampling;
   // Every stream's ids [position][stream] from one batched decode.
-  auto decode = [&](const std::vector<uint64_t>& stream_ids) {
-    const int batch = static_cast<int>(stream_ids.size());
+  auto decode = [&](const std::vector<DrawKey>& keys) {
+    const int batch = static_cast<int>(keys.size());
     engine->set_state({batch, {}, {}});
     std::vector<int> prompts;
     for (int s = 0; s < batch; ++s) prompts.insert(prompts.end(), prompt.begin(), prompt.end());
     std::vector<float> logits;
     engine->prefill(prompts, batch, logits);
     std::vector<int> ids;
-    engine->decode(logits, length, sampling, stream_ids, [&](int, int positions, const int* chunk) {
+    engine->decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
       ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * batch);
       return true;
     });
     return ids;
   };
-  std::vector<uint64_t> all(streams);
-  for (int s = 0; s < streams; ++s) all[s] = static_cast<uint64_t>(s);
+  std::vector<DrawKey> all(streams);
+  for (int s = 0; s < streams; ++s) all[s] = {77, static_cast<uint64_t>(s)};
   const std::vector<int> batched = decode(all);
   ASSERT_EQ(batched.size(), static_cast<std::size_t>(streams) * length);
   // A few streams alone. Batch-1 products may round differently from batch-4096 ones, which
   // could flip a draw that lands within ~1e-6 of a boundary: rare enough to expect none here.
   for (int s : {0, 1, 1234, streams - 1}) {
-    const std::vector<int> alone = decode({static_cast<uint64_t>(s)});
+    const std::vector<int> alone = decode({DrawKey{77, static_cast<uint64_t>(s)}});
     for (int p = 0; p < length; ++p)
       EXPECT_EQ(alone[p], batched[static_cast<std::size_t>(p) * streams + s]) << "stream " << s << ", position " << p;
   }
