@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/optimizer_math.cuh"
 
@@ -33,6 +34,12 @@ void softmax_cross_entropy(float* logits, const float* bias, const int* targets,
                            float gradient_scale, float* row_losses, cudaStream_t stream);
 // *total = sum of values[0 .. n), in a fixed order (the same result every run).
 void sum(const float* values, int n, double* total, cudaStream_t stream);
+
+// ---- dropout.cu ----
+// out[e] = in[e] * math::dropout_scale(probability, seed, step, layer, e) for e < n: forward on a
+// layer's outputs, backward on their gradients (in may equal out).
+void apply_dropout(const float* in, float* out, std::size_t n, float probability, uint64_t seed, uint64_t step,
+                   int layer, cudaStream_t stream);
 
 // ---- optimizer.cu ----
 // Floats of device scratch the norm needs for n gradients.

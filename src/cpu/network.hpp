@@ -14,7 +14,7 @@
 #include "genrnn/parameters.hpp"
 #include "genrnn/state.hpp"
 #include "kernels/cell_math.cuh"
-#include "kernels/philox.cuh"
+#include "kernels/dropout_math.cuh"
 
 namespace genrnn::cpu {
 
@@ -278,18 +278,9 @@ void CpuNetwork<Real>::apply_dropout(int l, const DropoutSpec& dropout) {
   mask_[l].resize(n);
   dropped_[l].resize(n);
   const Real* out = h_[l].data() + static_cast<std::size_t>(batch_) * H_;
-  const Real keep_scale = Real(1) / (Real(1) - Real(dropout.probability));
-  for (std::size_t e = 0; e < n; e += 4) {
-    const math::Philox4x32 counter = {{static_cast<uint32_t>(e / 4), static_cast<uint32_t>(l),
-                                       static_cast<uint32_t>(dropout.step),
-                                       static_cast<uint32_t>(dropout.step >> 32)}};
-    const auto bits = math::philox4x32_10(counter, static_cast<uint32_t>(dropout.seed),
-                                          static_cast<uint32_t>(dropout.seed >> 32));
-    for (std::size_t k = 0; k < 4 && e + k < n; ++k) {
-      const bool keep = math::uniform_from_bits(bits.v[k]) >= dropout.probability;
-      mask_[l][e + k] = keep ? keep_scale : Real(0);
-      dropped_[l][e + k] = out[e + k] * mask_[l][e + k];
-    }
+  for (std::size_t e = 0; e < n; ++e) {
+    mask_[l][e] = math::dropout_scale(dropout.probability, dropout.seed, dropout.step, l, e);
+    dropped_[l][e] = out[e] * mask_[l][e];
   }
 }
 

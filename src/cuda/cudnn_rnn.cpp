@@ -53,7 +53,7 @@ void CudnnRnn::describe() {
       CUDNN_RNN_PADDED_IO_ENABLED));
 }
 
-void CudnnRnn::set_dropout(float probability, uint64_t seed) {
+void CudnnRnn::set_dropout(float probability, uint64_t seed, uint64_t) {
   if (probability == dropout_probability_) return;
   GENRNN_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout_, context_.cudnn(), probability, dropout_states_.data(),
                                                dropout_states_.capacity(), seed));

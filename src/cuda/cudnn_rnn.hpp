@@ -23,9 +23,9 @@ class CudnnRnn final : public RecurrentLayers {
 
   const char* engine_name() const override { return "cudnn"; }
   std::size_t weight_floats() const override { return weight_bytes_ / sizeof(float); }
-  // cuDNN draws its own masks from `seed`; re-initialising its dropout states is costly, so it
-  // happens only when p changes (and only then does a new seed take effect).
-  void set_dropout(float probability, uint64_t seed) override;
+  // cuDNN draws its own masks from `seed` (not the CPU's); re-initialising its dropout states is
+  // costly, so it happens only when p changes (and only then does a new seed take effect).
+  void set_dropout(float probability, uint64_t seed, uint64_t step) override;
   // As cudnnGetRNNWeightParams reports, for every (layer, linLayerID): never assumed offsets.
   std::vector<ParameterSegment> weight_segments(const float* weights) const override;
   void configure(int batch, int seq_len) override;

@@ -27,6 +27,7 @@ FusedRnn::FusedRnn(const DeviceContext& context, const ModelConfig& config)
   outputs_.resize(config.num_layers);
   cells_.resize(config.num_layers);
   saved_.resize(config.num_layers);
+  dropped_.resize(config.num_layers);
 }
 
 std::vector<ParameterSegment> FusedRnn::weight_segments(const float*) const {
@@ -35,9 +36,7 @@ std::vector<ParameterSegment> FusedRnn::weight_segments(const float*) const {
   return {{first, 0, weight_floats_}};
 }
 
-void FusedRnn::set_dropout(float probability, uint64_t) {
-  if (probability > 0) throw Error("the fused engine does not apply dropout yet: use --engine cudnn or --dropout 0");
-}
+void FusedRnn::set_dropout(float probability, uint64_t seed, uint64_t step) { dropout_ = {probability, seed, step}; }
 
 void FusedRnn::configure(int batch, int seq_len) {
   if (batch == batch_ && seq_len == seq_len_) return;
@@ -49,6 +48,7 @@ void FusedRnn::configure(int batch, int seq_len) {
     outputs_[l].reserve((rows() + step_rows()) * H);
     if (config_.cell == CellType::lstm) cells_[l].reserve((rows() + step_rows()) * H);
     saved_[l].reserve(rows() * 4 * H);
+    if (l + 1 < config_.num_layers) dropped_[l].reserve(rows() * H);
   }
   gx_.reserve(rows() * G);
   gh_.reserve(step_rows() * G);
@@ -76,6 +76,7 @@ void FusedRnn::transpose_batch_time(const float* from, float* to, int width, boo
 
 const float* FusedRnn::layer_input(int layer) const {
   if (layer == 0) return x_time_major_.data();
+  if (dropout_active() && layer < config_.num_layers) return dropped_[layer - 1].data();
   return outputs_[layer - 1].data() + step_rows() * config_.hidden_size;  // rows of t = 1 .. T
 }
 
@@ -85,6 +86,7 @@ void FusedRnn::forward(bool training, const float* x, float* y, const float* hx,
   const bool lstm = config_.cell == CellType::lstm;
   const std::size_t step_size = step_rows() * H, state_bytes = step_size * sizeof(float);
   const kernels::CellStep step{config_.cell, B, H};
+  training_ = training;
   transpose_batch_time(x, x_time_major_.data(), config_.input_size(), true);
   for (int l = 0; l < config_.num_layers; ++l) {
     const LayerWeights& w = layers_[l];
@@ -110,6 +112,9 @@ void FusedRnn::forward(bool training, const float* x, float* y, const float* hx,
     if (lstm)
       GENRNN_CUDA_CHECK(cudaMemcpyAsync(cy + l * step_size, cell + seq_len_ * step_size, state_bytes,
                                         cudaMemcpyDeviceToDevice, context_.stream()));
+    if (dropout_active() && l + 1 < config_.num_layers)
+      kernels::apply_dropout(out + step_size, dropped_[l].data(), rows() * H, dropout_.probability, dropout_.seed,
+                             dropout_.step, l, context_.stream());
   }
   transpose_batch_time(layer_input(config_.num_layers), y, H, false);
 }
@@ -155,6 +160,9 @@ void FusedRnn::backward(const float*, const float*, const float* dy, float* dx, 
     float* dx_rows = l == 0 ? dx_time_major_.data() : d_out_[current ^ 1].data();
     gemm_row_major(context_.cublas(), false, false, n, w.input, G, 1.0f, dgx_.data(), G, weights + w.w_ih, w.input,
                    0.0f, dx_rows, w.input);
+    if (l > 0 && dropout_active())  // through the mask of the layer below's outputs
+      kernels::apply_dropout(dx_rows, dx_rows, rows() * H, dropout_.probability, dropout_.seed, dropout_.step, l - 1,
+                             context_.stream());
     current ^= 1;
   }
   transpose_batch_time(dx_time_major_.data(), dx, config_.input_size(), false);

@@ -18,8 +18,8 @@ class FusedRnn final : public RecurrentLayers {
   std::size_t weight_floats() const override { return weight_floats_; }
   // The rnn.* tensors in PyTorch's layout and order, one after the other.
   std::vector<ParameterSegment> weight_segments(const float* weights) const override;
-  // Dropout is not implemented by the fused kernels yet: p > 0 is an error.
-  void set_dropout(float probability, uint64_t seed) override;
+  // The CPU engine's masks (math::dropout_scale), so training matches it with dropout too.
+  void set_dropout(float probability, uint64_t seed, uint64_t step) override;
   void configure(int batch, int seq_len) override;
   void forward(bool training, const float* x, float* y, const float* hx, float* hy, const float* cx, float* cy,
                const float* weights) override;
@@ -35,8 +35,10 @@ class FusedRnn final : public RecurrentLayers {
   std::size_t rows() const { return static_cast<std::size_t>(batch_) * seq_len_; }
   // [batch][time][width] <-> [time][batch][width].
   void transpose_batch_time(const float* from, float* to, int width, bool to_time_major) const;
-  // The layer's input, time-major: the embedded tokens for layer 0, else the outputs below.
+  // The layer's input, time-major: the embedded tokens for layer 0, else the outputs below
+  // (after dropout in a training forward).
   const float* layer_input(int layer) const;
+  bool dropout_active() const { return training_ && dropout_.probability > 0 && config_.num_layers > 1; }
 
   const DeviceContext& context_;
   ModelConfig config_;
@@ -44,6 +46,12 @@ class FusedRnn final : public RecurrentLayers {
   std::vector<LayerWeights> layers_;
   std::size_t weight_floats_ = 0;
   int batch_ = 0, seq_len_ = 0;
+  bool training_ = false;  // of the last forward
+  struct {
+    float probability = 0;
+    uint64_t seed = 0, step = 0;
+  } dropout_;
+  std::vector<DeviceBuffer<float>> dropped_;  // [layer][t][batch][H], layers 0 .. L-2
   DeviceBuffer<float> x_time_major_;
   std::vector<DeviceBuffer<float>> outputs_;  // [layer][t + 1][batch][H]; t = 0 is the initial h
   std::vector<DeviceBuffer<float>> cells_;    // [layer][t + 1][batch][H]; LSTM only

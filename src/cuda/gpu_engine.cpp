@@ -204,7 +204,7 @@ double GpuEngine::read_loss_sum() {
 
 double GpuEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
   NvtxRange range("compute_gradients");
-  layers_->set_dropout(0.0f, 0);  // as the CPU engine's: no dropout
+  layers_->set_dropout(0.0f, 0, 0);  // as the CPU engine's: no dropout
   upload_window(window.inputs, window.targets, window.batch, window.seq_len, true);
   forward(ids_.data(), true);
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
@@ -219,7 +219,7 @@ std::optional<double> GpuEngine::train_step(const TokenWindow& window, const Tra
   const double tokens = static_cast<double>(window.batch) * window.seq_len;
   {
     NvtxRange range("forward");
-    layers_->set_dropout(options.dropout, options.dropout_seed);
+    layers_->set_dropout(options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_step_));
     upload_window(window.inputs, window.targets, window.batch, window.seq_len, true);
     forward(ids_.data(), true);
     head_and_loss(static_cast<float>(1.0 / tokens));

@@ -23,8 +23,8 @@ class RecurrentLayers {
   // parameter_layout(config) lies in a weight space at `weights` (offsets from it).
   virtual std::size_t weight_floats() const = 0;
   virtual std::vector<ParameterSegment> weight_segments(const float* weights) const = 0;
-  // Dropout between layers in training forwards.
-  virtual void set_dropout(float probability, uint64_t seed) = 0;
+  // Dropout between layers in the training forwards of optimizer step `step`.
+  virtual void set_dropout(float probability, uint64_t seed, uint64_t step) = 0;
   // Scratch for `batch` streams of `seq_len` steps (cached while unchanged).
   virtual void configure(int batch, int seq_len) = 0;
   // x: [batch][seq_len][input], y: [batch][seq_len][H], states [layers][batch][H]; cx, cy for

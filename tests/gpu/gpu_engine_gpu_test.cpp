@@ -181,6 +181,26 @@ std::vector<EngineCase> every_engine_and_cell() {
 
 INSTANTIATE_TEST_SUITE_P(EnginesAndCells, GpuEngineVsCpu, ::testing::ValuesIn(every_engine_and_cell()), case_name);
 
+TEST(GpuEngine, FusedTrainingWithDropoutUsesTheCpusMasks) {
+  GENRNN_REQUIRE_GPU();
+  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn}) {
+    const ModelConfig config{cell, 3, 8, 5, 11, TokenizerKind::character};
+    EnginePair engines("fused", config, 4);
+    TrainStepOptions options;
+    options.learning_rate = 1e-2f;
+    options.dropout = 0.3f;
+    options.dropout_seed = 99;
+    for (int step = 0; step < 5; ++step) {
+      const TokenWindow window = random_window(4, 6, 11);
+      const auto cpu_loss = engines.cpu->train_step(window, options);
+      const auto gpu_loss = engines.gpu->train_step(window, options);
+      ASSERT_TRUE(cpu_loss && gpu_loss);
+      EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << to_string(cell) << " step " << step;
+    }
+    EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4) << to_string(cell);
+  }
+}
+
 TEST(GpuEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) {
   GENRNN_REQUIRE_GPU();
   std::string text;
