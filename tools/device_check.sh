@@ -445,7 +445,7 @@ run_benchmarks() {
   [[ -z $reason && ! -x $gen_cuda ]] && reason="no $gen_cuda"
   if step_may_start bench_genrnn "$reason"; then
     run_step bench_genrnn "$OUT/bench.log" "$OUT/genrnn.json" env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
-      "$gen_cuda" bench --standard "$REPO_ROOT/bench/standard.json" --suite gpu -o json
+      "$gen_cuda" bench --standard "$REPO_ROOT/bench/standard.json" --suite gpu --engine cudnn,fused -o json
   fi
   if step_may_start bench_pytorch; then
     # shellcheck disable=SC2086  # PYTORCH_BENCH_ARGS is a list of flags

@@ -77,18 +77,18 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   const int vocab = bench.model.vocab_size;
 
   if (bench.test == BenchTest::sample) {
-    if (vocab < 1) throw Error("benchmark vocab must be at least 1");
+    // The smallest model with this vocabulary hosts the engine's sampler.
+    const ModelConfig host{CellType::rnn, 1, 1, 0, vocab, TokenizerKind::word};
+    auto engine = make_engine(result.engine, host, bench.tf32);
     std::normal_distribution<float> normal(0.0f, 2.0f);
     std::vector<float> logits(static_cast<std::size_t>(bench.batch) * vocab);
     for (float& z : logits) z = normal(random);
-    SamplingOptions options;
-    options.seed = timing.seed;
-    uint64_t step = 0;
-    measure(timing, bench.batch, result, [&] {
-      for (int s = 0; s < bench.batch; ++s)
-        sample_token(logits.data() + static_cast<std::size_t>(s) * vocab, vocab, options, s, step);
-      ++step;
-    });
+    engine->load_logits(logits, bench.batch);
+    std::vector<DrawKey> keys(static_cast<std::size_t>(bench.batch));
+    for (std::size_t s = 0; s < keys.size(); ++s) keys[s] = {timing.seed, s};
+    uint64_t position = 0;
+    measure(timing, bench.batch, result, [&] { engine->draw_tokens(SamplingOptions{}, keys, position++); },
+            [&](const std::function<void()>& work) { return engine->time_seconds(work); });
     return result;
   }
 

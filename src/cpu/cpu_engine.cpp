@@ -54,6 +54,23 @@ void CpuEngine::prefill(const std::vector<int>& prompts, int batch, std::vector<
   network_.last_logits(logits.data());
 }
 
+void CpuEngine::load_logits(const std::vector<float>& logits, int streams) {
+  if (streams < 1 || logits.size() % static_cast<std::size_t>(streams) != 0)
+    throw Error("load_logits needs [streams][vocab] logits");
+  loaded_logits_ = logits;
+  drawn_.assign(static_cast<std::size_t>(streams), 0);
+}
+
+void CpuEngine::draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
+  if (keys.size() != drawn_.size()) throw Error("draw_tokens needs one key per loaded stream");
+  const int vocab = static_cast<int>(loaded_logits_.size() / drawn_.size());
+  SamplingOptions options = sampling;
+  for (std::size_t s = 0; s < keys.size(); ++s) {
+    options.seed = keys[s].seed;
+    drawn_[s] = sample_token(loaded_logits_.data() + s * vocab, vocab, options, keys[s].stream, position);
+  }
+}
+
 void CpuEngine::step(const std::vector<int>& ids, std::vector<float>& logits) {
   prefill(ids, static_cast<int>(ids.size()), logits);
 }

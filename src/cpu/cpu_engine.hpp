@@ -21,6 +21,8 @@ class CpuEngine final : public Engine {
   double eval_window(const TokenWindow& window) override;
   void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) override;
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
+  void load_logits(const std::vector<float>& logits, int streams) override;
+  void draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) override;
 
  private:
   // Forward with dropout, loss and backward; the mean loss.
@@ -29,6 +31,8 @@ class CpuEngine final : public Engine {
   cpu::CpuNetwork<float> network_;
   std::vector<float> gradients_;
   OptimizerState optimizer_;
+  std::vector<float> loaded_logits_;  // load_logits / draw_tokens
+  std::vector<int> drawn_;
 };
 
 }  // namespace genrnn

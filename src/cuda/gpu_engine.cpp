@@ -312,6 +312,42 @@ void GpuEngine::last_position_logits() {
   kernels::add_bias_rows(logits_.data(), head_bias(params_.data()), batch_, V, context_.stream());
 }
 
+void GpuEngine::upload_draw_keys(const std::vector<DrawKey>& keys, std::size_t positions, uint64_t first_position) {
+  const std::size_t streams = keys.size();
+  std::vector<uint64_t> counters(2 * streams + positions * streams);
+  for (std::size_t s = 0; s < streams; ++s) {
+    counters[s] = keys[s].seed;
+    counters[streams + s] = keys[s].stream;
+  }
+  for (std::size_t k = 0; k < positions * streams; ++k) counters[2 * streams + k] = first_position + k / streams;
+  sampling_keys_.reserve(counters.size());
+  // From pageable memory: the copy is staged before this returns, so `counters` may go.
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(sampling_keys_.data(), counters.data(), counters.size() * sizeof(uint64_t),
+                                    cudaMemcpyHostToDevice, context_.stream()));
+}
+
+void GpuEngine::load_logits(const std::vector<float>& logits, int streams) {
+  if (streams < 1 || logits.size() % static_cast<std::size_t>(streams) != 0)
+    throw Error("load_logits needs [streams][vocab] logits");
+  logits_.reserve(logits.size());
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), logits.data(), logits.size() * sizeof(float),
+                                    cudaMemcpyHostToDevice, context_.stream()));
+  loaded_streams_ = streams;
+  loaded_vocab_ = static_cast<int>(logits.size() / static_cast<std::size_t>(streams));
+  decoded_.reserve(static_cast<std::size_t>(streams));
+  sampling_scratch_.reserve(std::max<std::size_t>(kernels::sampling_scratch_bytes(streams, loaded_vocab_), 1));
+  context_.synchronize();
+}
+
+void GpuEngine::draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
+  if (static_cast<int>(keys.size()) != loaded_streams_) throw Error("draw_tokens needs one key per loaded stream");
+  upload_draw_keys(keys, 1, position);
+  const uint64_t* seeds = sampling_keys_.data();
+  kernels::sample_tokens(logits_.data(), loaded_streams_, loaded_vocab_,
+                         {sampling.temperature, sampling.top_k, sampling.top_p}, seeds, seeds + loaded_streams_,
+                         seeds + 2 * loaded_streams_, decoded_.data(), sampling_scratch_.data(), context_.stream());
+}
+
 void GpuEngine::decode(const std::vector<float>& first_logits, int length, const SamplingOptions& sampling,
                        const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
@@ -325,16 +361,7 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
                                     cudaMemcpyHostToDevice, context_.stream()));
   const auto total = static_cast<std::size_t>(length) * streams;
-  // Philox keys per stream and position, uploaded once: [seeds | stream ids | steps].
-  std::vector<uint64_t> counters(2 * static_cast<std::size_t>(streams) + total);
-  for (int s = 0; s < streams; ++s) {
-    counters[s] = keys[s].seed;
-    counters[streams + s] = keys[s].stream;
-  }
-  for (std::size_t k = 0; k < total; ++k) counters[2 * streams + k] = k / static_cast<std::size_t>(streams);
-  sampling_keys_.reserve(counters.size());
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(sampling_keys_.data(), counters.data(), counters.size() * sizeof(uint64_t),
-                                    cudaMemcpyHostToDevice, context_.stream()));
+  upload_draw_keys(keys, static_cast<std::size_t>(length), 0);
   decoded_.reserve(total);
   decoded_host_.reserve(total);
   sampling_scratch_.reserve(std::max<std::size_t>(kernels::sampling_scratch_bytes(streams, V), 1));

@@ -31,6 +31,8 @@ class GpuEngine final : public Engine {
   void step(const std::vector<int>& ids, std::vector<float>& logits) override;
   void decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
               const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
+  void load_logits(const std::vector<float>& logits, int streams) override;
+  void draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) override;
   double time_seconds(const std::function<void()>& work) override;
 
  private:
@@ -50,6 +52,9 @@ class GpuEngine final : public Engine {
   void forward(const int* ids, bool training);
   // logits_ = the head over the last position of every stream in y_, bias included.
   void last_position_logits();
+  // Uploads the Philox keys of `streams` streams for `positions` positions:
+  // sampling_keys_ = [seeds | stream ids | steps [position][stream]], steps from first_position.
+  void upload_draw_keys(const std::vector<DrawKey>& keys, std::size_t positions, uint64_t first_position);
   // Head, loss and (when gradient_scale != 0) backward into gradients_; row losses stay on
   // the device.
   void head_and_loss(float gradient_scale);
@@ -81,6 +86,7 @@ class GpuEngine final : public Engine {
   DeviceBuffer<uint64_t> sampling_keys_;
   DeviceBuffer<unsigned char> sampling_scratch_;
   PinnedBuffer<int> decoded_host_;
+  int loaded_streams_ = 0, loaded_vocab_ = 0;  // load_logits
   PinnedBuffer<double> staged_loss_;
 };
 

@@ -83,6 +83,12 @@ class Engine {
   virtual void decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
                       const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens);
 
+  // The sampler alone, for benchmarks: load_logits keeps [stream][vocab] logits on the engine's
+  // device; each draw_tokens then draws one token per stream at `position` and leaves the ids
+  // there.
+  virtual void load_logits(const std::vector<float>& logits, int streams) = 0;
+  virtual void draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) = 0;
+
   // Seconds `work` takes on this engine's device, all of its queued work included: a wall
   // clock on the CPU, CUDA events on a GPU stream.
   virtual double time_seconds(const std::function<void()>& work);
