@@ -165,7 +165,7 @@ STEP_ORDER=(versions configure build ctest memcheck racecheck bench_genrnn bench
 declare -A STEP_FLOOR=([versions]=5 [configure]=20 [build]=60 [ctest]=45 [memcheck]=25 [racecheck]=25
                        [bench_genrnn]=40 [bench_pytorch]=60 [bench_report]=10)
 declare -A STEP_CAP=([configure]=90 [build]=240 [ctest]=120 [memcheck]=60 [racecheck]=60
-                     [bench_genrnn]=90 [bench_pytorch]=120 [bench_report]=30)
+                     [bench_genrnn]=150 [bench_pytorch]=120 [bench_report]=30)
 declare -A STEP_GROUP=([versions]=always [configure]=build [build]=build [ctest]=ctest
                        [memcheck]=sanitizers [racecheck]=sanitizers [bench_genrnn]=bench
                        [bench_pytorch]=bench [bench_report]=bench)
