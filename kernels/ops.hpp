@@ -42,7 +42,8 @@ void apply_dropout(const float* in, float* out, std::size_t n, float probability
                    int layer, cudaStream_t stream);
 
 // ---- optimizer.cu ----
-// Floats of device scratch the norm needs for n gradients.
+// Floats of device scratch the norm needs for n gradients (the start of a device allocation:
+// it holds doubles).
 std::size_t clip_scratch_floats(std::size_t n);
 // Scales gradients by min(1, max_norm / (global L2 norm + 1e-6)), as
 // torch.nn.utils.clip_grad_norm_, reading the norm on the device (no host round trip).

@@ -12,35 +12,37 @@ namespace {
 
 // Clipping pass 1: block b writes the sum of squares of its grid-stride share to partials[b].
 // Each thread accumulates in double: the sum of millions of squares keeps its digits.
-__global__ void clip_sum_of_squares_per_block(const float* gradients, std::size_t n, float* partials) {
+__global__ void clip_sum_of_squares_per_block(const float* gradients, std::size_t n, double* partials) {
   __shared__ double warp_results[32];
   double thread_sum = 0.0;
   for (std::size_t i = grid_thread_index(); i < n; i += grid_thread_count())
     thread_sum += double(gradients[i]) * gradients[i];
   const double block_sum = block_reduce(thread_sum, SumOp{}, warp_results);
-  if (threadIdx.x == 0) partials[blockIdx.x] = float(block_sum);
+  if (threadIdx.x == 0) partials[blockIdx.x] = block_sum;  // double: a huge gradient must not overflow
 }
 
 // Clipping pass 2, one block: adds the partials in a fixed order, then writes the coefficient
 // min(1, max_norm / (norm + 1e-6)) as torch.nn.utils.clip_grad_norm_ does. A NaN norm gives a NaN
 // coefficient (not 1), so NaN gradients stay visible, as in torch and the CPU engine.
-__global__ void clip_coefficient_from_partials(const float* partials, int blocks, float max_norm,
-                                               float* coefficient, float* norm) {
+__global__ void clip_coefficient_from_partials(const double* partials, int blocks, float max_norm,
+                                               double* coefficient, float* norm) {
   __shared__ double warp_results[32];
   double thread_sum = 0.0;
   for (int b = threadIdx.x; b < blocks; b += blockDim.x) thread_sum += partials[b];
   const double total = math::sqrt_of(block_reduce(thread_sum, SumOp{}, warp_results));
   if (threadIdx.x != 0) return;
   const double scale = max_norm / (total + 1e-6);
-  *coefficient = scale >= 1.0 ? 1.0f : float(scale);
+  *coefficient = scale >= 1.0 ? 1.0 : scale;
   if (norm) *norm = float(total);
 }
 
-// Clipping pass 3: every thread reads the coefficient pass 2 left on the device.
-__global__ void clip_scale_by_coefficient(float* gradients, std::size_t n, const float* coefficient) {
-  const float scale = *coefficient;
-  if (scale == 1.0f) return;
-  for (std::size_t i = grid_thread_index(); i < n; i += grid_thread_count()) gradients[i] *= scale;
+// Clipping pass 3: every thread reads the coefficient pass 2 left on the device and scales in
+// double, as the CPU engine does.
+__global__ void clip_scale_by_coefficient(float* gradients, std::size_t n, const double* coefficient) {
+  const double scale = *coefficient;
+  if (scale >= 1.0) return;
+  for (std::size_t i = grid_thread_index(); i < n; i += grid_thread_count())
+    gradients[i] = float(double(gradients[i]) * scale);
 }
 
 __global__ void adam_step_flat(float* params, const float* gradients, float* m, float* v, std::size_t n,
@@ -61,8 +63,9 @@ __global__ void sgd_step_flat(float* params, const float* gradients, std::size_t
 
 }  // namespace
 
-// Pass 1's blocks each leave one partial, then one float holds the coefficient.
-std::size_t clip_scratch_floats(std::size_t n) { return std::size_t(grid_blocks(n)) + 1; }
+// Pass 1's blocks each leave one double partial, then one double holds the coefficient: two
+// floats each.
+std::size_t clip_scratch_floats(std::size_t n) { return 2 * (std::size_t(grid_blocks(n)) + 1); }
 
 void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* scratch, float* norm,
                       cudaStream_t stream) {
@@ -70,10 +73,12 @@ void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* sc
   const bool clipping = max_norm > 0 && n > 0;  // max_norm 0 or less: off, as in the CPU engine
   if (!clipping && !norm) return;
   const int blocks = grid_blocks(n);
-  float* coefficient = scratch + blocks;
+  // The scratch starts a cudaMalloc'd buffer, so it is aligned for doubles.
+  double* partials = reinterpret_cast<double*>(scratch);
+  double* coefficient = partials + blocks;
   if (blocks > 0)
-    clip_sum_of_squares_per_block<<<blocks, kThreadsPerBlock, 0, stream>>>(gradients, n, scratch);
-  clip_coefficient_from_partials<<<1, kThreadsPerBlock, 0, stream>>>(scratch, blocks, max_norm, coefficient,
+    clip_sum_of_squares_per_block<<<blocks, kThreadsPerBlock, 0, stream>>>(gradients, n, partials);
+  clip_coefficient_from_partials<<<1, kThreadsPerBlock, 0, stream>>>(partials, blocks, max_norm, coefficient,
                                                                       norm);
   if (clipping)
     clip_scale_by_coefficient<<<blocks, kThreadsPerBlock, 0, stream>>>(gradients, n, coefficient);

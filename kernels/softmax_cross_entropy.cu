@@ -30,7 +30,7 @@ __global__ void softmax_cross_entropy_rows(float* logits, const float* bias, con
     if (z > thread_max) {
       thread_sum = thread_sum * exp_of(thread_max - z) + 1.0f;
       thread_max = z;
-    } else {
+    } else if (thread_max != -INFINITY) {  // -inf - -inf would be NaN; such a z adds 0 anyway
       thread_sum += exp_of(z - thread_max);
     }
   }

@@ -274,6 +274,42 @@ TEST(ClipGlobalNormGpu, MatchesTheCpuEngineAboveAndBelowMaxNormAndOff) {
     }
 }
 
+TEST(ClipGlobalNormGpu, AnExplodingGradientIsScaledNotZeroed) {
+  GENRNN_REQUIRE_GPU();
+  auto gradients = random_uniform<float>(5000, -1.0f, 1.0f);
+  gradients[1234] = 1e20f;  // its square overflows float, not double
+  auto expected = gradients;
+  cpu::clip_gradients(expected, 5.0f);
+  DeviceArray<float> device_gradients(gradients);
+  DeviceArray<float> scratch(kernels::clip_scratch_floats(gradients.size()));
+  kernels::clip_global_norm(device_gradients.get(), gradients.size(), 5.0f, scratch.get(), nullptr, kStream);
+  finish_launch();
+  EXPECT_LT(max_relative_error(device_gradients.download(), expected), kTolerance);
+}
+
+TEST(SoftmaxCrossEntropyGpu, MinusInfinityLogitsAddNothing) {
+  GENRNN_REQUIRE_GPU();
+  // -inf in the first columns, where each thread starts its running maximum.
+  std::vector<float> logits = random_uniform<float>(3 * 300, -2.0f, 2.0f);
+  for (int row = 0; row < 3; ++row)
+    for (int v = 0; v < 40; ++v) logits[static_cast<std::size_t>(row) * 300 + v] = -INFINITY;
+  const std::vector<int> targets = {50, 299, 41};
+  std::vector<double> expected(3);
+  for (int row = 0; row < 3; ++row) {
+    const float* z = logits.data() + static_cast<std::size_t>(row) * 300;
+    double max = -INFINITY, sum = 0;
+    for (int v = 0; v < 300; ++v) max = std::max<double>(max, z[v]);
+    for (int v = 0; v < 300; ++v) sum += std::exp(z[v] - max);
+    expected[row] = max + std::log(sum) - z[targets[row]];
+  }
+  DeviceArray<float> device_logits(logits), losses(std::size_t{3});
+  DeviceArray<int> device_targets(targets);
+  kernels::softmax_cross_entropy(device_logits.get(), nullptr, device_targets.get(), 3, 300, 0.0f, losses.get(),
+                                 kStream);
+  finish_launch();
+  EXPECT_LT(max_relative_error(losses.download(), expected), kTolerance);
+}
+
 TEST(AdamStepGpu, ThreeStepsMatchTheCpuEngine) {
   GENRNN_REQUIRE_GPU();
   const std::size_t n = kPastOneGridTurn;
