@@ -15,7 +15,7 @@ find /usr/share/games/fortunes -maxdepth 1 -type f ! -name '*.*' ! -name '*art' 
   shuf -z --random-source=<(yes) | tr '\0' '\n' > "$corpus"
 
 build/gen_cuda train --data "$corpus" --tokenizer char --cell lstm --layers 1 --hidden 256 \
-  --embed 32 --seq-len 64 --batch 32 --steps "${DEMO_STEPS:-700}" --lr 3e-3 --val-frac 0.01 \
+  --embed 32 --seq-len 64 --batch 32 --steps "${DEMO_STEPS:-1100}" --lr 3e-3 --val-frac 0.01 \
   --eval-every 100 --out out/fortunes.safetensors
 echo >&2
 seed=1
