@@ -207,9 +207,19 @@ __global__ void __launch_bounds__(kMaxThreads)
   if (threadIdx.x == 0) ids[b] = drawn >= 0 ? drawn : last_kept;
 }
 
+__global__ void advance_steps_by_one(uint64_t* steps, int batch) {
+  for (std::size_t b = grid_thread_index(); b < static_cast<std::size_t>(batch); b += grid_thread_count()) ++steps[b];
+}
+
 }  // namespace
 
 std::size_t sampling_scratch_bytes(int, int) { return 0; }
+
+void advance_steps(uint64_t* steps, int batch, cudaStream_t stream) {
+  require_non_negative("advance_steps", {batch});
+  if (batch == 0) return;
+  advance_steps_by_one<<<grid_blocks(static_cast<std::size_t>(batch)), kThreadsPerBlock, 0, stream>>>(steps, batch);
+}
 
 void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
                    const uint64_t* stream_ids, const uint64_t* steps, int* ids, void*, cudaStream_t stream) {

@@ -23,4 +23,8 @@ std::size_t sampling_scratch_bytes(int batch, int vocab);
 void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
                    const uint64_t* stream_ids, const uint64_t* steps, int* ids, void* scratch, cudaStream_t stream);
 
+// steps[b] += 1 for b < batch: the next draw's counters, on the device (a decode step that is
+// replayed as a CUDA graph cannot take them from the host).
+void advance_steps(uint64_t* steps, int batch, cudaStream_t stream);
+
 }  // namespace genrnn::kernels

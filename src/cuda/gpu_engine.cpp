@@ -4,6 +4,7 @@
 #include "cuda/fused_rnn.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "core/nvtx_range.hpp"
 #include "cuda/row_major_gemm.hpp"
@@ -348,6 +349,38 @@ void GpuEngine::draw_tokens(const SamplingOptions& sampling, const std::vector<D
                          seeds + 2 * loaded_streams_, decoded_.data(), sampling_scratch_.data(), context_.stream());
 }
 
+void GpuEngine::decode_step(const kernels::SamplingParams& params) {
+  const int streams = state_batch_;
+  seq_len_ = 1;
+  forward(step_ids_.data(), false);
+  last_position_logits();
+  const uint64_t* seeds = sampling_keys_.data();
+  uint64_t* steps = sampling_keys_.data() + 2 * static_cast<std::size_t>(streams);
+  kernels::sample_tokens(logits_.data(), streams, config_.vocab_size, params, seeds, seeds + streams, steps,
+                         step_ids_.data(), sampling_scratch_.data(), context_.stream());
+  kernels::advance_steps(steps, streams, context_.stream());
+}
+
+bool GpuEngine::capture_decode_step(const kernels::SamplingParams& params, cudaGraphExec_t& replay) {
+  cudaGraph_t graph = nullptr;
+  GENRNN_CUDA_CHECK(cudaStreamBeginCapture(context_.stream(), cudaStreamCaptureModeThreadLocal));
+  try {
+    decode_step(params);
+  } catch (const Error&) {
+    // Something in the step cannot be captured (a library call that synchronizes, say):
+    // end the capture, forget it, and let the caller launch the step plainly.
+    cudaStreamEndCapture(context_.stream(), &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    return false;
+  }
+  const bool captured = cudaStreamEndCapture(context_.stream(), &graph) == cudaSuccess && graph &&
+                        cudaGraphInstantiate(&replay, graph, 0) == cudaSuccess;
+  if (graph) cudaGraphDestroy(graph);
+  cudaGetLastError();
+  return captured;
+}
+
 void GpuEngine::decode(const std::vector<float>& first_logits, int length, const SamplingOptions& sampling,
                        const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
@@ -361,15 +394,21 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
                                     cudaMemcpyHostToDevice, context_.stream()));
   const auto total = static_cast<std::size_t>(length) * streams;
-  upload_draw_keys(keys, static_cast<std::size_t>(length), 0);
+  upload_draw_keys(keys, 1, 0);  // the steps advance on the device
+  step_ids_.reserve(static_cast<std::size_t>(streams));
   decoded_.reserve(total);
   decoded_host_.reserve(total);
   sampling_scratch_.reserve(std::max<std::size_t>(kernels::sampling_scratch_bytes(streams, V), 1));
   const kernels::SamplingParams params{sampling.temperature, sampling.top_k, sampling.top_p};
   const uint64_t* seeds = sampling_keys_.data();
-  const uint64_t* ids = seeds + streams;
-  const uint64_t* steps = ids + streams;
+  uint64_t* steps = sampling_keys_.data() + 2 * static_cast<std::size_t>(streams);
 
+  // One step (input ids -> layers -> head -> sampler) is captured as a CUDA graph per state
+  // parity, once the plain launches of the first two steps have set every buffer up, and then
+  // replayed. GENRNN_CUDA_GRAPHS=0 keeps plain launches (for comparison and debugging).
+  const char* graphs_setting = std::getenv("GENRNN_CUDA_GRAPHS");
+  bool graphs = !(graphs_setting && std::string(graphs_setting) == "0");
+  cudaGraphExec_t replays[2] = {nullptr, nullptr};
   // Ids reach the host in chunks: while the device runs chunk c, the host reads chunk c - 1.
   constexpr int chunk = 16;
   cudaEvent_t copied = nullptr;
@@ -382,18 +421,30 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
     wanted = on_tokens(pending_first, pending_count, decoded_host_.data() + static_cast<std::size_t>(pending_first) * streams);
     pending_count = 0;
   };
+  auto release = [&] {
+    for (cudaGraphExec_t replay : replays)
+      if (replay) cudaGraphExecDestroy(replay);
+    cudaEventDestroy(copied);
+  };
   try {
     int chunk_first = 0;
     for (int position = 0; position < length && wanted; ++position) {
-      int* drawn = decoded_.data() + static_cast<std::size_t>(position) * streams;
-      kernels::sample_tokens(logits_.data(), streams, V, params, seeds, ids, steps + static_cast<std::size_t>(position) * streams,
-                             drawn, sampling_scratch_.data(), context_.stream());
-      if (position + 1 < length) {  // the drawn ids are the next step's input, straight from the device
-        seq_len_ = 1;
-        forward(drawn, false);
+      if (position == 0) {  // from the prompt's logits
+        kernels::sample_tokens(logits_.data(), streams, V, params, seeds, seeds + streams, steps, step_ids_.data(),
+                               sampling_scratch_.data(), context_.stream());
+        kernels::advance_steps(steps, streams, context_.stream());
+      } else {
+        cudaGraphExec_t& replay = replays[current_state_];
+        if (graphs && !replay && position >= 3) graphs = capture_decode_step(params, replay);
+        if (replay)
+          GENRNN_CUDA_CHECK(cudaGraphLaunch(replay, context_.stream()));
+        else
+          decode_step(params);
         advance_state();
-        last_position_logits();
       }
+      GENRNN_CUDA_CHECK(cudaMemcpyAsync(decoded_.data() + static_cast<std::size_t>(position) * streams,
+                                        step_ids_.data(), static_cast<std::size_t>(streams) * sizeof(int),
+                                        cudaMemcpyDeviceToDevice, context_.stream()));
       if ((position + 1) % chunk != 0 && position + 1 != length) continue;
       const std::size_t offset = static_cast<std::size_t>(chunk_first) * streams;
       const int count = position + 1 - chunk_first;
@@ -409,10 +460,10 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
     if (wanted) deliver_pending();
     context_.synchronize();  // the last chunk's work may still run when the caller ended early
   } catch (...) {
-    cudaEventDestroy(copied);
+    release();
     throw;
   }
-  cudaEventDestroy(copied);
+  release();
 }
 
 double GpuEngine::time_seconds(const std::function<void()>& work) {

@@ -9,6 +9,7 @@
 #include "cuda/device_context.hpp"
 #include "cuda/recurrent_layers.hpp"
 #include "engine/engine.hpp"
+#include "kernels/sampling_ops.hpp"
 
 namespace genrnn::cuda {
 
@@ -52,6 +53,11 @@ class GpuEngine final : public Engine {
   void forward(const int* ids, bool training);
   // logits_ = the head over the last position of every stream in y_, bias included.
   void last_position_logits();
+  // One decode step on the device: the ids in step_ids_ through the layers and the head, the
+  // next ids drawn into step_ids_, the draw counters advanced.
+  void decode_step(const kernels::SamplingParams& params);
+  // Captures decode_step as a CUDA graph; false (and nothing captured) where that fails.
+  bool capture_decode_step(const kernels::SamplingParams& params, cudaGraphExec_t& replay);
   // Uploads the Philox keys of `streams` streams for `positions` positions:
   // sampling_keys_ = [seeds | stream ids | steps [position][stream]], steps from first_position.
   void upload_draw_keys(const std::vector<DrawKey>& keys, std::size_t positions, uint64_t first_position);
@@ -82,7 +88,7 @@ class GpuEngine final : public Engine {
   UploadStage<int> id_stage_;
   // Decoding: the drawn ids [position][stream], Philox keys (seeds, stream ids, steps), the
   // sampler's scratch, and the pinned copy the host reads in chunks.
-  DeviceBuffer<int> decoded_;
+  DeviceBuffer<int> decoded_, step_ids_;
   DeviceBuffer<uint64_t> sampling_keys_;
   DeviceBuffer<unsigned char> sampling_scratch_;
   PinnedBuffer<int> decoded_host_;
