@@ -115,7 +115,7 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
 double Trainer::validation_loss() {
   if (!data_->has_validation()) return -1;
   const RecurrentState training_state = engine_->state();
-  const auto windows = data_->validation_windows();
+  const auto& windows = data_->validation_windows();
   engine_->set_state(zero_state(windows.front().batch));
   double total = 0;
   int64_t count = 0;

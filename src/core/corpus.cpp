@@ -24,6 +24,21 @@ void fill_window(const std::vector<int>& ids, int batch, int64_t length, int64_t
     }
 }
 
+// The held-out ids as parallel streams (at most `batch`) read in windows of at most seq_len.
+std::vector<TokenWindow> validation_layout(const std::vector<int>& validation, int batch, int seq_len) {
+  std::vector<TokenWindow> windows;
+  if (validation.size() < 2) return windows;
+  const auto predicted = static_cast<int64_t>(validation.size()) - 1;
+  const int streams = static_cast<int>(std::clamp<int64_t>(predicted / seq_len, 1, batch));
+  const int64_t length = static_cast<int64_t>(validation.size()) / streams;
+  for (int64_t start = 0; start < length - 1; start += seq_len) {
+    const int window = static_cast<int>(std::min<int64_t>(seq_len, length - 1 - start));
+    windows.emplace_back();
+    fill_window(validation, streams, length, start, window, windows.back());
+  }
+  return windows;
+}
+
 }  // namespace
 
 CorpusBatches::CorpusBatches(const std::vector<int>& ids, int batch, int seq_len, float val_frac)
@@ -35,7 +50,7 @@ CorpusBatches::CorpusBatches(const std::vector<int>& ids, int batch, int seq_len
     throw Error("the text has " + std::to_string(total) +
                 " tokens: too few to hold out a validation part (use --val-frac 0 or more text)");
   train_.assign(ids.begin(), ids.end() - held_out);
-  validation_.assign(ids.end() - held_out, ids.end());
+  validation_windows_ = validation_layout(std::vector<int>(ids.end() - held_out, ids.end()), batch, seq_len);
   stream_length_ = static_cast<int64_t>(train_.size()) / batch;
   windows_per_epoch_ = (stream_length_ - 1) / seq_len;
   if (windows_per_epoch_ < 1)
@@ -46,20 +61,6 @@ CorpusBatches::CorpusBatches(const std::vector<int>& ids, int batch, int seq_len
 
 void CorpusBatches::train_window(int64_t index, TokenWindow& out) const {
   fill_window(train_, batch_, stream_length_, index * seq_len_, seq_len_, out);
-}
-
-std::vector<TokenWindow> CorpusBatches::validation_windows() const {
-  std::vector<TokenWindow> windows;
-  if (validation_.size() < 2) return windows;
-  const auto predicted = static_cast<int64_t>(validation_.size()) - 1;
-  const int streams = static_cast<int>(std::clamp<int64_t>(predicted / seq_len_, 1, batch_));
-  const int64_t length = static_cast<int64_t>(validation_.size()) / streams;
-  for (int64_t start = 0; start < length - 1; start += seq_len_) {
-    const int window = static_cast<int>(std::min<int64_t>(seq_len_, length - 1 - start));
-    windows.emplace_back();
-    fill_window(validation_, streams, length, start, window, windows.back());
-  }
-  return windows;
 }
 
 }  // namespace genrnn

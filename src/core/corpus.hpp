@@ -26,13 +26,13 @@ class CorpusBatches {
   // Window `index` (0 .. windows_per_epoch - 1) of every stream.
   void train_window(int64_t index, TokenWindow& out) const;
 
-  bool has_validation() const { return !validation_.empty(); }
+  bool has_validation() const { return !validation_windows_.empty(); }
   // The validation tail as parallel streams (at most `batch`) in windows of at most seq_len.
-  std::vector<TokenWindow> validation_windows() const;
+  const std::vector<TokenWindow>& validation_windows() const { return validation_windows_; }
 
  private:
   std::vector<int> train_;
-  std::vector<int> validation_;
+  std::vector<TokenWindow> validation_windows_;
   int batch_;
   int seq_len_;
   int64_t stream_length_;

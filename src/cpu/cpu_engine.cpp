@@ -28,9 +28,8 @@ double CpuEngine::compute_gradients(const TokenWindow& window, std::vector<float
 std::optional<double> CpuEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
   const double loss = forward_backward(
       window, {options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_.step)});
-  gradients_ = network_.gradients();
-  cpu::clip_gradients(gradients_, options.clip);
-  cpu::apply_optimizer(network_.parameters(), gradients_, optimizer_, options);
+  cpu::clip_gradients(network_.gradients(), options.clip);
+  cpu::apply_optimizer(network_.parameters(), network_.gradients(), optimizer_, options);
   return loss;
 }
 

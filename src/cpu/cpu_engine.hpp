@@ -29,7 +29,6 @@ class CpuEngine final : public Engine {
   double forward_backward(const TokenWindow& window, const cpu::DropoutSpec& dropout);
 
   cpu::CpuNetwork<float> network_;
-  std::vector<float> gradients_;
   OptimizerState optimizer_;
   std::vector<float> loaded_logits_;  // load_logits / draw_tokens
   std::vector<int> drawn_;

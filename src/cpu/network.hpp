@@ -34,6 +34,7 @@ class CpuNetwork {
   std::vector<Real>& parameters() { return params_; }
   const std::vector<Real>& parameters() const { return params_; }
   const std::vector<Real>& gradients() const { return grads_; }
+  std::vector<Real>& gradients() { return grads_; }
 
   // An empty h/c means zeros.
   void set_state(const RecurrentState& state);

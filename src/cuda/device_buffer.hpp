@@ -71,31 +71,40 @@ class PinnedBuffer {
   std::size_t capacity_ = 0;
 };
 
+// A CUDA event, destroyed with its owner.
+class Event {
+ public:
+  explicit Event(unsigned flags = cudaEventDefault) { GENRNN_CUDA_CHECK(cudaEventCreateWithFlags(&event_, flags)); }
+  ~Event() { cudaEventDestroy(event_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
 // A pinned staging area for uploads that must not wait for the device: the host fills it while
 // the stream may still be copying its previous contents, so acquire() first waits for that copy
 // (only that copy) to have run.
 template <class T>
 class UploadStage {
  public:
-  UploadStage() { GENRNN_CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming)); }
-  ~UploadStage() { cudaEventDestroy(copied_); }
-  UploadStage(const UploadStage&) = delete;
-  UploadStage& operator=(const UploadStage&) = delete;
 
   T* acquire(std::size_t count) {
-    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied_));
+    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied_.get()));
     buffer_.reserve(count);
     return buffer_.data();
   }
   // Queues the copy of the first `count` elements to `device` and marks the stage busy until then.
   void upload(T* device, std::size_t count, cudaStream_t stream) {
     GENRNN_CUDA_CHECK(cudaMemcpyAsync(device, buffer_.data(), count * sizeof(T), cudaMemcpyHostToDevice, stream));
-    GENRNN_CUDA_CHECK(cudaEventRecord(copied_, stream));
+    GENRNN_CUDA_CHECK(cudaEventRecord(copied_.get(), stream));
   }
 
  private:
   PinnedBuffer<T> buffer_;
-  cudaEvent_t copied_ = nullptr;
+  Event copied_{cudaEventDisableTiming};
 };
 
 }  // namespace genrnn::cuda

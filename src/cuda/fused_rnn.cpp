@@ -13,7 +13,7 @@ namespace genrnn::cuda {
 FusedRnn::FusedRnn(const DeviceContext& context, const ModelConfig& config)
     : context_(context), config_(config), gate_width_(config.gate_count() * config.hidden_size) {
   const auto layout = parameter_layout(config);
-  const std::size_t first = find_tensor(layout, "rnn.weight_ih_l0").offset;
+  const std::size_t first = first_weight_offset_ = find_tensor(layout, "rnn.weight_ih_l0").offset;
   for (int l = 0; l < config.num_layers; ++l) {
     const auto k = "_l" + std::to_string(l);
     layers_.push_back({find_tensor(layout, "rnn.weight_ih" + k).offset - first,
@@ -31,9 +31,7 @@ FusedRnn::FusedRnn(const DeviceContext& context, const ModelConfig& config)
 }
 
 std::vector<ParameterSegment> FusedRnn::weight_segments(const float*) const {
-  const auto layout = parameter_layout(config_);
-  const std::size_t first = find_tensor(layout, "rnn.weight_ih_l0").offset;
-  return {{first, 0, weight_floats_}};
+  return {{first_weight_offset_, 0, weight_floats_}};
 }
 
 void FusedRnn::set_dropout(float probability, uint64_t seed, uint64_t step) { dropout_ = {probability, seed, step}; }

@@ -45,6 +45,7 @@ class FusedRnn final : public RecurrentLayers {
   int gate_width_;  // G * H
   std::vector<LayerWeights> layers_;
   std::size_t weight_floats_ = 0;
+  std::size_t first_weight_offset_ = 0;  // of rnn.weight_ih_l0 in PyTorch's flat layout
   int batch_ = 0, seq_len_ = 0;
   bool training_ = false;  // of the last forward
   struct {

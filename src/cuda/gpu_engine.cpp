@@ -350,10 +350,14 @@ void GpuEngine::draw_tokens(const SamplingOptions& sampling, const std::vector<D
 }
 
 void GpuEngine::decode_step(const kernels::SamplingParams& params) {
-  const int streams = state_batch_;
   seq_len_ = 1;
   forward(step_ids_.data(), false);
   last_position_logits();
+  draw_next_tokens(params);
+}
+
+void GpuEngine::draw_next_tokens(const kernels::SamplingParams& params) {
+  const int streams = state_batch_;
   const uint64_t* seeds = sampling_keys_.data();
   uint64_t* steps = sampling_keys_.data() + 2 * static_cast<std::size_t>(streams);
   kernels::sample_tokens(logits_.data(), streams, config_.vocab_size, params, seeds, seeds + streams, steps,
@@ -400,8 +404,6 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
   decoded_host_.reserve(total);
   sampling_scratch_.reserve(std::max<std::size_t>(kernels::sampling_scratch_bytes(streams, V), 1));
   const kernels::SamplingParams params{sampling.temperature, sampling.top_k, sampling.top_p};
-  const uint64_t* seeds = sampling_keys_.data();
-  uint64_t* steps = sampling_keys_.data() + 2 * static_cast<std::size_t>(streams);
 
   // One step (input ids -> layers -> head -> sampler) is captured as a CUDA graph per state
   // parity, once the plain launches of the first two steps have set every buffer up, and then
@@ -411,28 +413,24 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
   cudaGraphExec_t replays[2] = {nullptr, nullptr};
   // Ids reach the host in chunks: while the device runs chunk c, the host reads chunk c - 1.
   constexpr int chunk = 16;
-  cudaEvent_t copied = nullptr;
-  GENRNN_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+  const Event copied(cudaEventDisableTiming);
   int pending_first = 0, pending_count = 0;
   bool wanted = true;  // the caller still wants tokens
   auto deliver_pending = [&] {
     if (pending_count == 0) return;
-    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied));
+    GENRNN_CUDA_CHECK(cudaEventSynchronize(copied.get()));
     wanted = on_tokens(pending_first, pending_count, decoded_host_.data() + static_cast<std::size_t>(pending_first) * streams);
     pending_count = 0;
   };
   auto release = [&] {
     for (cudaGraphExec_t replay : replays)
       if (replay) cudaGraphExecDestroy(replay);
-    cudaEventDestroy(copied);
   };
   try {
     int chunk_first = 0;
     for (int position = 0; position < length && wanted; ++position) {
       if (position == 0) {  // from the prompt's logits
-        kernels::sample_tokens(logits_.data(), streams, V, params, seeds, seeds + streams, steps, step_ids_.data(),
-                               sampling_scratch_.data(), context_.stream());
-        kernels::advance_steps(steps, streams, context_.stream());
+        draw_next_tokens(params);
       } else {
         cudaGraphExec_t& replay = replays[current_state_];
         if (graphs && !replay && position >= 3) graphs = capture_decode_step(params, replay);
@@ -452,7 +450,7 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
                                         static_cast<std::size_t>(count) * streams * sizeof(int), cudaMemcpyDeviceToHost,
                                         context_.stream()));
       deliver_pending();
-      GENRNN_CUDA_CHECK(cudaEventRecord(copied, context_.stream()));
+      GENRNN_CUDA_CHECK(cudaEventRecord(copied.get(), context_.stream()));
       pending_first = chunk_first;
       pending_count = count;
       chunk_first = position + 1;
@@ -467,23 +465,13 @@ void GpuEngine::decode(const std::vector<float>& first_logits, int length, const
 }
 
 double GpuEngine::time_seconds(const std::function<void()>& work) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  GENRNN_CUDA_CHECK(cudaEventCreate(&start));
-  GENRNN_CUDA_CHECK(cudaEventCreate(&stop));
+  const Event start, stop;
+  GENRNN_CUDA_CHECK(cudaEventRecord(start.get(), context_.stream()));
+  work();
+  GENRNN_CUDA_CHECK(cudaEventRecord(stop.get(), context_.stream()));
+  GENRNN_CUDA_CHECK(cudaEventSynchronize(stop.get()));
   float milliseconds = 0;
-  try {
-    GENRNN_CUDA_CHECK(cudaEventRecord(start, context_.stream()));
-    work();
-    GENRNN_CUDA_CHECK(cudaEventRecord(stop, context_.stream()));
-    GENRNN_CUDA_CHECK(cudaEventSynchronize(stop));
-    GENRNN_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start, stop));
-  } catch (...) {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    throw;
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  GENRNN_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start.get(), stop.get()));
   return milliseconds / 1000.0;
 }
 

@@ -56,6 +56,8 @@ class GpuEngine final : public Engine {
   // One decode step on the device: the ids in step_ids_ through the layers and the head, the
   // next ids drawn into step_ids_, the draw counters advanced.
   void decode_step(const kernels::SamplingParams& params);
+  // The sampler over logits_ into step_ids_, then the draw counters advanced.
+  void draw_next_tokens(const kernels::SamplingParams& params);
   // Captures decode_step as a CUDA graph; false (and nothing captured) where that fails.
   bool capture_decode_step(const kernels::SamplingParams& params, cudaGraphExec_t& replay);
   // Uploads the Philox keys of `streams` streams for `positions` positions:
