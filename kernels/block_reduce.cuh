@@ -7,6 +7,7 @@
 #include <string>
 
 #include "genrnn/error.hpp"
+#include "kernels/launch.cuh"
 
 namespace genrnn::kernels {
 
@@ -20,6 +21,9 @@ inline int grid_blocks(std::size_t n) {
   const std::size_t wanted = (n + kThreadsPerBlock - 1) / kThreadsPerBlock;
   return static_cast<int>(std::min<std::size_t>(wanted, kMaxBlocks));
 }
+
+// The launch of a grid-stride loop over n elements (n > 0).
+inline LaunchShape grid_stride_shape(std::size_t n) { return {dim3(grid_blocks(n)), dim3(kThreadsPerBlock)}; }
 
 // A grid-stride loop is `for (i = grid_thread_index(); i < n; i += grid_thread_count())`.
 __device__ inline std::size_t grid_thread_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }

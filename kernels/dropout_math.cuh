@@ -8,11 +8,19 @@
 
 namespace genrnn::math {
 
-GENRNN_HD float dropout_scale(float probability, uint64_t seed, uint64_t step, int layer, uint64_t element) {
+// The masks of one training step: probability 0 is no dropout.
+struct DropoutMask {
+  float probability = 0;
+  uint64_t seed = 0;
+  uint64_t step = 0;
+};
+
+GENRNN_HD float dropout_scale(const DropoutMask& mask, int layer, uint64_t element) {
   const Philox4x32 counter = {{static_cast<uint32_t>(element / 4), static_cast<uint32_t>(layer),
-                               static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32)}};
-  const Philox4x32 bits = philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
-  return uniform_from_bits(bits.v[element % 4]) >= probability ? 1.0f / (1.0f - probability) : 0.0f;
+                               static_cast<uint32_t>(mask.step), static_cast<uint32_t>(mask.step >> 32)}};
+  const Philox4x32 bits =
+      philox4x32_10(counter, static_cast<uint32_t>(mask.seed), static_cast<uint32_t>(mask.seed >> 32));
+  return uniform_from_bits(bits.v[element % 4]) >= mask.probability ? 1.0f / (1.0f - mask.probability) : 0.0f;
 }
 
 }  // namespace genrnn::math

@@ -1,4 +1,5 @@
-// Embedding lookups and their gradient, and the one-hot input of models without an embedding.
+// Embedding lookups and their gradient, and the one-hot input's projection: a column of W_ih
+// per token, gathered (and its gradient scattered back) without any rows x V matrix.
 #include <cstddef>
 
 #include "kernels/block_reduce.cuh"
@@ -7,8 +8,8 @@
 namespace genrnn::kernels {
 namespace {
 
-// Grid-stride loops over the n x width output elements: consecutive threads take consecutive
-// columns of a row, so reads and writes are coalesced.
+// Grid-stride loops over the rows x width output elements: consecutive threads take
+// consecutive columns of a row, so the row-major reads and writes are coalesced.
 __global__ void embedding_gather_rows(const float* table, const int* ids, std::size_t elements, int width,
                                       float* rows) {
   for (std::size_t i = grid_thread_index(); i < elements; i += grid_thread_count()) {
@@ -25,10 +26,20 @@ __global__ void embedding_scatter_add_rows(const float* row_grads, const int* id
   }
 }
 
-__global__ void one_hot_rows(const int* ids, std::size_t elements, int vocab, float* rows) {
+// Element (r, g) reads weight[g][ids[r]]: a column of a row-major matrix, one float per row.
+__global__ void gather_weight_columns(const float* weight, int columns, const float* bias, const int* ids,
+                                      std::size_t elements, int width, float* out) {
   for (std::size_t i = grid_thread_index(); i < elements; i += grid_thread_count()) {
-    const std::size_t r = i / vocab, v = i % vocab;
-    rows[i] = v == std::size_t(ids[r]) ? 1.0f : 0.0f;
+    const std::size_t r = i / width, g = i % width;
+    out[i] = weight[g * columns + ids[r]] + bias[g];
+  }
+}
+
+__global__ void scatter_add_weight_columns(const float* grads, const int* ids, std::size_t elements, int width,
+                                           float* weight_grad, int columns) {
+  for (std::size_t i = grid_thread_index(); i < elements; i += grid_thread_count()) {
+    const std::size_t r = i / width, g = i % width;
+    atomicAdd(&weight_grad[g * columns + ids[r]], grads[i]);
   }
 }
 
@@ -38,7 +49,8 @@ void embedding_gather(const float* table, const int* ids, int n, int width, floa
   require_non_negative("embedding_gather", {n, width});
   const std::size_t elements = std::size_t(n) * width;
   if (elements == 0) return;
-  embedding_gather_rows<<<grid_blocks(elements), kThreadsPerBlock, 0, stream>>>(table, ids, elements, width, rows);
+  launch("embedding_gather_rows", embedding_gather_rows, grid_stride_shape(elements), stream, table, ids, elements, width,
+         rows);
 }
 
 void embedding_scatter_add(const float* row_grads, const int* ids, int n, int width, float* table_grad,
@@ -46,15 +58,26 @@ void embedding_scatter_add(const float* row_grads, const int* ids, int n, int wi
   require_non_negative("embedding_scatter_add", {n, width});
   const std::size_t elements = std::size_t(n) * width;
   if (elements == 0) return;
-  embedding_scatter_add_rows<<<grid_blocks(elements), kThreadsPerBlock, 0, stream>>>(row_grads, ids, elements,
-                                                                                     width, table_grad);
+  launch("embedding_scatter_add_rows", embedding_scatter_add_rows, grid_stride_shape(elements), stream, row_grads, ids,
+         elements, width, table_grad);
 }
 
-void one_hot(const int* ids, int n, int vocab, float* rows, cudaStream_t stream) {
-  require_non_negative("one_hot", {n, vocab});
-  const std::size_t elements = std::size_t(n) * vocab;
+void gather_columns(const float* weight, int columns, const float* bias, const int* ids, int rows, int width,
+                    float* out, cudaStream_t stream) {
+  require_non_negative("gather_columns", {columns, rows, width});
+  const std::size_t elements = std::size_t(rows) * width;
   if (elements == 0) return;
-  one_hot_rows<<<grid_blocks(elements), kThreadsPerBlock, 0, stream>>>(ids, elements, vocab, rows);
+  launch("gather_weight_columns", gather_weight_columns, grid_stride_shape(elements), stream, weight, columns, bias, ids,
+         elements, width, out);
+}
+
+void scatter_add_columns(const float* grads, const int* ids, int rows, int width, float* weight_grad, int columns,
+                         cudaStream_t stream) {
+  require_non_negative("scatter_add_columns", {columns, rows, width});
+  const std::size_t elements = std::size_t(rows) * width;
+  if (elements == 0) return;
+  launch("scatter_add_weight_columns", scatter_add_weight_columns, grid_stride_shape(elements), stream, grads, ids,
+         elements, width, weight_grad, columns);
 }
 
 }  // namespace genrnn::kernels

@@ -77,11 +77,13 @@ void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* sc
   double* partials = reinterpret_cast<double*>(scratch);
   double* coefficient = partials + blocks;
   if (blocks > 0)
-    clip_sum_of_squares_per_block<<<blocks, kThreadsPerBlock, 0, stream>>>(gradients, n, partials);
-  clip_coefficient_from_partials<<<1, kThreadsPerBlock, 0, stream>>>(partials, blocks, max_norm, coefficient,
-                                                                      norm);
+    launch("clip_sum_of_squares_per_block", clip_sum_of_squares_per_block, grid_stride_shape(n), stream,
+           gradients, n, partials);
+  launch("clip_coefficient_from_partials", clip_coefficient_from_partials, {dim3(1), dim3(kThreadsPerBlock)}, stream,
+         partials, blocks, max_norm, coefficient, norm);
   if (clipping)
-    clip_scale_by_coefficient<<<blocks, kThreadsPerBlock, 0, stream>>>(gradients, n, coefficient);
+    launch("clip_scale_by_coefficient", clip_scale_by_coefficient, grid_stride_shape(n), stream, gradients, n,
+           coefficient);
 }
 
 void adam_step(float* params, const float* gradients, float* m, float* v, std::size_t n,
@@ -90,12 +92,12 @@ void adam_step(float* params, const float* gradients, float* m, float* v, std::s
   if (!(hyper.bias_correction1 > 0 && hyper.bias_correction2 > 0))
     throw Error("kernels::adam_step: bias corrections must be positive (1 - beta^step for step >= 1)");
   if (n == 0) return;
-  adam_step_flat<<<grid_blocks(n), kThreadsPerBlock, 0, stream>>>(params, gradients, m, v, n, hyper);
+  launch("adam_step_flat", adam_step_flat, grid_stride_shape(n), stream, params, gradients, m, v, n, hyper);
 }
 
 void sgd_step(float* params, const float* gradients, std::size_t n, float learning_rate, cudaStream_t stream) {
   if (n == 0) return;
-  sgd_step_flat<<<grid_blocks(n), kThreadsPerBlock, 0, stream>>>(params, gradients, n, learning_rate);
+  launch("sgd_step_flat", sgd_step_flat, grid_stride_shape(n), stream, params, gradients, n, learning_rate);
 }
 
 }  // namespace genrnn::kernels

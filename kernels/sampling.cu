@@ -213,16 +213,14 @@ __global__ void advance_steps_by_one(uint64_t* steps, int batch) {
 
 }  // namespace
 
-std::size_t sampling_scratch_bytes(int, int) { return 0; }
-
 void advance_steps(uint64_t* steps, int batch, cudaStream_t stream) {
   require_non_negative("advance_steps", {batch});
   if (batch == 0) return;
-  advance_steps_by_one<<<grid_blocks(static_cast<std::size_t>(batch)), kThreadsPerBlock, 0, stream>>>(steps, batch);
+  launch("advance_steps_by_one", advance_steps_by_one, grid_stride_shape(std::size_t(batch)), stream, steps, batch);
 }
 
 void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
-                   const uint64_t* stream_ids, const uint64_t* steps, int* ids, void*, cudaStream_t stream) {
+                   const uint64_t* stream_ids, const uint64_t* steps, int* ids, cudaStream_t stream) {
   require_non_negative("sample_tokens", {batch, vocab});
   SamplingOptions{params.temperature, params.top_k, params.top_p}.validate();
   if (batch == 0) return;
@@ -230,7 +228,8 @@ void sample_tokens(const float* logits, int batch, int vocab, const SamplingPara
   // Whole warps, enough for one chunk of runs to cover the vocabulary when it is small.
   const int runs = (vocab - 1) / kRun + 1;
   const int threads = std::min(kMaxThreads, (runs + 31) / 32 * 32);
-  sample_tokens_per_stream<<<batch, threads, 0, stream>>>(logits, vocab, params, seeds, stream_ids, steps, ids);
+  launch("sample_tokens_per_stream", sample_tokens_per_stream, {dim3(batch), dim3(threads)}, stream, logits, vocab,
+         params, seeds, stream_ids, steps, ids);
 }
 
 }  // namespace genrnn::kernels

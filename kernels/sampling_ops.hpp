@@ -14,14 +14,11 @@ struct SamplingParams {
   float top_p = 1.0f;
 };
 
-// Device scratch (bytes) the kernel needs for `batch` streams of `vocab` logits.
-std::size_t sampling_scratch_bytes(int batch, int vocab);
-
 // logits: [batch][vocab]. For stream b the uniform number is Philox keyed by
 // (seeds[b], stream_ids[b], steps[b]) — all three device arrays of `batch` entries — so a
 // stream draws the same tokens whatever batch it runs in. Writes ids[b] in [0, vocab).
 void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
-                   const uint64_t* stream_ids, const uint64_t* steps, int* ids, void* scratch, cudaStream_t stream);
+                   const uint64_t* stream_ids, const uint64_t* steps, int* ids, cudaStream_t stream);
 
 // steps[b] += 1 for b < batch: the next draw's counters, on the device (a decode step that is
 // replayed as a CUDA graph cannot take them from the host).

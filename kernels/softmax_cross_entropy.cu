@@ -68,14 +68,14 @@ void softmax_cross_entropy(float* logits, const float* bias, const int* targets,
   if (vocab == 0) throw Error("kernels::softmax_cross_entropy: a vocabulary of 0 tokens has no softmax");
   // Whole warps, no more than the row has columns for (a 2-token row gets one warp).
   const int threads = vocab >= kThreadsPerBlock ? kThreadsPerBlock : (vocab + 31) / 32 * 32;
-  softmax_cross_entropy_rows<<<rows, threads, 0, stream>>>(logits, bias, targets, vocab, gradient_scale,
-                                                           row_losses);
+  launch("softmax_cross_entropy_rows", softmax_cross_entropy_rows, {dim3(rows), dim3(threads)}, stream, logits, bias,
+         targets, vocab, gradient_scale, row_losses);
 }
 
 void sum(const float* values, int n, double* total, cudaStream_t stream) {
   require_non_negative("sum", {n});
   // n == 0 still launches: *total must become 0.
-  sum_in_fixed_order<<<1, kSumThreads, 0, stream>>>(values, n, total);
+  launch("sum_in_fixed_order", sum_in_fixed_order, {dim3(1), dim3(kSumThreads)}, stream, values, n, total);
 }
 
 }  // namespace genrnn::kernels

@@ -1,8 +1,9 @@
 #pragma once
 #include <cstddef>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "genrnn/config.hpp"
 
 namespace genrnn {
 
@@ -22,16 +23,37 @@ struct GpuInfo {
 // says what the runtime said.
 std::vector<GpuInfo> list_gpus(std::string* why_none = nullptr);
 
-// The engine a request resolves to ("cpu" or "cudnn") and a line saying why, for stderr.
+// How an engine is picked and set up, for Generator, evaluate and the benchmark (Trainer reads
+// the same fields from TrainOptions).
+struct EngineOptions {
+  Device device = Device::automatic;
+  std::string engine = "auto";  // "auto" or a name from registered_engines()
+  bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
+  bool cuda_graphs = true;      // GPU decoders: replay one captured step (false: plain launches)
+};
+
+// An engine of the registry: what it is and does, and whether this build has it.
+struct EngineInfo {
+  std::string name;
+  std::string description;
+  std::string device;   // "cpu" or "cuda"
+  std::string dropout;  // how its training draws dropout masks
+  bool in_this_build = true;
+  std::string why_not;  // when it is not in this build
+};
+std::vector<EngineInfo> registered_engines();
+
+// The engine a request resolves to and a line saying why, for stderr.
 struct EngineChoice {
   std::string engine;
   std::string reason;
+  bool on_gpu = false;
 };
-// `engine` is "auto" (the GPU's engine when one is usable, else the CPU), "cpu" or "cudnn".
-// Throws Error when the two cannot go together or Device::cuda finds no usable GPU.
+// `engine` is "auto" (the first GPU engine when a GPU is usable, else the CPU's) or a
+// registered engine's name. Throws Error, naming the option at fault, when the two cannot go
+// together, when this build lacks what is asked for, or when Device::cuda finds no usable GPU.
 EngineChoice choose_engine(Device device, const std::string& engine = "auto");
-
-// The engines this build has, each with a line on how it works (for `gen_cuda info`).
-std::vector<std::pair<std::string, std::string>> engine_descriptions();
+// As above, and also throws when the engine cannot run `config`.
+EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config);
 
 }  // namespace genrnn

@@ -17,7 +17,7 @@ struct EvalResult {
 };
 
 // Predicts every token of `ids` from all tokens before it, as one stream from a zero state.
-// `engine`: "auto", "cpu" or "cudnn" (see choose_engine).
+// `engine`: "auto" or a registered engine (see choose_engine).
 EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine = "auto");
 
 }  // namespace genrnn

@@ -12,7 +12,7 @@
 
 namespace genrnn {
 
-class Engine;
+class DecodingEngine;
 
 struct GenerateOptions {
   int length = 200;       // tokens generated after the prompt, per stream
@@ -40,8 +40,10 @@ using TokenCallback = std::function<void(int stream, int token, const std::strin
 // Runs the prompt through the model once, then generates token by token, carrying the state.
 class Generator {
  public:
-  // `engine`: "auto", "cpu" or "cudnn" (see choose_engine).
-  Generator(const Model& model, Device device, const std::string& engine = "auto");
+  // The generator keeps its own copy of `model` (moved in where it can be).
+  Generator(Model model, const EngineOptions& options);
+  // `engine`: "auto" or a registered engine (see choose_engine).
+  Generator(Model model, Device device, const std::string& engine = "auto");
   ~Generator();
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;
@@ -64,9 +66,8 @@ class Generator {
   std::vector<std::string> run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                const TokenCallback& on_token, const RecurrentState* initial);
 
-  const Model& model_;
-  std::unique_ptr<Engine> engine_;
-  std::string engine_name_;
+  Model model_;
+  std::unique_ptr<DecodingEngine> engine_;
 };
 
 }  // namespace genrnn

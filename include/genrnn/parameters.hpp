@@ -22,4 +22,20 @@ std::vector<TensorSpec> parameter_layout(const ModelConfig& config);
 std::size_t parameter_count(const ModelConfig& config);
 const TensorSpec& find_tensor(const std::vector<TensorSpec>& layout, const std::string& name);
 
+// Where one recurrent layer's tensors start in the flat buffer (in floats), and its input width.
+struct LayerOffsets {
+  std::size_t weight_ih = 0, weight_hh = 0, bias_ih = 0, bias_hh = 0;
+  int input_size = 0;
+};
+
+// parameter_layout as offsets, for code that indexes the flat buffer.
+struct ParameterOffsets {
+  std::size_t embedding = 0;  // embedding.weight; meaningless when E = 0
+  std::vector<LayerOffsets> layers;
+  std::size_t rnn_begin = 0, rnn_end = 0;  // the rnn.* tensors, one contiguous run
+  std::size_t head_weight = 0, head_bias = 0;
+  std::size_t count = 0;  // every parameter
+};
+ParameterOffsets parameter_offsets(const ModelConfig& config);
+
 }  // namespace genrnn

@@ -11,7 +11,7 @@
 
 namespace genrnn {
 
-class Engine;
+class TrainingEngine;
 struct CorpusBatches;
 enum class Optimizer { adam, sgd };
 Optimizer parse_optimizer(const std::string& name);  // "adam" | "sgd"
@@ -32,7 +32,7 @@ struct TrainOptions {
   int64_t loss_every = 1;          // read the training loss back every N steps (a GPU waits for it)
   std::string out_path;            // checkpoint; the optimizer state goes to out_path + ".optim"
   Device device = Device::automatic;
-  std::string engine = "auto";  // "auto", "cpu" or "cudnn": see choose_engine
+  std::string engine = "auto";  // "auto" or a registered engine: see choose_engine
   bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
   // Throws Error naming the option that is out of range.
   void validate() const;
@@ -79,8 +79,7 @@ class Trainer {
   Model model_;
   TrainOptions options_;
   std::unique_ptr<CorpusBatches> data_;
-  std::unique_ptr<Engine> engine_;
-  std::string engine_name_;
+  std::unique_ptr<TrainingEngine> engine_;
   int64_t step_ = 0;
 };
 

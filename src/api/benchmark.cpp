@@ -4,7 +4,7 @@
 #include <functional>
 #include <random>
 
-#include "engine/engine.hpp"
+#include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/generator.hpp"
 #include "genrnn/sampling.hpp"
@@ -70,31 +70,31 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  result.engine = choose_engine(bench.device, bench.engine).engine;
-  result.device = result.engine == "cpu" ? "cpu" : "cuda";
+  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32};
+  const EngineChoice choice = choose_engine(engine_options.device, engine_options.engine);
+  result.engine = choice.engine;
+  result.device = choice.on_gpu ? "cuda" : "cpu";
   if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
   std::mt19937_64 random(timing.seed);
   const int vocab = bench.model.vocab_size;
 
   if (bench.test == BenchTest::sample) {
-    // The smallest model with this vocabulary hosts the engine's sampler.
-    const ModelConfig host{CellType::rnn, 1, 1, 0, vocab, TokenizerKind::word};
-    auto engine = make_engine(result.engine, host, bench.tf32);
+    auto sampler = make_sampler(result.engine, engine_options);
     std::normal_distribution<float> normal(0.0f, 2.0f);
     std::vector<float> logits(static_cast<std::size_t>(bench.batch) * vocab);
     for (float& z : logits) z = normal(random);
-    engine->load_logits(logits, bench.batch);
+    sampler->load_logits(logits, bench.batch);
     std::vector<DrawKey> keys(static_cast<std::size_t>(bench.batch));
     for (std::size_t s = 0; s < keys.size(); ++s) keys[s] = {timing.seed, s};
     uint64_t position = 0;
-    measure(timing, bench.batch, result, [&] { engine->draw_tokens(SamplingOptions{}, keys, position++); },
-            [&](const std::function<void()>& work) { return engine->time_seconds(work); });
+    measure(timing, bench.batch, result, [&] { sampler->draw(SamplingOptions{}, keys, position++); },
+            [&](const std::function<void()>& work) { return sampler->time_seconds(work); });
     return result;
   }
 
   const Model model = random_model(bench.model, timing.seed);
   if (bench.test == BenchTest::decode) {
-    Generator generator(model, bench.device, bench.engine);
+    Generator generator(model, engine_options);
     GenerateOptions options;
     options.length = bench.n_decode;
     options.num_samples = bench.batch;
@@ -103,25 +103,30 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     return result;
   }
 
-  auto engine = make_engine(result.engine, model.config, bench.tf32);
-  engine->set_parameters(model.parameters);
   const RecurrentState zero{bench.batch, {}, {}};
-  engine->set_state(zero);
   const auto tokens = static_cast<std::size_t>(bench.batch) * bench.seq_len;
-  const auto on_engine = [&](const std::function<void()>& work) { return engine->time_seconds(work); };
+  // Timed on the engine's device: its queued work included.
+  const auto on_device = [](ModelEngine& engine) {
+    return [&engine](const std::function<void()>& work) { return engine.time_seconds(work); };
+  };
   if (bench.test == BenchTest::train) {
+    auto engine = make_training_engine(result.engine, model.config, engine_options);
+    engine->set_parameters(model.parameters);
+    engine->set_state(zero);
     const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random), random_ids(tokens, vocab, random)};
-    TrainStepOptions options;
-    options.read_loss = false;
-    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, options); }, on_engine);
-  } else {
-    const std::vector<int> prompts = random_ids(tokens, vocab, random);
-    std::vector<float> logits;
-    measure(timing, static_cast<int64_t>(tokens), result, [&] {
-      engine->set_state(zero);
-      engine->prefill(prompts, bench.batch, logits);
-    }, on_engine);
+    TrainStepOptions step;
+    step.read_loss = false;
+    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, step); }, on_device(*engine));
+    return result;
   }
+  auto engine = make_decoding_engine(result.engine, model.config, engine_options);
+  engine->set_parameters(model.parameters);
+  const std::vector<int> prompts = random_ids(tokens, vocab, random);
+  std::vector<float> logits;
+  measure(timing, static_cast<int64_t>(tokens), result, [&] {
+    engine->set_state(zero);
+    engine->prefill(prompts, logits);
+  }, on_device(*engine));
   return result;
 }
 

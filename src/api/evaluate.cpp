@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/engine.hpp"
+#include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
@@ -11,8 +11,8 @@ namespace genrnn {
 EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine_name) {
   if (ids.size() < 2) throw Error("the text has fewer than 2 tokens: nothing to predict");
   EvalResult result;
-  result.engine = choose_engine(device, engine_name).engine;
-  auto engine = make_engine(result.engine, model.config);
+  result.engine = choose_engine({device, engine_name}, model.config).engine;
+  auto engine = make_training_engine(result.engine, model.config);
   engine->set_parameters(model.parameters);
   engine->set_state({1, {}, {}});
   // One stream, carried across chunks: the chunk length only bounds memory, not the result.

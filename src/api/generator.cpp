@@ -4,7 +4,8 @@
 #include <map>
 
 #include "core/nvtx_range.hpp"
-#include "engine/engine.hpp"
+#include "core/cell_table.hpp"
+#include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
@@ -36,15 +37,17 @@ void place_streams(const std::vector<float>& part, const std::vector<int>& strea
 
 }  // namespace
 
-Generator::Generator(const Model& model, Device device, const std::string& engine) : model_(model) {
-  engine_name_ = choose_engine(device, engine).engine;
-  engine_ = make_engine(engine_name_, model.config);
-  engine_->set_parameters(model.parameters);
+Generator::Generator(Model model, const EngineOptions& options) : model_(std::move(model)) {
+  engine_ = make_decoding_engine(choose_engine(options, model_.config).engine, model_.config, options);
+  engine_->set_parameters(model_.parameters);
 }
+
+Generator::Generator(Model model, Device device, const std::string& engine)
+    : Generator(std::move(model), EngineOptions{device, engine}) {}
 
 Generator::~Generator() = default;
 
-const std::string& Generator::engine_name() const { return engine_name_; }
+const std::string& Generator::engine_name() const { return engine_->name(); }
 
 std::vector<std::string> Generator::generate(const std::string& prompt, const GenerateOptions& options,
                                              const TokenCallback& on_token, const RecurrentState* initial) {
@@ -85,7 +88,7 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   const RecurrentState& start = initial ? *initial : zero;
   std::vector<float> logits(static_cast<std::size_t>(streams) * vocab);
   RecurrentState prefilled{streams, std::vector<float>(static_cast<std::size_t>(layers) * streams * hidden), {}};
-  if (model_.config.cell == CellType::lstm) prefilled.c = prefilled.h;
+  if (has_cell_state(model_.config)) prefilled.c = prefilled.h;
   for (const auto& [prompt, members] : groups) {
     const int count = static_cast<int>(members.size());
     engine_->set_state({count, select_streams(start.h, streams, members, layers, hidden),
@@ -93,7 +96,7 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
     std::vector<int> prompts;
     for (int k = 0; k < count; ++k) prompts.insert(prompts.end(), prompt.begin(), prompt.end());
     std::vector<float> group_logits;
-    engine_->prefill(prompts, count, group_logits);
+    engine_->prefill(prompts, group_logits);
     if (groups.size() == 1) {  // the engine already holds the whole batch's state
       logits = std::move(group_logits);
       break;

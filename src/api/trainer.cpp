@@ -6,7 +6,7 @@
 #include "core/corpus.hpp"
 #include "core/nvtx_range.hpp"
 #include "core/safetensors.hpp"
-#include "engine/engine.hpp"
+#include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
@@ -64,15 +64,15 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
     : model_(std::move(model)), options_(options) {
   options_.validate();
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
-  engine_name_ = choose_engine(options_.device, options_.engine).engine;
-  engine_ = make_engine(engine_name_, model_.config, options_.tf32);
+  const EngineOptions engine{options_.device, options_.engine, options_.tf32};
+  engine_ = make_training_engine(choose_engine(engine, model_.config).engine, model_.config, engine);
   engine_->set_parameters(model_.parameters);
   engine_->set_state(zero_state(options_.batch));
 }
 
 Trainer::~Trainer() = default;
 
-const std::string& Trainer::engine_name() const { return engine_name_; }
+const std::string& Trainer::engine_name() const { return engine_->name(); }
 
 int64_t Trainer::total_steps() const {
   return options_.steps > 0 ? options_.steps : options_.epochs * data_->windows_per_epoch();

@@ -2,18 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cell_table.hpp"
+#include "core/text_list.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
 
-int ModelConfig::gate_count() const {
-  switch (cell) {
-    case CellType::lstm: return 4;
-    case CellType::gru: return 3;
-    case CellType::rnn: return 1;
-  }
-  throw Error("unknown cell type");
-}
+int ModelConfig::gate_count() const { return describe_cell(cell).gates; }
 
 int ModelConfig::input_size() const { return embedding_dim > 0 ? embedding_dim : vocab_size; }
 
@@ -30,24 +25,19 @@ void ModelConfig::validate() const {
   check("vocab_size", vocab_size, 1, 1 << 21);
 }
 
-std::string to_string(CellType cell) {
-  switch (cell) {
-    case CellType::lstm: return "lstm";
-    case CellType::gru: return "gru";
-    case CellType::rnn: return "rnn";
-  }
-  throw Error("unknown cell type");
-}
+std::string to_string(CellType cell) { return describe_cell(cell).name; }
 
 std::string to_string(TokenizerKind kind) {
   return kind == TokenizerKind::character ? "char" : "word";
 }
 
 CellType parse_cell(const std::string& name) {
-  if (name == "lstm") return CellType::lstm;
-  if (name == "gru") return CellType::gru;
-  if (name == "rnn") return CellType::rnn;
-  throw Error("unknown cell '" + name + "' (expected lstm, gru or rnn)");
+  std::vector<std::string> names;
+  for (const CellDescription& cell : cell_table()) {
+    if (cell.name == name) return cell.type;
+    names.push_back(cell.name);
+  }
+  throw Error("unknown cell '" + name + "' (expected " + one_of(names) + ")");
 }
 
 TokenizerKind parse_tokenizer_kind(const std::string& name) {

@@ -1,5 +1,6 @@
 #include "genrnn/parameters.hpp"
 
+#include "core/cell_table.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn {
@@ -20,12 +21,13 @@ std::vector<TensorSpec> parameter_layout(const ModelConfig& config) {
     offset += layout.back().numel();
   };
   if (E > 0) add("embedding.weight", {V, E});
+  const auto& names = describe_cell(config.cell).layer_tensors;
   for (int k = 0; k < config.num_layers; ++k) {
-    const auto suffix = "_l" + std::to_string(k);
-    add("rnn.weight_ih" + suffix, {GH, k == 0 ? int64_t{config.input_size()} : H});
-    add("rnn.weight_hh" + suffix, {GH, H});
-    add("rnn.bias_ih" + suffix, {GH});
-    add("rnn.bias_hh" + suffix, {GH});
+    const std::string prefix = "rnn.", suffix = "_l" + std::to_string(k);
+    add(prefix + names[0] + suffix, {GH, k == 0 ? int64_t{config.input_size()} : H});
+    add(prefix + names[1] + suffix, {GH, H});
+    add(prefix + names[2] + suffix, {GH});
+    add(prefix + names[3] + suffix, {GH});
   }
   add("head.weight", {V, H});
   add("head.bias", {V});
@@ -35,6 +37,23 @@ std::vector<TensorSpec> parameter_layout(const ModelConfig& config) {
 std::size_t parameter_count(const ModelConfig& config) {
   const auto layout = parameter_layout(config);
   return layout.back().offset + layout.back().numel();
+}
+
+ParameterOffsets parameter_offsets(const ModelConfig& config) {
+  // parameter_layout's order: [embedding], 4 tensors per layer, head.weight, head.bias.
+  const auto layout = parameter_layout(config);
+  ParameterOffsets offsets;
+  std::size_t next = 0;
+  if (config.embedding_dim > 0) offsets.embedding = layout[next++].offset;
+  offsets.rnn_begin = layout[next].offset;
+  for (int l = 0; l < config.num_layers; ++l, next += 4)
+    offsets.layers.push_back({layout[next].offset, layout[next + 1].offset, layout[next + 2].offset,
+                              layout[next + 3].offset, l == 0 ? config.input_size() : config.hidden_size});
+  offsets.rnn_end = layout[next].offset;
+  offsets.head_weight = layout[next].offset;
+  offsets.head_bias = layout[next + 1].offset;
+  offsets.count = layout.back().offset + layout.back().numel();
+  return offsets;
 }
 
 const TensorSpec& find_tensor(const std::vector<TensorSpec>& layout, const std::string& name) {

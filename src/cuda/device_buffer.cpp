@@ -1,5 +1,6 @@
 #include "cuda/device_buffer.hpp"
 
+#include <atomic>
 #include <string>
 
 #include "genrnn/error.hpp"
@@ -10,28 +11,33 @@ namespace {
 
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
+std::atomic<std::size_t> bytes_allocated{0};
+
 }  // namespace
 
-void* allocate_device(std::size_t bytes) {
+void* allocate_device(std::size_t bytes, cudaStream_t stream) {
   void* pointer = nullptr;
-  const cudaError_t status = cudaMalloc(&pointer, bytes);
+  const cudaError_t status = cudaMallocAsync(&pointer, bytes, stream);
   if (status == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
+    cudaGetLastError();  // not sticky: clear it, the next call starts clean
     std::size_t free = 0, total = 0;
     cudaMemGetInfo(&free, &total);
     throw Error("out of GPU memory: asked for " + mebibytes(bytes) + " with " + mebibytes(free) + " free of " +
                 mebibytes(total));
   }
   GENRNN_CUDA_CHECK(status);
+  bytes_allocated += bytes;
   return pointer;
 }
 
-void free_device(void* pointer) noexcept {
+void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept {
   if (pointer == nullptr) return;
-  // Queued work may still use the memory (a buffer grows between asynchronous steps, an engine
-  // goes away): cudaFree only "may" synchronize, so wait for the device first.
-  cudaDeviceSynchronize();
-  cudaFree(pointer);
+  // After the stream's queued work, which may still use the memory (a buffer grows between
+  // asynchronous steps, an engine goes away): the stream-ordered free waits for it, on the device.
+  cudaFreeAsync(pointer, stream);
+  bytes_allocated -= bytes;
 }
+
+std::size_t device_bytes_allocated() { return bytes_allocated; }
 
 }  // namespace genrnn::cuda

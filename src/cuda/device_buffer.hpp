@@ -1,6 +1,8 @@
 #pragma once
-// Owned device memory. Buffers grow and never shrink, so a steady training or decoding loop
-// allocates nothing after its first step.
+// Owned device memory in the stream-ordered allocator: a buffer is allocated and freed in the
+// order of the one stream it is used on, so freeing it waits for that stream's queued work and
+// nothing else. Buffers grow and never shrink, so a steady training or decoding loop allocates
+// nothing after its first step.
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -10,31 +12,38 @@
 
 namespace genrnn::cuda {
 
-// cudaMalloc with an out-of-memory message that says how much was asked and how much is free.
-void* allocate_device(std::size_t bytes);
-void free_device(void* pointer) noexcept;
+// cudaMallocAsync with an out-of-memory message that says how much was asked and how much is free.
+void* allocate_device(std::size_t bytes, cudaStream_t stream);
+// `bytes`: what allocate_device was asked for.
+void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept;
+// The bytes allocate_device has handed out and free_device not yet taken back, over the whole
+// process: what tests read to see that a loop allocates nothing more.
+std::size_t device_bytes_allocated();
 
 template <class T>
 class DeviceBuffer {
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t count) { reserve(count); }
-  ~DeviceBuffer() { free_device(data_); }
+  explicit DeviceBuffer(cudaStream_t stream) : stream_(stream) {}
+  DeviceBuffer(std::size_t count, cudaStream_t stream) : stream_(stream) { reserve(count); }
+  ~DeviceBuffer() { free_device(data_, capacity_ * sizeof(T), stream_); }
   DeviceBuffer(DeviceBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        capacity_(std::exchange(other.capacity_, 0)),
+        stream_(other.stream_) {}
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(capacity_, other.capacity_);
+    std::swap(stream_, other.stream_);
     return *this;
   }
 
   // Makes room for `count` elements; contents are lost when it has to grow.
   void reserve(std::size_t count) {
     if (count <= capacity_) return;
-    free_device(data_);
+    free_device(data_, capacity_ * sizeof(T), stream_);
     data_ = nullptr;
     capacity_ = 0;
-    data_ = static_cast<T*>(allocate_device(count * sizeof(T)));
+    data_ = static_cast<T*>(allocate_device(count * sizeof(T), stream_));
     capacity_ = count;
   }
 
@@ -45,6 +54,7 @@ class DeviceBuffer {
  private:
   T* data_ = nullptr;
   std::size_t capacity_ = 0;
+  cudaStream_t stream_;
 };
 
 // Page-locked host memory, so that copies to and from the device are truly asynchronous.
@@ -90,7 +100,6 @@ class Event {
 template <class T>
 class UploadStage {
  public:
-
   T* acquire(std::size_t count) {
     GENRNN_CUDA_CHECK(cudaEventSynchronize(copied_.get()));
     buffer_.reserve(count);

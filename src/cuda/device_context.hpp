@@ -4,6 +4,8 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
+#include <functional>
+
 namespace genrnn::cuda {
 
 class DeviceContext {
@@ -20,12 +22,17 @@ class DeviceContext {
   bool tf32() const { return tf32_; }
   // Waits for the stream and reports any error its work raised.
   void synchronize() const;
+  // Seconds that `work` takes on the stream, its queued work included (CUDA events).
+  double seconds(const std::function<void()>& work) const;
 
  private:
   bool tf32_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
+  // cuBLAS's workspace, set explicitly: the products inside a captured CUDA graph then run the
+  // same kernels as outside it (cuBLAS otherwise picks a capture-safe workspace of its own).
+  void* cublas_workspace_ = nullptr;
 };
 
 }  // namespace genrnn::cuda

@@ -1,10 +1,12 @@
 #pragma once
 // The recurrent part of a GPU engine: the L stacked layers between the input (embedding or
-// one-hot) and the head. cuDNN's RNN and our fused kernels both implement it; everything
-// around them (input, head, loss, clipping, optimizer, state) is shared (GpuEngine).
+// one-hot) and the head. cuDNN's RNN (cudnn_layers) and the layer driver on our kernels
+// (fused_layers) implement it; everything around them is shared (gpu_model). Rows are
+// time-major, r = t * batch + b, on both.
 #include <cstddef>
-#include <cstdint>
 #include <vector>
+
+#include "kernels/dropout_math.cuh"
 
 namespace genrnn::cuda {
 
@@ -15,25 +17,33 @@ struct ParameterSegment {
   std::size_t count;
 };
 
+// The first layer's input: dense rows [T * B][input], or, for one-hot input, one token id per
+// row. Exactly one is set.
+struct LayerInput {
+  const float* rows = nullptr;
+  const int* ids = nullptr;
+};
+
 class RecurrentLayers {
  public:
   virtual ~RecurrentLayers() = default;
-  virtual const char* engine_name() const = 0;
   // Floats of the layers' weight space, and where each block of the rnn.* tensors of
   // parameter_layout(config) lies in a weight space at `weights` (offsets from it).
   virtual std::size_t weight_floats() const = 0;
   virtual std::vector<ParameterSegment> weight_segments(const float* weights) const = 0;
-  // Dropout between layers in the training forwards of optimizer step `step`.
-  virtual void set_dropout(float probability, uint64_t seed, uint64_t step) = 0;
-  // Scratch for `batch` streams of `seq_len` steps (cached while unchanged).
-  virtual void configure(int batch, int seq_len) = 0;
-  // x: [batch][seq_len][input], y: [batch][seq_len][H], states [layers][batch][H]; cx, cy for
-  // LSTM only. A training forward keeps what backward needs.
-  virtual void forward(bool training, const float* x, float* y, const float* hx, float* hy, const float* cx,
-                       float* cy, const float* weights) = 0;
-  // After a training forward on the same data: dx from dy (zero gradient reaching the final
-  // state: truncated BPTT), and the weight gradients added into weight_gradients.
-  virtual void backward(const float* x, const float* y, const float* dy, float* dx, const float* hx,
-                        const float* cx, const float* weights, float* weight_gradients) = 0;};
+  // `batch` streams of `seq_len` steps from hx/cx to hy/cy ([layers][batch][H]; c for cells
+  // with a c state; hy never aliases hx). A training forward keeps what backward needs and
+  // drops out between layers with `dropout`.
+  virtual void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx,
+                       float* hy, const float* cx, float* cy, bool training, const math::DropoutMask& dropout) = 0;
+  // The last layer's outputs of the last forward: [T][B][H].
+  virtual const float* outputs() const = 0;
+  // After a training forward, with its input, weights and initial state still in place:
+  // d_outputs ([T][B][H]) is the gradient reaching the outputs, none the final state (truncated
+  // BPTT). Adds the weight gradients into weight_gradients; writes the gradient of dense input
+  // rows into d_input unless it is null.
+  virtual void backward(const LayerInput& input, const float* weights, const float* d_outputs,
+                        float* weight_gradients, float* d_input) = 0;
+};
 
 }  // namespace genrnn::cuda

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "core/cell_table.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/parameters.hpp"
 
 namespace genrnn {
 
@@ -12,26 +14,123 @@ double wall_clock_seconds(const std::function<void()>& work) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double Engine::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }
+// ---- ModelEngine ----
 
-void Engine::decode(const std::vector<float>& first_logits, int length, const SamplingOptions& sampling,
-                    const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
-  const auto streams = static_cast<int>(keys.size());
-  if (streams < 1 || first_logits.size() % keys.size() != 0)
-    throw Error("decode needs the logits of every stream");
-  const int vocab = static_cast<int>(first_logits.size() / keys.size());
-  std::vector<float> logits = first_logits;
-  std::vector<int> ids(keys.size());
-  SamplingOptions stream_sampling = sampling;
-  for (int position = 0; position < length; ++position) {
-    for (int s = 0; s < streams; ++s) {
-      stream_sampling.seed = keys[s].seed;
-      ids[s] = sample_token(logits.data() + static_cast<std::size_t>(s) * vocab, vocab, stream_sampling, keys[s].stream,
-                            static_cast<uint64_t>(position));
-    }
-    if (!on_tokens(position, 1, ids.data())) return;
-    if (position + 1 < length) step(ids, logits);
-  }
+ModelEngine::ModelEngine(std::string name, const ModelConfig& config)
+    : name_(std::move(name)), config_((config.validate(), config)) {}
+
+double ModelEngine::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }
+
+void ModelEngine::set_parameters(const std::vector<float>& flat) {
+  const std::size_t expected = parameter_count(config_);
+  if (flat.size() != expected)
+    throw Error("expected " + std::to_string(expected) + " parameters, got " + std::to_string(flat.size()));
+  write_parameters(flat);
+}
+
+void ModelEngine::set_state(const RecurrentState& state) {
+  if (state.batch < 1) throw Error("a recurrent state needs a batch of at least 1");
+  const std::size_t n = static_cast<std::size_t>(config_.num_layers) * state.batch * config_.hidden_size;
+  const CellDescription& cell = describe_cell(config_.cell);
+  auto check = [&](const std::vector<float>& values, const char* which) {
+    if (!values.empty() && values.size() != n)
+      throw Error(std::string("the recurrent state ") + which + " has " + std::to_string(values.size()) +
+                  " values; expected " + std::to_string(n) + " (layers x batch x hidden)");
+  };
+  check(state.h, "h");
+  if (!state.c.empty() && !cell.has_cell_state) throw Error(std::string("a ") + cell.name + " state has no c");
+  check(state.c, "c");
+  RecurrentState complete{state.batch, state.h, state.c};
+  if (complete.h.empty()) complete.h.assign(n, 0.0f);
+  if (cell.has_cell_state && complete.c.empty()) complete.c.assign(n, 0.0f);
+  write_state(complete);
+  batch_ = state.batch;
+}
+
+void ModelEngine::check_ids(const std::vector<int>& ids, const char* what) const {
+  for (int id : ids)
+    if (id < 0 || id >= config_.vocab_size)
+      throw Error(std::string(what) + " id " + std::to_string(id) + " is outside the vocabulary of " +
+                  std::to_string(config_.vocab_size));
+}
+
+// ---- TrainingEngine ----
+
+void TrainingEngine::check_window(const TokenWindow& window) const {
+  if (window.batch != batch())
+    throw Error("a window of " + std::to_string(window.batch) + " streams met a state of " + std::to_string(batch()));
+  const auto tokens = static_cast<std::size_t>(window.batch) * window.seq_len;
+  if (window.seq_len < 1 || window.inputs.size() != tokens || window.targets.size() != tokens)
+    throw Error("a window's inputs and targets must each fill batch x seq_len (seq_len >= 1)");
+  check_ids(window.inputs, "token");
+  check_ids(window.targets, "target");
+}
+
+std::optional<double> TrainingEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+  check_window(window);
+  if (!(options.learning_rate > 0)) throw Error("the learning rate must be > 0");
+  if (!(options.clip >= 0)) throw Error("clip must be >= 0 (0 = off)");
+  if (!(options.dropout >= 0 && options.dropout < 1)) throw Error("dropout must be in [0, 1)");
+  return run_train_step(window, options);
+}
+
+double TrainingEngine::eval_window(const TokenWindow& window) {
+  check_window(window);
+  return run_eval_window(window);
+}
+
+double TrainingEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
+  check_window(window);
+  return run_gradients(window, gradients);
+}
+
+void TrainingEngine::set_optimizer_state(const OptimizerState& state) {
+  const std::size_t n = parameter_count(config());
+  if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size() || state.step < 0)
+    throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
+  write_optimizer_state(state);
+}
+
+// ---- DecodingEngine ----
+
+void DecodingEngine::prefill(const std::vector<int>& prompts, std::vector<float>& logits) {
+  if (prompts.empty() || prompts.size() % static_cast<std::size_t>(batch()) != 0)
+    throw Error("prefill needs one prompt of the same length for each of the state's " + std::to_string(batch()) +
+                " streams");
+  check_ids(prompts, "prompt token");
+  const int length = static_cast<int>(prompts.size() / static_cast<std::size_t>(batch()));
+  logits.resize(static_cast<std::size_t>(batch()) * config().vocab_size);
+  run_prefill(prompts, length, logits);
+}
+
+DecodeStats DecodingEngine::decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+                                   const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
+  sampling.validate();
+  if (length < 1) throw Error("decode needs a length of at least 1");
+  if (static_cast<int>(keys.size()) != batch() ||
+      logits.size() != static_cast<std::size_t>(batch()) * config().vocab_size)
+    throw Error("decode needs a key and the logits of each of the state's " + std::to_string(batch()) + " streams");
+  if (!on_tokens) throw Error("decode needs a callback for the drawn tokens");
+  return run_decode(logits, length, sampling, keys, on_tokens);
+}
+
+// ---- TokenSampler ----
+
+double TokenSampler::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }
+
+void TokenSampler::load_logits(const std::vector<float>& logits, int streams) {
+  if (streams < 1 || logits.empty() || logits.size() % static_cast<std::size_t>(streams) != 0)
+    throw Error("load_logits needs [streams][vocab] logits");
+  streams_ = streams;
+  vocab_ = static_cast<int>(logits.size() / static_cast<std::size_t>(streams));
+  write_logits(logits);
+}
+
+void TokenSampler::draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
+  sampling.validate();
+  if (streams_ == 0 || static_cast<int>(keys.size()) != streams_)
+    throw Error("draw needs loaded logits and one key per loaded stream");
+  run_draw(sampling, keys, position);
 }
 
 }  // namespace genrnn

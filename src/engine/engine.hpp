@@ -1,7 +1,10 @@
 #pragma once
+// The engine roles callers use: training (Trainer, evaluate), decoding (Generator) and, for
+// tests and the benchmark only, a few diagnostics. Each public call is a non-virtual entry point
+// that checks its arguments once, for every engine, with one set of messages; the engines
+// implement only the protected numeric work, which receives checked arguments.
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,65 +42,124 @@ struct DrawKey {
 // Receives drawn ids [positions][batch]; returns false to end decoding early.
 using TokenChunkCallback = std::function<bool(int first_position, int positions, const int* ids)>;
 
-// One model's weights on one device and the numeric work on them. Everything around it
-// (tokenizing, batching, logging, checkpoints, the CLI) is shared and engine-agnostic.
-class Engine {
+// How a decode ran.
+struct DecodeStats {
+  bool graph_replayed = false;  // a captured CUDA graph ran the steps (GPU decoders)
+};
+
+// What every engine holds: one model's weights, in the flat PyTorch layout of
+// parameter_layout(config) on the host side, and the recurrent state of `batch()` streams.
+class ModelEngine {
  public:
-  virtual ~Engine() = default;
-  virtual std::string name() const = 0;
+  virtual ~ModelEngine() = default;
+  ModelEngine(const ModelEngine&) = delete;
+  ModelEngine& operator=(const ModelEngine&) = delete;
 
-  // Weights in the flat PyTorch layout of parameter_layout(config).
-  virtual void set_parameters(const std::vector<float>& flat) = 0;
-  virtual std::vector<float> parameters() const = 0;
+  const std::string& name() const { return name_; }
+  const ModelConfig& config() const { return config_; }
+  int batch() const { return batch_; }
 
-  // The state the next window or token starts from; an empty h/c means zeros for `batch` streams.
-  virtual void set_state(const RecurrentState& state) = 0;
-  virtual RecurrentState state() const = 0;
+  void set_parameters(const std::vector<float>& flat);
+  std::vector<float> parameters() const { return read_parameters(); }
+  // layers x batch x hidden values, layer-major; an empty h or c means zeros.
+  void set_state(const RecurrentState& state);
+  RecurrentState state() const { return read_state(); }
 
-  // Forward and backward on one window, no update: the mean cross-entropy, and its gradient
-  // with respect to every parameter in the flat PyTorch layout. The state carries over.
-  virtual double compute_gradients(const TokenWindow& window, std::vector<float>& gradients) = 0;
-  // Forward, backward, clipping and the optimizer step on one window; the state carries over.
-  // Returns the window's mean cross-entropy when options.read_loss.
-  virtual std::optional<double> train_step(const TokenWindow& window,
-                                           const TrainStepOptions& options) = 0;
-  virtual OptimizerState optimizer_state() const = 0;
-  virtual void set_optimizer_state(const OptimizerState& state) = 0;
+  // Diagnostics: seconds that `work` takes on this engine's device, its queued work included
+  // (a wall clock on the CPU, CUDA events on a GPU stream).
+  virtual double time_seconds(const std::function<void()>& work);
 
-  // Sum of the window's cross-entropy (nats), no dropout; the state carries over.
-  virtual double eval_window(const TokenWindow& window) = 0;
+ protected:
+  // Validates `config`; starts from a zero state of one stream.
+  ModelEngine(std::string name, const ModelConfig& config);
+  // Throws unless every id is in the vocabulary; `what` names them in the message.
+  void check_ids(const std::vector<int>& ids, const char* what) const;
 
-  // Runs `batch` equal-length prompts ([b * length + t]) from the current state and writes the
-  // logits after each prompt's last token into logits ([b * V + v]).
-  virtual void prefill(const std::vector<int>& prompts, int batch, std::vector<float>& logits) = 0;
-  // One token per stream in, the next logits out.
-  virtual void step(const std::vector<int>& ids, std::vector<float>& logits) = 0;
+  virtual void write_parameters(const std::vector<float>& flat) = 0;
+  virtual std::vector<float> read_parameters() const = 0;
+  // `state` is complete: h (and c, for a cell with one) of layers x batch x hidden values.
+  virtual void write_state(const RecurrentState& state) = 0;
+  virtual RecurrentState read_state() const = 0;
 
-  // Draws `length` tokens for each stream, starting from `logits` ([stream][vocab], as prefill
+ private:
+  std::string name_;
+  ModelConfig config_;
+  int batch_ = 1;
+};
+
+// Training and evaluation on windows of `batch()` streams (set_state sets the batch); the
+// state carries over from window to window.
+class TrainingEngine : public ModelEngine {
+ public:
+  // Forward, backward, clipping and the optimizer step; the window's mean cross-entropy when
+  // options.read_loss.
+  std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options);
+  // The sum of the window's cross-entropy (nats), no dropout.
+  double eval_window(const TokenWindow& window);
+  OptimizerState optimizer_state() const { return read_optimizer_state(); }
+  void set_optimizer_state(const OptimizerState& state);
+
+  // Diagnostics: forward and backward, no dropout and no update; the mean cross-entropy, and
+  // its gradient with respect to every parameter in the flat PyTorch layout.
+  double compute_gradients(const TokenWindow& window, std::vector<float>& gradients);
+
+ protected:
+  using ModelEngine::ModelEngine;
+  virtual std::optional<double> run_train_step(const TokenWindow& window, const TrainStepOptions& options) = 0;
+  virtual double run_eval_window(const TokenWindow& window) = 0;
+  virtual double run_gradients(const TokenWindow& window, std::vector<float>& gradients) = 0;
+  virtual OptimizerState read_optimizer_state() const = 0;
+  // Moments empty or of parameter_count(config) values each.
+  virtual void write_optimizer_state(const OptimizerState& state) = 0;
+
+ private:
+  void check_window(const TokenWindow& window) const;
+};
+
+// Generation: prompts through the model once, then token by token on the engine's device.
+class DecodingEngine : public ModelEngine {
+ public:
+  // Runs `batch()` equal-length prompts ([b * length + t]) from the current state and writes
+  // the logits after each prompt's last token into logits ([b * V + v]).
+  void prefill(const std::vector<int>& prompts, std::vector<float>& logits);
+  // Draws `length` tokens for each of the `batch()` streams, starting from `logits` (as prefill
   // returns them) and the current state, each token fed back as the next input. Stream s draws
   // with Philox keyed by (keys[s].seed, keys[s].stream, position), so its text does not depend
-  // on the batch it runs in (sampling.seed is not used). on_tokens(first_position, positions, ids) receives ids [positions][batch] in
-  // order, in chunks, and may end the loop by returning false; the recurrent state may then
-  // have run up to one chunk past the last ids delivered. The default runs step() and the CPU
-  // sampler; GPU engines keep the whole loop on the device.
-  virtual void decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                      const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens);
+  // on the batch it runs in (sampling.seed is not used). on_tokens(first_position, positions,
+  // ids) receives ids [positions][batch] in order, in chunks, and may end the loop by returning
+  // false; the state may then have run up to one chunk past the last ids delivered.
+  DecodeStats decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+                     const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens);
 
-  // The sampler alone, for benchmarks: load_logits keeps [stream][vocab] logits on the engine's
-  // device; each draw_tokens then draws one token per stream at `position` and leaves the ids
-  // there.
-  virtual void load_logits(const std::vector<float>& logits, int streams) = 0;
-  virtual void draw_tokens(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) = 0;
+ protected:
+  using ModelEngine::ModelEngine;
+  virtual void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) = 0;
+  virtual DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+                                 const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) = 0;
+};
 
-  // Seconds `work` takes on this engine's device, all of its queued work included: a wall
-  // clock on the CPU, CUDA events on a GPU stream.
+// Diagnostics: an engine's sampler alone, for the benchmark. load_logits keeps [stream][vocab]
+// logits on the engine's device; each draw then draws one token per stream at `position` and
+// leaves the ids there.
+class TokenSampler {
+ public:
+  virtual ~TokenSampler() = default;
+  void load_logits(const std::vector<float>& logits, int streams);
+  void draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position);
+  // As ModelEngine::time_seconds.
   virtual double time_seconds(const std::function<void()>& work);
+
+ protected:
+  int streams() const { return streams_; }
+  int vocab() const { return vocab_; }
+  virtual void write_logits(const std::vector<float>& logits) = 0;
+  virtual void run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) = 0;
+
+ private:
+  int streams_ = 0, vocab_ = 0;
 };
 
 // Seconds of wall-clock time that `work` takes.
 double wall_clock_seconds(const std::function<void()>& work);
-
-// "cpu" or "cudnn". `tf32` lets the GPU engines use TF32 tensor cores for float32 products.
-std::unique_ptr<Engine> make_engine(const std::string& engine, const ModelConfig& config, bool tf32 = false);
 
 }  // namespace genrnn

@@ -29,7 +29,7 @@ TEST_P(GradientCheck, BackwardMatchesFiniteDifferences) {
                                                         : std::vector<float>{}};
   const auto inputs = testing::random_ids(batch * seq_len, 7);
   const auto targets = testing::random_ids(batch * seq_len, 7);
-  const cpu::DropoutSpec dropout{c.dropout, 1234, 5};
+  const math::DropoutMask dropout{c.dropout, 1234, 5};
 
   auto loss_at = [&](const std::vector<double>& parameters) {
     network.parameters() = parameters;

@@ -14,6 +14,7 @@
 #include "genrnn/error.hpp"
 #include "kernels/cell_math.cuh"
 #include "kernels/cell_ops.hpp"
+#include "kernels/cell_step.cuh"
 #include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/numeric.hpp"
@@ -21,7 +22,14 @@
 namespace genrnn {
 namespace {
 
-using kernels::CellStep;
+// The shape of one step: the launchers take the cell and the batch, the hidden size is in the
+// argument struct.
+struct CellStep {
+  CellType cell;
+  int batch;
+  int hidden;
+};
+
 using testing::DeviceArray;
 using testing::finish_launch;
 using testing::max_relative_error;
@@ -194,17 +202,40 @@ struct DeviceStep {
         dh_direct(nans(in.step.cell == CellType::gru ? in.dh_next.size() : 0)) {}
 
   void forward(bool training) const {
-    const int H = step.hidden, stride = kTime * H;
-    kernels::cell_forward(step, slot(gx_seq, kStepSlot, gates * H), kTime * gates * H, gh.get(), b_hh.get(),
-                          slot(h_seq, kPrevSlot, H), stride, c_prev.get(), slot(h_seq, kStepSlot, H), stride, c.get(),
-                          training ? saved.get() : nullptr, kStream);
+    const std::size_t H = step.hidden, stride = kTime * H;
+    const math::CellForward<float> args{slot(gx_seq, kStepSlot, gates * H),
+                                        kTime * gates * H,
+                                        gh.get(),
+                                        b_hh.get(),
+                                        slot(h_seq, kPrevSlot, H),
+                                        stride,
+                                        c_prev.get(),
+                                        slot(h_seq, kStepSlot, H),
+                                        stride,
+                                        c.get(),
+                                        training ? saved.get() : nullptr,
+                                        H};
+    kernels::cell_forward(step.cell, step.batch, args, kStream);
     finish_launch();
   }
   void backward() const {
-    const int H = step.hidden, stride = kTime * H;
-    kernels::cell_backward(step, saved.get(), slot(h_seq, kPrevSlot, H), stride, c_prev.get(), c.get(),
-                           slot(h_seq, kStepSlot, H), stride, slot(d_out_seq, kStepSlot, H), stride, dh_next.get(),
-                           dc.get(), dgx.get(), dgh.get(), dh_direct.get(), kStream);
+    const std::size_t H = step.hidden, stride = kTime * H;
+    const math::CellBackward<float> args{saved.get(),
+                                         slot(h_seq, kPrevSlot, H),
+                                         stride,
+                                         c_prev.get(),
+                                         c.get(),
+                                         slot(h_seq, kStepSlot, H),
+                                         stride,
+                                         slot(d_out_seq, kStepSlot, H),
+                                         stride,
+                                         dh_next.get(),
+                                         dc.get(),
+                                         dgx.get(),
+                                         dgh.get(),
+                                         dh_direct.get(),
+                                         H};
+    kernels::cell_backward(step.cell, step.batch, args, kStream);
     finish_launch();
   }
   ForwardResult forward_result() const { return {h_seq.download(), c.download(), saved.download()}; }
@@ -275,12 +306,13 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
   for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
     for (const auto& [batch, hidden] : {std::pair{0, 33}, {5, 0}}) {
-      const CellStep step{cell, batch, hidden};
-      const int H = hidden, G = gate_count(cell);
-      kernels::cell_forward(step, nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr, nullptr,
+      const std::size_t H = hidden, G = gate_count(cell);
+      kernels::cell_forward(cell, batch, {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr,
+                                          nullptr, H},
                             kStream);
-      kernels::cell_backward(step, nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr, nullptr,
-                             nullptr, nullptr, nullptr, kStream);
+      kernels::cell_backward(cell, batch, {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr,
+                                           nullptr, nullptr, nullptr, nullptr, H},
+                             kStream);
     }
   // A launch of zero blocks would have left cudaErrorInvalidConfiguration here.
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
@@ -290,7 +322,7 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
 // host address: each check throws before any launch, so no kernel ever sees it.
 struct LauncherArgs {
   CellStep step{CellType::lstm, 5, 33};
-  int gx_stride = 4 * 33, h_prev_stride = 33, h_stride = 33, d_out_stride = 33;
+  std::size_t gx_stride = 4 * 33, h_prev_stride = 33, h_stride = 33, d_out_stride = 33;
   float* c = buffer();  // the LSTM's c_prev, c and dc
   float* saved = buffer();
   float* dh_direct = buffer();
@@ -300,12 +332,18 @@ struct LauncherArgs {
     return &never_read;
   }
   void forward() const {
-    kernels::cell_forward(step, buffer(), gx_stride, buffer(), buffer(), buffer(), h_prev_stride, c, buffer(), h_stride,
-                          c, saved, kStream);
+    const std::size_t H = step.hidden;
+    kernels::cell_forward(step.cell, step.batch,
+                          {buffer(), gx_stride, buffer(), buffer(), buffer(), h_prev_stride, c, buffer(), h_stride, c,
+                           saved, H},
+                          kStream);
   }
   void backward() const {
-    kernels::cell_backward(step, saved, buffer(), h_prev_stride, c, c, buffer(), h_stride, buffer(), d_out_stride,
-                           buffer(), c, buffer(), buffer(), dh_direct, kStream);
+    const std::size_t H = step.hidden;
+    kernels::cell_backward(step.cell, step.batch,
+                           {saved, buffer(), h_prev_stride, c, c, buffer(), h_stride, buffer(), d_out_stride, buffer(),
+                            c, buffer(), buffer(), dh_direct, H},
+                           kStream);
   }
 };
 
@@ -331,9 +369,6 @@ TEST(CellKernelsArguments, BadArgumentsThrowBeforeAnyLaunch) {
   expect_error(args, true, "kernels::cell_forward: negative size -1");
   expect_error(args, false, "kernels::cell_backward: negative size -1");
   args = {};
-  args.step.hidden = -2;
-  expect_error(args, true, "negative size -2");
-  args = {};
   args.step.cell = static_cast<CellType>(7);
   expect_error(args, true, "unknown cell type 7");
   expect_error(args, false, "unknown cell type 7");
@@ -351,8 +386,8 @@ TEST(CellKernelsArguments, BadArgumentsThrowBeforeAnyLaunch) {
     args.h_prev_stride = 32;
     expect_error(args, forward, "h_prev_stride 32");
     args = {};
-    args.h_stride = -1;
-    expect_error(args, forward, "h_stride -1");
+    args.h_stride = 1;
+    expect_error(args, forward, "h_stride 1");
   }
   args = {};
   args.d_out_stride = 0;

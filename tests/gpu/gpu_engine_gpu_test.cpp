@@ -1,8 +1,14 @@
-// The GPU engines (cudnn and fused) against the CPU engine (itself checked against PyTorch):
-// weights mapping, forward, loss, gradients, state, Adam, evaluation. Skips without a GPU.
+// The GPU engines (cudnn and fused), both roles, against the CPU engine (itself checked against
+// PyTorch): weights mapping, forward, loss, gradients, state, Adam, evaluation, prefill and
+// decoding, graph replay, TF32, dropout and shapes beyond one warp and one block. Skips
+// without a GPU.
 #include <gtest/gtest.h>
 
-#include "engine/engine.hpp"
+#include <cmath>
+#include <tuple>
+
+#include "cuda/device_buffer.hpp"
+#include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/numeric.hpp"
@@ -23,27 +29,83 @@ std::string case_name(const ::testing::TestParamInfo<EngineCase>& info) {
          std::to_string(info.param.embedding);
 }
 
-// The CPU engine and a GPU engine with the same random weights and the same random, nonzero state.
-struct EnginePair {
-  EnginePair(const std::string& gpu_engine, const ModelConfig& config, int batch) : config(config) {
-    const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
-    const std::size_t n = static_cast<std::size_t>(config.num_layers) * batch * config.hidden_size;
-    const RecurrentState initial{batch, testing::random_uniform<float>(n, -0.5f, 0.5f),
-                                 config.cell == CellType::lstm ? testing::random_uniform<float>(n, -0.5f, 0.5f)
-                                                               : std::vector<float>{}};
-    for (auto* engine : {&cpu, &gpu}) {
-      *engine = make_engine(engine == &cpu ? "cpu" : gpu_engine, config);
-      (*engine)->set_parameters(weights);
-      (*engine)->set_state(initial);
-    }
-  }
-  ModelConfig config;
-  std::unique_ptr<Engine> cpu, gpu;
+RecurrentState random_state(const ModelConfig& config, int batch) {
+  const std::size_t n = static_cast<std::size_t>(config.num_layers) * batch * config.hidden_size;
+  return {batch, testing::random_uniform<float>(n, -0.5f, 0.5f),
+          config.cell == CellType::lstm ? testing::random_uniform<float>(n, -0.5f, 0.5f) : std::vector<float>{}};
+}
+
+// The CPU engine and a GPU engine in one role, with the same random weights and the same
+// random, nonzero state.
+template <class Role>
+struct RolePair {
+  std::unique_ptr<Role> cpu, gpu;
 };
+
+template <class Role, class Make>
+RolePair<Role> role_pair(Make make, const std::string& gpu_engine, const ModelConfig& config, int batch,
+                         const EngineOptions& options = {}) {
+  RolePair<Role> pair{make("cpu", config, EngineOptions{}), make(gpu_engine, config, options)};
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const RecurrentState initial = random_state(config, batch);
+  for (Role* engine : {pair.cpu.get(), pair.gpu.get()}) {
+    engine->set_parameters(weights);
+    engine->set_state(initial);
+  }
+  return pair;
+}
+
+RolePair<TrainingEngine> trainers(const std::string& gpu_engine, const ModelConfig& config, int batch,
+                                  const EngineOptions& options = {}) {
+  return role_pair<TrainingEngine>(
+      [](const std::string& e, const ModelConfig& c, const EngineOptions& o) { return make_training_engine(e, c, o); },
+      gpu_engine, config, batch, options);
+}
+
+RolePair<DecodingEngine> decoders(const std::string& gpu_engine, const ModelConfig& config, int batch,
+                                  const EngineOptions& options = {}) {
+  return role_pair<DecodingEngine>(
+      [](const std::string& e, const ModelConfig& c, const EngineOptions& o) { return make_decoding_engine(e, c, o); },
+      gpu_engine, config, batch, options);
+}
 
 TokenWindow random_window(int batch, int seq_len, int vocab) {
   const auto n = static_cast<std::size_t>(batch) * seq_len;
   return {batch, seq_len, testing::random_ids(n, vocab), testing::random_ids(n, vocab)};
+}
+
+// Every stream's ids [position][stream] of one decode from the engine's current state.
+std::vector<int> decode_all(DecodingEngine& engine, const std::vector<float>& logits, int length,
+                            const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                            DecodeStats* stats = nullptr) {
+  std::vector<int> ids;
+  const DecodeStats ran = engine.decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
+    ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * keys.size());
+    return true;
+  });
+  if (stats) *stats = ran;
+  return ids;
+}
+
+std::vector<DrawKey> keys_for(int streams, uint64_t seed) {
+  std::vector<DrawKey> keys(streams);
+  for (int s = 0; s < streams; ++s) keys[s] = {seed, static_cast<uint64_t>(s)};
+  return keys;
+}
+
+// Gradients and loss of one window on both engines, compared tensor by tensor.
+void expect_same_gradients(RolePair<TrainingEngine>& engines, const TokenWindow& window, double tolerance) {
+  std::vector<float> cpu_gradients, gpu_gradients;
+  const double cpu_loss = engines.cpu->compute_gradients(window, cpu_gradients);
+  const double gpu_loss = engines.gpu->compute_gradients(window, gpu_gradients);
+  EXPECT_NEAR(gpu_loss, cpu_loss, tolerance * cpu_loss);
+  for (const auto& spec : parameter_layout(engines.cpu->config())) {
+    const auto offset = static_cast<std::ptrdiff_t>(spec.offset), count = static_cast<std::ptrdiff_t>(spec.numel());
+    const std::vector<float> gpu(gpu_gradients.begin() + offset, gpu_gradients.begin() + offset + count);
+    const std::vector<float> cpu(cpu_gradients.begin() + offset, cpu_gradients.begin() + offset + count);
+    // Sums over batch x steps in another order: a little more than float rounding.
+    EXPECT_LT(testing::max_relative_error(gpu, cpu), 10 * tolerance) << spec.name;
+  }
 }
 
 class GpuEngineVsCpu : public ::testing::TestWithParam<EngineCase> {
@@ -54,47 +116,40 @@ class GpuEngineVsCpu : public ::testing::TestWithParam<EngineCase> {
   }
 };
 
-TEST_P(GpuEngineVsCpu, ParametersRoundTripExactly) {
+TEST_P(GpuEngineVsCpu, ParametersRoundTripExactlyInBothRoles) {
   GENRNN_REQUIRE_GPU();
-  auto engine = make_engine(this->engine(), config());
   const auto weights = testing::random_uniform<float>(parameter_count(config()), -1.0f, 1.0f);
-  engine->set_parameters(weights);
-  EXPECT_EQ(engine->parameters(), weights);
+  auto trainer = make_training_engine(engine(), config());
+  trainer->set_parameters(weights);
+  EXPECT_EQ(trainer->parameters(), weights);
+  auto decoder = make_decoding_engine(engine(), config());
+  decoder->set_parameters(weights);
+  EXPECT_EQ(decoder->parameters(), weights);
 }
 
 TEST_P(GpuEngineVsCpu, LossGradientsStateAndLogitsMatch) {
   GENRNN_REQUIRE_GPU();
   const int batch = 3, seq_len = 7;  // uneven on purpose
-  EnginePair engines(engine(), config(), batch);
-  const TokenWindow window = random_window(batch, seq_len, 11);
-  std::vector<float> cpu_gradients, gpu_gradients;
-  const double cpu_loss = engines.cpu->compute_gradients(window, cpu_gradients);
-  const double gpu_loss = engines.gpu->compute_gradients(window, gpu_gradients);
-  EXPECT_NEAR(gpu_loss, cpu_loss, 1e-5 * cpu_loss);
-  for (const auto& spec : parameter_layout(config())) {
-    const auto offset = static_cast<std::ptrdiff_t>(spec.offset), count = static_cast<std::ptrdiff_t>(spec.numel());
-    const std::vector<float> gpu(gpu_gradients.begin() + offset, gpu_gradients.begin() + offset + count);
-    const std::vector<float> cpu(cpu_gradients.begin() + offset, cpu_gradients.begin() + offset + count);
-    // Sums over batch x steps in another order: a little more than float rounding.
-    EXPECT_LT(testing::max_relative_error(gpu, cpu), 1e-4) << spec.name;
-  }
+  auto engines = trainers(engine(), config(), batch);
+  expect_same_gradients(engines, random_window(batch, seq_len, 11), 1e-5);
   const RecurrentState cpu_state = engines.cpu->state(), gpu_state = engines.gpu->state();
   EXPECT_LT(testing::max_relative_error(gpu_state.h, cpu_state.h), 1e-5);
   EXPECT_LT(testing::max_relative_error(gpu_state.c, cpu_state.c), 1e-5);
 
+  auto decoding = decoders(engine(), config(), batch);
   std::vector<float> cpu_logits, gpu_logits;
   const auto prompts = testing::random_ids(static_cast<std::size_t>(batch) * 5, 11);
-  engines.cpu->prefill(prompts, batch, cpu_logits);
-  engines.gpu->prefill(prompts, batch, gpu_logits);
+  decoding.cpu->prefill(prompts, cpu_logits);
+  decoding.gpu->prefill(prompts, gpu_logits);
   EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
-  engines.cpu->step({1, 2, 3}, cpu_logits);
-  engines.gpu->step({1, 2, 3}, gpu_logits);
+  decoding.cpu->prefill({1, 2, 3}, cpu_logits);  // one token per stream: a decode step
+  decoding.gpu->prefill({1, 2, 3}, gpu_logits);
   EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
 }
 
 TEST_P(GpuEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
   GENRNN_REQUIRE_GPU();
-  EnginePair engines(engine(), config(), 4);
+  auto engines = trainers(engine(), config(), 4);
   TrainStepOptions options;
   options.learning_rate = 1e-2f;
   options.clip = 0.5f;  // small enough to clip
@@ -113,7 +168,7 @@ TEST_P(GpuEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
 
 TEST_P(GpuEngineVsCpu, EvalWindowsAgree) {
   GENRNN_REQUIRE_GPU();
-  EnginePair engines(engine(), config(), 2);
+  auto engines = trainers(engine(), config(), 2);
   for (int window = 0; window < 3; ++window) {  // the state carries across windows
     const TokenWindow w = random_window(2, 9, 11);
     const double cpu = engines.cpu->eval_window(w);
@@ -134,31 +189,42 @@ TEST_P(GpuEngineVsCpu, GreedyDecodingWritesTheCpusText) {
   EXPECT_EQ(on_gpu.generate("abc", options), on_cpu);
 }
 
+TEST_P(GpuEngineVsCpu, TopKAndTopPThroughDecodeDrawTheCpusTokens) {
+  GENRNN_REQUIRE_GPU();
+  const int streams = 8, length = 40;
+  auto engines = decoders(engine(), config(), streams);
+  SamplingOptions sampling;
+  sampling.temperature = 0.8f;
+  sampling.top_k = 4;
+  sampling.top_p = 0.7f;
+  const auto prompts = testing::random_ids(static_cast<std::size_t>(streams) * 3, 11);
+  const auto keys = keys_for(streams, 21);
+  std::vector<float> cpu_logits, gpu_logits;
+  engines.cpu->prefill(prompts, cpu_logits);
+  engines.gpu->prefill(prompts, gpu_logits);
+  // From the same logits; a draw within ~1e-6 of a boundary could flip, which so few draws
+  // are most unlikely to meet.
+  const auto cpu_ids = decode_all(*engines.cpu, cpu_logits, length, sampling, keys);
+  const auto gpu_ids = decode_all(*engines.gpu, cpu_logits, length, sampling, keys);
+  EXPECT_EQ(gpu_ids, cpu_ids);
+}
+
 TEST_P(GpuEngineVsCpu, EachStreamDrawsTheSameTokensAloneOrInABatchOf4096) {
   GENRNN_REQUIRE_GPU();
   const int streams = 4096, length = 48;
-  auto engine = make_engine(this->engine(), config());
-  engine->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
+  auto decoder = make_decoding_engine(engine(), config());
+  decoder->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
   const std::vector<int> prompt = {1, 4, 2};
-  const SamplingOptions sampling;
-  // Every stream's ids [position][stream] from one batched decode.
   auto decode = [&](const std::vector<DrawKey>& keys) {
     const int batch = static_cast<int>(keys.size());
-    engine->set_state({batch, {}, {}});
+    decoder->set_state({batch, {}, {}});
     std::vector<int> prompts;
     for (int s = 0; s < batch; ++s) prompts.insert(prompts.end(), prompt.begin(), prompt.end());
     std::vector<float> logits;
-    engine->prefill(prompts, batch, logits);
-    std::vector<int> ids;
-    engine->decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
-      ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * batch);
-      return true;
-    });
-    return ids;
+    decoder->prefill(prompts, logits);
+    return decode_all(*decoder, logits, length, SamplingOptions{}, keys);
   };
-  std::vector<DrawKey> all(streams);
-  for (int s = 0; s < streams; ++s) all[s] = {77, static_cast<uint64_t>(s)};
-  const std::vector<int> batched = decode(all);
+  const std::vector<int> batched = decode(keys_for(streams, 77));
   ASSERT_EQ(batched.size(), static_cast<std::size_t>(streams) * length);
   // A few streams alone. Batch-1 products may round differently from batch-4096 ones, which
   // could flip a draw that lands within ~1e-6 of a boundary: rare enough to expect none here.
@@ -171,28 +237,44 @@ TEST_P(GpuEngineVsCpu, EachStreamDrawsTheSameTokensAloneOrInABatchOf4096) {
 
 TEST_P(GpuEngineVsCpu, GraphReplayDrawsWhatPlainLaunchesDraw) {
   GENRNN_REQUIRE_GPU();
-  auto engine = make_engine(this->engine(), config());
-  engine->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
   const int streams = 16, length = 100;  // past the chunk size, and past the steps before capture
-  std::vector<DrawKey> keys(streams);
-  for (int s = 0; s < streams; ++s) keys[s] = {5, static_cast<uint64_t>(s)};
-  auto decode = [&](const char* graphs) {
-    setenv("GENRNN_CUDA_GRAPHS", graphs, 1);
-    engine->set_state({streams, {}, {}});
+  const auto weights = testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f);
+  const auto keys = keys_for(streams, 5);
+  auto decode = [&](bool graphs) {
+    EngineOptions options;
+    options.cuda_graphs = graphs;
+    auto decoder = make_decoding_engine(engine(), config(), options);
+    decoder->set_parameters(weights);
+    decoder->set_state({streams, {}, {}});
     std::vector<float> logits;
-    engine->prefill(std::vector<int>(static_cast<std::size_t>(streams) * 4, 3), streams, logits);
-    std::vector<int> ids;
-    engine->decode(logits, length, SamplingOptions{}, keys, [&](int, int positions, const int* chunk) {
-      ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * streams);
-      return true;
-    });
-    unsetenv("GENRNN_CUDA_GRAPHS");
-    return std::make_pair(ids, engine->state());
+    decoder->prefill(std::vector<int>(static_cast<std::size_t>(streams) * 4, 3), logits);
+    DecodeStats stats;
+    const auto ids = decode_all(*decoder, logits, length, SamplingOptions{}, keys, &stats);
+    return std::make_tuple(ids, decoder->state(), stats);
   };
-  const auto plain = decode("0");
-  const auto replayed = decode("1");
-  EXPECT_EQ(replayed.first, plain.first);
-  EXPECT_EQ(replayed.second.h, plain.second.h);  // and the state they leave is the same
+  const auto [plain_ids, plain_state, plain_stats] = decode(false);
+  const auto [replayed_ids, replayed_state, replayed_stats] = decode(true);
+  EXPECT_FALSE(plain_stats.graph_replayed);
+  EXPECT_TRUE(replayed_stats.graph_replayed) << "the decode step was never replayed as a graph";
+  // cuBLAS's workspace is pinned, so captured products run the same kernels: the same draws.
+  EXPECT_EQ(replayed_ids, plain_ids);
+  EXPECT_LT(testing::max_relative_error(replayed_state.h, plain_state.h), 1e-6);
+}
+
+TEST_P(GpuEngineVsCpu, DecodeMemoryDoesNotGrowWithTheGeneratedLength) {
+  GENRNN_REQUIRE_GPU();
+  const int streams = 64;
+  auto decoder = make_decoding_engine(engine(), config());
+  decoder->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
+  std::vector<float> logits;
+  auto decode = [&](int length) {
+    decoder->set_state({streams, {}, {}});
+    decoder->prefill(std::vector<int>(static_cast<std::size_t>(streams) * 2, 1), logits);
+    decode_all(*decoder, logits, length, SamplingOptions{}, keys_for(streams, 9));
+    return cuda::device_bytes_allocated();
+  };
+  const std::size_t after_short = decode(40);
+  EXPECT_EQ(decode(5000), after_short);
 }
 
 std::vector<EngineCase> every_engine_and_cell() {
@@ -207,23 +289,102 @@ std::vector<EngineCase> every_engine_and_cell() {
 
 INSTANTIATE_TEST_SUITE_P(EnginesAndCells, GpuEngineVsCpu, ::testing::ValuesIn(every_engine_and_cell()), case_name);
 
+// Beyond one warp and one block: H 256, V 1000, 33 streams, 40 steps.
+class GpuEngineLargeShapes : public ::testing::TestWithParam<EngineCase> {};
+
+TEST_P(GpuEngineLargeShapes, GradientsAndLogitsMatchTheCpu) {
+  GENRNN_REQUIRE_GPU();
+  const EngineCase& c = GetParam();
+  const ModelConfig config{c.cell, c.layers, 256, c.embedding, 1000, TokenizerKind::word};
+  const int batch = 33, seq_len = 40;
+  auto engines = trainers(c.engine, config, batch);
+  expect_same_gradients(engines, random_window(batch, seq_len, config.vocab_size), 1e-4);
+  auto decoding = decoders(c.engine, config, batch);
+  std::vector<float> cpu_logits, gpu_logits;
+  const auto prompts = testing::random_ids(static_cast<std::size_t>(batch) * seq_len, config.vocab_size);
+  decoding.cpu->prefill(prompts, cpu_logits);
+  decoding.gpu->prefill(prompts, gpu_logits);
+  EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-4);
+}
+
+std::vector<EngineCase> large_cases() {
+  std::vector<EngineCase> cases;
+  for (const char* engine : {"cudnn", "fused"})
+    for (const EngineCase& c : {EngineCase{"", CellType::lstm, 2, 0}, EngineCase{"", CellType::gru, 2, 48},
+                                EngineCase{"", CellType::rnn, 1, 48}})
+      cases.push_back({engine, c.cell, c.layers, c.embedding});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, GpuEngineLargeShapes, ::testing::ValuesIn(large_cases()), case_name);
+
+TEST(GpuEngine, Tf32StaysCloseToTheCpu) {
+  GENRNN_REQUIRE_GPU();
+  // TF32 keeps 10 bits of mantissa in the products: about 1e-3 relative, not 1e-6.
+  const ModelConfig config{CellType::lstm, 2, 128, 32, 300, TokenizerKind::word};
+  EngineOptions options;
+  options.tf32 = true;
+  for (const char* engine : {"cudnn", "fused"}) {
+    SCOPED_TRACE(engine);
+    auto engines = trainers(engine, config, 16, options);
+    expect_same_gradients(engines, random_window(16, 20, config.vocab_size), 1e-2);
+  }
+}
+
 TEST(GpuEngine, FusedTrainingWithDropoutUsesTheCpusMasks) {
   GENRNN_REQUIRE_GPU();
-  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn}) {
-    const ModelConfig config{cell, 3, 8, 5, 11, TokenizerKind::character};
-    EnginePair engines("fused", config, 4);
-    TrainStepOptions options;
-    options.learning_rate = 1e-2f;
-    options.dropout = 0.3f;
-    options.dropout_seed = 99;
-    for (int step = 0; step < 5; ++step) {
-      const TokenWindow window = random_window(4, 6, 11);
-      const auto cpu_loss = engines.cpu->train_step(window, options);
-      const auto gpu_loss = engines.gpu->train_step(window, options);
-      ASSERT_TRUE(cpu_loss && gpu_loss);
-      EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << to_string(cell) << " step " << step;
+  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
+    for (int embedding : {0, 5}) {
+      const ModelConfig config{cell, 3, 8, embedding, 11, TokenizerKind::character};
+      auto engines = trainers("fused", config, 4);
+      TrainStepOptions options;
+      options.learning_rate = 1e-2f;
+      options.dropout = 0.3f;
+      options.dropout_seed = 99;
+      for (int step = 0; step < 5; ++step) {
+        const TokenWindow window = random_window(4, 6, 11);
+        const auto cpu_loss = engines.cpu->train_step(window, options);
+        const auto gpu_loss = engines.gpu->train_step(window, options);
+        ASSERT_TRUE(cpu_loss && gpu_loss);
+        EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << to_string(cell) << " step " << step;
+      }
+      EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4)
+          << to_string(cell);
     }
-    EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4) << to_string(cell);
+}
+
+TEST(GpuEngine, CudnnTrainingWithDropoutDropsAndStillLearns) {
+  GENRNN_REQUIRE_GPU();
+  // cuDNN draws its own masks, so its steps cannot match the CPU's; what must hold: dropout
+  // changes the training loss, training with it lowers the loss, and the weights it leaves
+  // evaluate (without dropout) as the CPU evaluates them.
+  for (int embedding : {0, 8}) {
+    SCOPED_TRACE("embedding " + std::to_string(embedding));
+    const ModelConfig config{CellType::lstm, 3, 32, embedding, 11, TokenizerKind::character};
+    auto engines = trainers("cudnn", config, 8);
+    const TokenWindow window = random_window(8, 12, 11);
+    TrainStepOptions with_dropout;
+    with_dropout.learning_rate = 1e-2f;
+    with_dropout.dropout = 0.5f;
+    with_dropout.dropout_seed = 3;
+    const RecurrentState start = engines.gpu->state();
+    const double plain = engines.gpu->eval_window(window) / (8 * 12);
+    engines.gpu->set_state(start);
+    double first = 0, last = 0;
+    for (int step = 0; step < 60; ++step) {
+      engines.gpu->set_state(start);
+      const auto loss = engines.gpu->train_step(window, with_dropout);
+      ASSERT_TRUE(loss && std::isfinite(*loss));
+      if (step == 0) first = *loss;
+      last = *loss;
+    }
+    EXPECT_GT(std::abs(first - plain), 1e-3 * plain) << "dropout left the first step's loss as it was";
+    EXPECT_LT(last, first);
+    engines.cpu->set_parameters(engines.gpu->parameters());
+    engines.cpu->set_state(start);
+    engines.gpu->set_state(start);
+    const double cpu = engines.cpu->eval_window(window);
+    EXPECT_NEAR(engines.gpu->eval_window(window), cpu, 1e-5 * cpu);
   }
 }
 
@@ -237,6 +398,7 @@ TEST(GpuEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) 
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const double untrained = evaluate(model, ids, Device::cpu).loss;
   const testing::ScratchFolder scratch;
+  const std::string first_gpu_engine = choose_engine(Device::cuda).engine;
   for (Device device : {Device::cuda, Device::cpu}) {
     TrainOptions options;
     options.seq_len = 20;
@@ -246,12 +408,12 @@ TEST(GpuEngine, CheckpointsEvaluateTheSameOnBothDevicesWhereverTheyWereTrained) 
     options.device = device;
     options.out_path = scratch.file(device == Device::cuda ? "gpu.safetensors" : "cpu.safetensors");
     Trainer trainer(model, ids, options);
-    EXPECT_EQ(trainer.engine_name(), device == Device::cuda ? "cudnn" : "cpu");
+    EXPECT_EQ(trainer.engine_name(), device == Device::cuda ? first_gpu_engine : "cpu");
     trainer.run({});
     const Model trained = Model::load(options.out_path);
     const EvalResult on_cpu = evaluate(trained, ids, Device::cpu);
     const EvalResult on_gpu = evaluate(trained, ids, Device::cuda);
-    EXPECT_EQ(on_gpu.engine, "cudnn");
+    EXPECT_EQ(on_gpu.engine, first_gpu_engine);
     EXPECT_NEAR(on_gpu.loss, on_cpu.loss, 1e-5 * on_cpu.loss) << trainer.engine_name();
     EXPECT_LT(on_cpu.loss, untrained) << trainer.engine_name() << " did not train";
   }

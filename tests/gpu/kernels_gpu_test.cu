@@ -74,21 +74,44 @@ TEST(EmbeddingGpu, ScatterAddAccumulatesRepeatedIds) {
   EXPECT_LT(max_relative_error(actual, expected), kTolerance);
 }
 
-TEST(OneHotGpu, EachRowHasItsIdSetAndNothingElse) {
+TEST(OneHotGpu, GatherColumnsTakesEachIdsColumnOfTheWeightsPlusTheBias) {
   GENRNN_REQUIRE_GPU();
-  const int vocab = 5003;
-  const int n = static_cast<int>(kPastOneGridTurn / vocab + 1);
-  const auto ids = random_ids(n, vocab);
-  std::vector<float> expected(std::size_t(n) * vocab, 0.0f);
-  for (int r = 0; r < n; ++r) expected[std::size_t(r) * vocab + ids[r]] = 1.0f;
+  // W_ih of a one-hot LSTM over a 5003-token vocabulary: width 4H, 5003 columns.
+  const int columns = 5003, width = 4 * 67;
+  const int rows = static_cast<int>(kPastOneGridTurn / width + 1);
+  const auto weight = random_uniform<float>(std::size_t(width) * columns, -1.0f, 1.0f);
+  const auto bias = random_uniform<float>(width, -1.0f, 1.0f);
+  const auto ids = random_ids(rows, columns);
+  std::vector<float> expected(std::size_t(rows) * width);
+  for (int r = 0; r < rows; ++r)
+    for (int g = 0; g < width; ++g)
+      expected[std::size_t(r) * width + g] = weight[std::size_t(g) * columns + ids[r]] + bias[g];  // one float add
 
+  const DeviceArray<float> device_weight(weight), device_bias(bias), device_out(expected.size());
   const DeviceArray<int> device_ids(ids);
-  // Garbage first: the kernel must write every element, zeros included.
-  const DeviceArray<float> device_rows(random_uniform<float>(expected.size(), 2.0f, 3.0f));
-  kernels::one_hot(device_ids.get(), n, vocab, device_rows.get(), kStream);
+  kernels::gather_columns(device_weight.get(), columns, device_bias.get(), device_ids.get(), rows, width,
+                          device_out.get(), kStream);
   finish_launch();
-  const std::vector<float> rows = device_rows.download();
-  EXPECT_EQ(max_relative_error(rows, expected), 0.0);
+  EXPECT_EQ(max_relative_error(device_out.download(), expected), 0.0);
+}
+
+TEST(OneHotGpu, ScatterAddColumnsAccumulatesRepeatedIds) {
+  GENRNN_REQUIRE_GPU();
+  // 40 ids over 5000 rows: every column is hit about 125 times, so the atomics really collide.
+  const int columns = 40, width = 3 * 33, rows = 5000;
+  const auto grads = random_uniform<float>(std::size_t(rows) * width, -1.0f, 1.0f);
+  const auto ids = random_ids(rows, columns);
+  const auto weight_grad = random_uniform<float>(std::size_t(width) * columns, -1.0f, 1.0f);
+  std::vector<double> expected(weight_grad.begin(), weight_grad.end());
+  for (int r = 0; r < rows; ++r)
+    for (int g = 0; g < width; ++g) expected[std::size_t(g) * columns + ids[r]] += grads[std::size_t(r) * width + g];
+
+  const DeviceArray<float> device_grads(grads), device_weight_grad(weight_grad);
+  const DeviceArray<int> device_ids(ids);
+  kernels::scatter_add_columns(device_grads.get(), device_ids.get(), rows, width, device_weight_grad.get(), columns,
+                               kStream);
+  finish_launch();
+  EXPECT_LT(max_relative_error(device_weight_grad.download(), expected), kTolerance);
 }
 
 TEST(RowsGpu, AddBiasRowsAddsTheBiasToEveryRow) {
@@ -107,31 +130,34 @@ TEST(RowsGpu, AddBiasRowsAddsTheBiasToEveryRow) {
   EXPECT_EQ(max_relative_error(actual, expected), 0.0);
 }
 
-TEST(RowsGpu, ColumnSumsWithAndWithoutAccumulate) {
+TEST(RowsGpu, AddColumnSumsAddsEveryRowTheSameWayEachRun) {
   GENRNN_REQUIRE_GPU();
   struct Shape {
     int rows, cols;
   };
-  // Tall and narrow (a char model's head bias over a long batch), short and very wide (a word
-  // vocabulary), a single row, and columns that do not fill the last 32-column block.
-  for (const Shape shape : {Shape{100000, 97}, Shape{64, 200003}, Shape{1, 5}, Shape{333, 1000}})
-    for (const bool accumulate : {false, true}) {
-      SCOPED_TRACE(std::to_string(shape.rows) + " x " + std::to_string(shape.cols) +
-                   (accumulate ? ", accumulate" : ", overwrite"));
-      const auto matrix = random_uniform<float>(std::size_t(shape.rows) * shape.cols, -1.0f, 1.0f);
-      const auto old_out = random_uniform<float>(shape.cols, -1.0f, 1.0f);
-      std::vector<double> expected(shape.cols, 0.0);
-      for (int c = 0; c < shape.cols; ++c) {
-        if (accumulate) expected[c] = old_out[c];
-        for (int r = 0; r < shape.rows; ++r) expected[c] += matrix[std::size_t(r) * shape.cols + c];
-      }
+  // Tall and narrow (a char model's head bias over a long batch: many row chunks), short and
+  // very wide (a word vocabulary), a single row, and columns that do not fill the last
+  // 32-column block.
+  for (const Shape shape : {Shape{100000, 97}, Shape{64, 200003}, Shape{1, 5}, Shape{333, 1000}}) {
+    SCOPED_TRACE(std::to_string(shape.rows) + " x " + std::to_string(shape.cols));
+    const auto matrix = random_uniform<float>(std::size_t(shape.rows) * shape.cols, -1.0f, 1.0f);
+    const auto old_out = random_uniform<float>(shape.cols, -1.0f, 1.0f);
+    std::vector<double> expected(old_out.begin(), old_out.end());
+    for (int c = 0; c < shape.cols; ++c)
+      for (int r = 0; r < shape.rows; ++r) expected[c] += matrix[std::size_t(r) * shape.cols + c];
 
-      const DeviceArray<float> device_matrix(matrix), device_out(old_out);
-      kernels::column_sums(device_matrix.get(), shape.rows, shape.cols, device_out.get(), accumulate, kStream);
+    const DeviceArray<float> device_matrix(matrix);
+    const DeviceArray<float> scratch(kernels::column_sums_scratch_floats(shape.rows, shape.cols));
+    std::vector<std::vector<float>> runs;
+    for (int run = 0; run < 2; ++run) {
+      const DeviceArray<float> device_out(old_out);
+      kernels::add_column_sums(device_matrix.get(), shape.rows, shape.cols, device_out.get(), scratch.get(), kStream);
       finish_launch();
-      const std::vector<float> actual = device_out.download();
-      EXPECT_LT(max_relative_error(actual, expected), kTolerance);
+      runs.push_back(device_out.download());
     }
+    EXPECT_LT(max_relative_error(runs[0], expected), kTolerance);
+    EXPECT_EQ(runs[1], runs[0]);  // a fixed order of additions: the same bits
+  }
 }
 
 // One softmax_cross_entropy call checked against a double-precision reference: the losses, and
@@ -359,9 +385,11 @@ TEST(SgdStepGpu, MatchesTheCpuEngine) {
 TEST(KernelLaunchers, RejectBadArgumentsBeforeLaunching) {
   EXPECT_THROW(kernels::embedding_gather(nullptr, nullptr, -1, 4, nullptr, kStream), Error);
   EXPECT_THROW(kernels::embedding_scatter_add(nullptr, nullptr, 3, -4, nullptr, kStream), Error);
-  EXPECT_THROW(kernels::one_hot(nullptr, -2, 10, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::gather_columns(nullptr, 10, nullptr, nullptr, -2, 8, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::scatter_add_columns(nullptr, nullptr, 3, 8, nullptr, -10, kStream), Error);
   EXPECT_THROW(kernels::add_bias_rows(nullptr, nullptr, 5, -1, kStream), Error);
-  EXPECT_THROW(kernels::column_sums(nullptr, -5, 3, nullptr, false, kStream), Error);
+  EXPECT_THROW(kernels::add_column_sums(nullptr, -5, 3, nullptr, nullptr, kStream), Error);
+  EXPECT_THROW(kernels::apply_dropout(nullptr, nullptr, 10, {1.0f, 1, 1}, 0, kStream), Error);
   EXPECT_THROW(kernels::softmax_cross_entropy(nullptr, nullptr, nullptr, 4, -96, 1.0f, nullptr, kStream), Error);
   EXPECT_THROW(kernels::softmax_cross_entropy(nullptr, nullptr, nullptr, 4, 0, 1.0f, nullptr, kStream), Error);
   EXPECT_THROW(kernels::sum(nullptr, -1, nullptr, kStream), Error);

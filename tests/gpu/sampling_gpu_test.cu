@@ -47,10 +47,8 @@ std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, co
                             const Counters& counters) {
   const DeviceArray<uint64_t> seeds(counters.seeds), stream_ids(counters.stream_ids), steps(counters.steps);
   const DeviceArray<int> ids(std::vector<int>(batch, -1));
-  const std::size_t scratch_bytes = kernels::sampling_scratch_bytes(batch, vocab);
-  const DeviceArray<unsigned char> scratch{std::vector<unsigned char>(scratch_bytes)};
   kernels::sample_tokens(device_logits, batch, vocab, {options.temperature, options.top_k, options.top_p},
-                         seeds.get(), stream_ids.get(), steps.get(), ids.get(), scratch.get(), nullptr);
+                         seeds.get(), stream_ids.get(), steps.get(), ids.get(), nullptr);
   finish_launch();
   return ids.download();
 }

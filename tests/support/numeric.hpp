@@ -8,9 +8,11 @@
 
 namespace genrnn::testing {
 
-// Seeded from the clock unless a test fixes the seed: each run sees new inputs.
+// Where every test's random inputs come from. tests/support/test_seed.cpp reseeds it before
+// each test, from GENRNN_TEST_SEED when that is set and afresh otherwise, and prints the seed:
+// each run sees new inputs, and a failure reruns with the seed it printed.
 inline std::mt19937_64& random_engine() {
-  static std::mt19937_64 engine{std::random_device{}()};
+  static std::mt19937_64 engine;
   return engine;
 }
 

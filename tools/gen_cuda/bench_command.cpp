@@ -74,7 +74,7 @@ int run_bench(const BenchArguments& args) {
       for (const auto& engine : args.engines) {
         const genrnn::Device device = genrnn::parse_device(device_name);
         const std::string suite = !args.suite.empty() ? args.suite
-                                  : genrnn::choose_engine(device, engine).engine == "cpu" ? "cpu" : "gpu";
+                                  : genrnn::choose_engine(device, engine).on_gpu ? "gpu" : "cpu";
         for (auto c : genrnn::standard_bench_cases(args.standard_path, suite, device)) {
           c.engine = engine;
           cases.push_back(c);
@@ -106,7 +106,7 @@ Command add_bench_command(CLI::App& parent) {
       parent.add_subcommand("bench", "Tokens/s of train, prefill, decode and sample on random weights");
   auto args = std::make_shared<BenchArguments>();
   add_list(*command, "--device", args->devices, "auto, cpu or cuda");
-  add_list(*command, "--engine", args->engines, "auto, cpu or cudnn");
+  add_list(*command, "--engine", args->engines, engine_choices());
   add_list(*command, "--cell", args->cells, "lstm, gru or rnn");
   add_list(*command, "--layers", args->layers, "Stacked layers");
   add_list(*command, "--hidden", args->hidden, "Hidden size");

@@ -1,6 +1,7 @@
 #pragma once
 // The gen_cuda subcommands and the option helpers they share.
 #include <CLI/CLI.hpp>
+#include <genrnn/device.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace gen_cuda {
 
@@ -70,11 +72,29 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
       ->capture_default_str();
 }
 
-// --engine auto|cpu|cudnn, beside --device.
+// "auto" and the registered engines' names.
+inline std::vector<std::string> engine_names() {
+  std::vector<std::string> names{"auto"};
+  for (const genrnn::EngineInfo& engine : genrnn::registered_engines()) names.push_back(engine.name);
+  return names;
+}
+
+// "auto, cpu, cudnn or fused".
+inline std::string engine_choices() {
+  const auto names = engine_names();
+  std::string text;
+  for (std::size_t k = 0; k < names.size(); ++k)
+    text += (k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + names[k];
+  return text;
+}
+
+// --engine, beside --device: any registered engine, or auto.
 inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {
   return command
-      .add_option("--engine", engine, "auto: cudnn on a GPU, else cpu; cpu; cudnn (cuDNN's RNN); fused (our kernels)")
-      ->check(CLI::IsMember({"auto", "cpu", "cudnn", "fused"}))
+      .add_option("--engine", engine,
+                  engine_choices() + "; auto takes the first GPU engine on a usable GPU, else the CPU's "
+                                     "(gen_cuda info describes each)")
+      ->check(CLI::IsMember(engine_names()))
       ->capture_default_str();
 }
 

@@ -15,10 +15,13 @@ namespace {
 
 void print_build() {
   const genrnn::BuildInfo build = genrnn::build_info();
-  std::cout << "gen_cuda " << genrnn::version() << '\n'
-            << "build: CUDA runtime " << build.cuda_runtime << " | cuDNN " << build.cudnn
-            << " (loaded: " << build.cudnn_loaded << ") | CUDA architectures "
-            << build.cuda_architectures << " | BLAS " << build.blas << '\n';
+  std::cout << "gen_cuda " << genrnn::version() << '\n' << "build: ";
+  if (build.cuda)
+    std::cout << "CUDA runtime " << build.cuda_runtime << " | cuDNN " << build.cudnn << " (loaded: " << build.cudnn_loaded
+              << ") | CUDA architectures " << build.cuda_architectures;
+  else
+    std::cout << "CPU only: " << build.no_cuda_reason << "; the GPU engines need the CUDA toolkit and cuDNN 9";
+  std::cout << " | BLAS " << build.blas << '\n';
 }
 
 void print_devices() {
@@ -31,8 +34,10 @@ void print_devices() {
               << std::setprecision(1) << gibibytes << " GiB | compute capability "
               << gpu.compute_major << '.' << gpu.compute_minor << '\n';
   }
-  for (const auto& [engine, description] : genrnn::engine_descriptions())
-    std::cout << "engine " << engine << ": " << description << '\n';
+  for (const genrnn::EngineInfo& engine : genrnn::registered_engines()) {
+    std::cout << "engine " << engine.name << " (" << engine.device << (engine.in_this_build ? "" : ", not in this build")
+              << "): " << engine.description << " | dropout: " << engine.dropout << '\n';
+  }
   const genrnn::EngineChoice choice = genrnn::choose_engine(genrnn::Device::automatic);
   std::cout << "engine for --device auto: " << choice.engine << " (" << choice.reason << ")\n";
 }

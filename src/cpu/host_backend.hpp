@@ -1,0 +1,79 @@
+#pragma once
+// The layer driver's arithmetic on the host (see src/engine/layer_driver.hpp): OpenBLAS for the
+// products, plain loops for the rest, and the very cell bodies the CUDA kernels run.
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "cpu/blas.hpp"
+#include "kernels/cell_step.cuh"
+#include "kernels/dropout_math.cuh"
+
+namespace genrnn::cpu {
+
+// Host memory that only grows, so that a steady loop allocates nothing after its first step.
+template <class T>
+class HostBuffer {
+ public:
+  void reserve(std::size_t count) {
+    if (count > values_.size()) values_.resize(count);
+  }
+  T* data() { return values_.data(); }
+  const T* data() const { return values_.data(); }
+
+ private:
+  std::vector<T> values_;
+};
+
+template <class RealType>
+struct HostBackend {
+  using Real = RealType;
+  template <class T>
+  using Buffer = HostBuffer<T>;
+  template <class T>
+  Buffer<T> buffer() const {
+    return {};
+  }
+
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda, const Real* b,
+            int ldb, Real beta, Real* c, int ldc) const {
+    cpu::gemm<Real>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  void copy(Real* to, const Real* from, std::size_t n) const { std::copy_n(from, n, to); }
+  void zero(Real* to, std::size_t n) const { std::fill_n(to, n, Real(0)); }
+  void add_bias_rows(Real* matrix, const Real* bias, int rows, int cols) const {
+    for (std::size_t r = 0; r < std::size_t(rows); ++r)
+      for (int c = 0; c < cols; ++c) matrix[r * cols + c] += bias[c];
+  }
+  void add_column_sums(const Real* matrix, int rows, int cols, Real* out) const {
+    for (std::size_t r = 0; r < std::size_t(rows); ++r)
+      for (int c = 0; c < cols; ++c) out[c] += matrix[r * cols + c];
+  }
+  void gather_columns(const Real* weight, int columns, const Real* bias, const int* ids, int rows, int width,
+                      Real* out) const {
+    for (std::size_t r = 0; r < std::size_t(rows); ++r)
+      for (std::size_t g = 0; g < std::size_t(width); ++g) out[r * width + g] = weight[g * columns + ids[r]] + bias[g];
+  }
+  void scatter_add_columns(const Real* grads, const int* ids, int rows, int width, Real* weight_grad,
+                           int columns) const {
+    for (std::size_t r = 0; r < std::size_t(rows); ++r)
+      for (std::size_t g = 0; g < std::size_t(width); ++g) weight_grad[g * columns + ids[r]] += grads[r * width + g];
+  }
+  void cell_forward(CellType cell, int batch, const math::CellForward<Real>& step) const {
+    math::with_cell(cell, [&](auto kind) {
+      for (std::size_t b = 0; b < std::size_t(batch); ++b)
+        for (std::size_t j = 0; j < step.hidden; ++j) math::cell_forward_unit<decltype(kind)>(step, b, j);
+    });
+  }
+  void cell_backward(CellType cell, int batch, const math::CellBackward<Real>& step) const {
+    math::with_cell(cell, [&](auto kind) {
+      for (std::size_t b = 0; b < std::size_t(batch); ++b)
+        for (std::size_t j = 0; j < step.hidden; ++j) math::cell_backward_unit<decltype(kind)>(step, b, j);
+    });
+  }
+  void dropout(const Real* in, Real* out, std::size_t n, const math::DropoutMask& mask, int layer) const {
+    for (std::size_t e = 0; e < n; ++e) out[e] = in[e] * math::dropout_scale(mask, layer, e);
+  }
+};
+
+}  // namespace genrnn::cpu

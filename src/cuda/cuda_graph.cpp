@@ -1,0 +1,50 @@
+#include "cuda/cuda_graph.hpp"
+
+#include <utility>
+
+#include "cuda/cuda_check.hpp"
+#include "genrnn/error.hpp"
+
+namespace genrnn::cuda {
+
+namespace {
+
+// A captured graph, destroyed with its owner (the instantiation is all that is kept).
+struct GraphGuard {
+  cudaGraph_t graph = nullptr;
+  ~GraphGuard() {
+    if (graph) cudaGraphDestroy(graph);
+  }
+};
+
+}  // namespace
+
+CapturedGraph CapturedGraph::capture(cudaStream_t stream, const std::function<void()>& work) {
+  GENRNN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  GraphGuard captured;
+  try {
+    work();
+  } catch (...) {
+    cudaStreamEndCapture(stream, &captured.graph);  // ends the capture; its status adds nothing
+    throw;
+  }
+  GENRNN_CUDA_CHECK(cudaStreamEndCapture(stream, &captured.graph));
+  cudaGraphExec_t exec = nullptr;
+  GENRNN_CUDA_CHECK(cudaGraphInstantiate(&exec, captured.graph, 0));
+  return CapturedGraph(exec);
+}
+
+CapturedGraph::CapturedGraph(CapturedGraph&& other) noexcept : exec_(std::exchange(other.exec_, nullptr)) {}
+
+CapturedGraph& CapturedGraph::operator=(CapturedGraph&& other) noexcept {
+  std::swap(exec_, other.exec_);
+  return *this;
+}
+
+CapturedGraph::~CapturedGraph() {
+  if (exec_) cudaGraphExecDestroy(exec_);
+}
+
+void CapturedGraph::replay(cudaStream_t stream) const { GENRNN_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
+
+}  // namespace genrnn::cuda

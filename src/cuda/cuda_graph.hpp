@@ -1,0 +1,27 @@
+#pragma once
+// Work captured from a stream as a CUDA graph, instantiated, and replayed on that stream.
+#include <cuda_runtime_api.h>
+
+#include <functional>
+
+namespace genrnn::cuda {
+
+class CapturedGraph {
+ public:
+  // Runs `work` under stream capture and instantiates what it queued. Whatever fails (an
+  // exception from `work`, ending the capture, instantiating it) ends the capture, destroys
+  // what was made and throws; nothing is left behind and no earlier error is cleared.
+  static CapturedGraph capture(cudaStream_t stream, const std::function<void()>& work);
+
+  CapturedGraph(CapturedGraph&& other) noexcept;
+  CapturedGraph& operator=(CapturedGraph&& other) noexcept;
+  ~CapturedGraph();
+
+  void replay(cudaStream_t stream) const;
+
+ private:
+  explicit CapturedGraph(cudaGraphExec_t exec) : exec_(exec) {}
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+}  // namespace genrnn::cuda

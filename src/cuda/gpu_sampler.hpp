@@ -1,0 +1,47 @@
+#pragma once
+// Sampling on the device: the Philox keys of every stream and the sampling kernel, which picks
+// what the CPU sampler picks (genrnn::sample_token). The graph decoder draws with it, and so
+// does the benchmark's sampler alone.
+#include <vector>
+
+#include "cuda/device_buffer.hpp"
+#include "cuda/device_context.hpp"
+#include "engine/engine.hpp"
+#include "kernels/sampling_ops.hpp"
+
+namespace genrnn::cuda {
+
+class DeviceSampler {
+ public:
+  explicit DeviceSampler(const DeviceContext& context) : context_(context), keys_(context.stream()) {}
+
+  // The streams' Philox keys, every stream's draw counter at `position`.
+  void set_keys(const std::vector<DrawKey>& keys, uint64_t position);
+  // ids[s] = stream s's draw from logits [streams][vocab] (device), then every counter + 1 on
+  // the device, so a captured CUDA graph can repeat the call.
+  void draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids);
+
+ private:
+  const DeviceContext& context_;
+  int streams_ = 0;
+  DeviceBuffer<uint64_t> keys_;  // [seeds | stream ids | draw counters], `streams_` each
+};
+
+// The benchmark's sampler alone.
+class GpuSampler final : public TokenSampler {
+ public:
+  explicit GpuSampler(bool tf32);
+  double time_seconds(const std::function<void()>& work) override { return context_.seconds(work); }
+
+ protected:
+  void write_logits(const std::vector<float>& logits) override;
+  void run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) override;
+
+ private:
+  DeviceContext context_;
+  DeviceSampler sampler_;
+  DeviceBuffer<float> logits_;
+  DeviceBuffer<int> ids_;
+};
+
+}  // namespace genrnn::cuda

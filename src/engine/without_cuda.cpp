@@ -1,0 +1,24 @@
+// A build without the CUDA engines (GENRNN_CUDA=OFF, or no CUDA toolkit found): no GPUs, and
+// the GPU engines of the registry are there only to say why they cannot run.
+#include "core/cuda_build.hpp"
+#include "engine/engine_factories.hpp"
+
+namespace genrnn {
+
+std::string why_no_cuda_build() {
+  return std::string("this build of genrnn has no CUDA (") + GENRNN_NO_CUDA_REASON + ")";
+}
+
+void describe_cuda_build(BuildInfo& info) {
+  info.cuda = false;
+  info.no_cuda_reason = why_no_cuda_build();
+}
+
+std::vector<GpuInfo> list_gpus(std::string* why_none) {
+  if (why_none) *why_none = why_no_cuda_build();
+  return {};
+}
+
+EngineFactories gpu_engine_factories(const std::string&, GpuLayers) { return {}; }
+
+}  // namespace genrnn
