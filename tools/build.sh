@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
-# Configures and builds genrnn into build/ (Release; CUDA architectures 80 and 90 unless
-# CMAKE_CUDA_ARCHITECTURES is set in the environment).
+# Configures and builds genrnn (Release).
+#   tools/build.sh        into build/, with the CUDA engines where the CUDA toolkit and cuDNN are
+#                         found (architectures 80 and 90 unless CMAKE_CUDA_ARCHITECTURES is set
+#                         in the environment), the CPU engine alone otherwise
+#   tools/build.sh cpu    into build-cpu/, the CPU engine alone, with g++ and nvcc off PATH
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/cuda/bin"
-arch_flag=()
-[ -n "${CMAKE_CUDA_ARCHITECTURES:-}" ] && arch_flag=(-DCMAKE_CUDA_ARCHITECTURES="$CMAKE_CUDA_ARCHITECTURES")
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${arch_flag[@]}" >/dev/null
-cmake --build build -j"$(nproc)"
+case "${1:-default}" in
+  default)
+    export PATH="$PATH:/usr/local/cuda/bin"
+    dir=build
+    args=()
+    [ -n "${CMAKE_CUDA_ARCHITECTURES:-}" ] && args+=(-DCMAKE_CUDA_ARCHITECTURES="$CMAKE_CUDA_ARCHITECTURES")
+    ;;
+  cpu)
+    # Nothing of CUDA in reach: the build must not need it.
+    [ -z "${GENRNN_WITHOUT_CUDA:-}" ] && GENRNN_WITHOUT_CUDA=1 exec tools/without_cuda.sh "$0" cpu
+    dir=build-cpu
+    args=(-DGENRNN_CUDA=OFF)
+    ;;
+  *) echo "usage: tools/build.sh [cpu]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${args[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Sets up this machine, builds, and runs the whole test suite. GPU tests skip, saying why,
-# where no GPU is usable.
+# Sets up this machine, builds, and runs the whole test suite twice: the default build (with
+# the CUDA engines where the toolkit is found; GPU tests skip, saying why, where no GPU is
+# usable) and the CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
 tools/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+tools/build.sh cpu
+tools/without_cuda.sh ctest --test-dir build-cpu --output-on-failure -j"$(nproc)"

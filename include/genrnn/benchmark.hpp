@@ -18,6 +18,7 @@ struct BenchCase {
   Device device = Device::automatic;
   std::string engine = "auto";
   bool tf32 = false;
+  bool cuda_graphs = true;  // decode on a GPU: replay a captured step
   ModelConfig model;  // for `sample` only vocab_size matters
   int batch = 32;
   int seq_len = 100;  // train and prefill: tokens per stream

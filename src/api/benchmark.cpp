@@ -70,7 +70,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32};
+  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32, bench.cuda_graphs};
   const EngineChoice choice = choose_engine(engine_options.device, engine_options.engine);
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";

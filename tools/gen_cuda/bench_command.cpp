@@ -81,7 +81,10 @@ int run_bench(const BenchArguments& args) {
         }
       }
   }
-  for (auto& c : cases) c.tf32 = args.tf32;
+  for (auto& c : cases) {
+    c.tf32 = args.tf32;
+    c.cuda_graphs = cuda_graphs_from_environment();
+  }
   std::vector<genrnn::BenchResult> results;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];

@@ -72,6 +72,13 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
       ->capture_default_str();
 }
 
+// GENRNN_CUDA_GRAPHS=0 in the environment: GPU decoding with plain launches, no CUDA graph
+// (to compare, or to debug).
+inline bool cuda_graphs_from_environment() {
+  const char* setting = std::getenv("GENRNN_CUDA_GRAPHS");
+  return !(setting && std::string(setting) == "0");
+}
+
 // "auto" and the registered engines' names.
 inline std::vector<std::string> engine_names() {
   std::vector<std::string> names{"auto"};

@@ -36,7 +36,9 @@ int run_sample(SampleArguments& args) {
     throw genrnn::Error(
         "no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
   }
-  genrnn::Generator generator(model, genrnn::parse_device(args.device), args.engine);
+  genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
+  engine.cuda_graphs = cuda_graphs_from_environment();
+  genrnn::Generator generator(model, engine);
 
   if (args.seed_option->count() == 0) {
     const std::uint64_t high = std::random_device{}();
