@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <initializer_list>
 #include <string>
-#include <type_traits>
 
 #include "kernels/block_reduce.cuh"
 #include "kernels/cell_ops.hpp"
@@ -47,12 +46,12 @@ void require_operands(const char* launcher, std::initializer_list<Operand> opera
     if (!operand.pointer) throw Error(std::string("kernels::") + launcher + ": " + operand.name + " is null");
 }
 
-// Kernel names as profilers show them, per cell.
+// A kernel's name as profilers show it, e.g. "fused_cell_forward<Lstm>": built once per cell.
 template <class Cell>
 const char* cell_kernel_name(bool forward) {
-  if constexpr (std::is_same_v<Cell, math::Lstm>) return forward ? "fused_cell_forward<Lstm>" : "fused_cell_backward<Lstm>";
-  if constexpr (std::is_same_v<Cell, math::Gru>) return forward ? "fused_cell_forward<Gru>" : "fused_cell_backward<Gru>";
-  return forward ? "fused_cell_forward<Rnn>" : "fused_cell_backward<Rnn>";
+  static const std::string forward_name = std::string("fused_cell_forward<") + Cell::name + ">";
+  static const std::string backward_name = std::string("fused_cell_backward<") + Cell::name + ">";
+  return forward ? forward_name.c_str() : backward_name.c_str();
 }
 
 }  // namespace

@@ -19,18 +19,21 @@ namespace genrnn::math {
 // z * h_prev), so backward adds that gradient to W_hh's. src/core/cell_table describes the same
 // cells at run time.
 struct Lstm {
+  static constexpr const char* name = "Lstm";
   static constexpr int gates = 4;
   static constexpr int saved_blocks = 4;
   static constexpr bool has_cell_state = true;
   static constexpr bool direct_path = false;
 };
 struct Gru {
+  static constexpr const char* name = "Gru";
   static constexpr int gates = 3;
   static constexpr int saved_blocks = 4;
   static constexpr bool has_cell_state = false;
   static constexpr bool direct_path = true;
 };
 struct Rnn {
+  static constexpr const char* name = "Rnn";
   static constexpr int gates = 1;
   static constexpr int saved_blocks = 0;
   static constexpr bool has_cell_state = false;

@@ -1,5 +1,4 @@
 #include "cpu/cpu_engines.hpp"
-#include "engine/engine_factories.hpp"
 
 namespace genrnn {
 

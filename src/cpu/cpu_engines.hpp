@@ -3,6 +3,7 @@
 // fallback where no GPU is usable. float32, OpenBLAS GEMMs, the shared layer driver.
 #include "cpu/network.hpp"
 #include "engine/engine.hpp"
+#include "engine/engine_registry.hpp"
 
 namespace genrnn::cpu {
 
@@ -63,3 +64,10 @@ class CpuSampler final : public TokenSampler {
 };
 
 }  // namespace genrnn::cpu
+
+namespace genrnn {
+
+// The registry's way to make the CPU engine's roles.
+EngineFactories cpu_engine_factories();
+
+}  // namespace genrnn

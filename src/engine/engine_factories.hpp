@@ -1,11 +1,11 @@
 #pragma once
-// Each device's engines, for the registry. A build without CUDA gives empty GPU factories
-// (src/engine/without_cuda.cpp).
+// The GPU engines' factories, for the registry, declared without any CUDA header: a build
+// without CUDA gives empty ones (src/engine/without_cuda.cpp).
+#include <string>
+
 #include "engine/engine_registry.hpp"
 
 namespace genrnn {
-
-EngineFactories cpu_engine_factories();
 
 // The GPU engines differ in their recurrent layers: cuDNN's RNN, or our fused kernels. `name`
 // is the registry's, which the engines report.

@@ -2,6 +2,7 @@
 
 #include "core/cell_table.hpp"
 #include "core/text_list.hpp"
+#include "cpu/cpu_engines.hpp"
 #include "engine/engine_factories.hpp"
 #include "genrnn/error.hpp"
 

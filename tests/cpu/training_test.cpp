@@ -151,6 +151,23 @@ TEST(Generator, SameSeedSameTextAndGreedyStreamsAgree) {
   EXPECT_EQ(greedy[0], greedy[2]);
 }
 
+TEST(Generator, KeepsItsOwnModel) {
+  const std::string text = structured_text(2000, 5);
+  Model model = small_model(text, CellType::lstm, 1, 7);
+  GenerateOptions options;
+  options.length = 30;
+  options.sampling.seed = 4;
+  Generator generator(model, Device::cpu);
+  const auto before = generator.generate("the ", options);
+  // What the caller does with its model afterwards does not reach the generator.
+  model.tokenizer = Tokenizer::build(TokenizerKind::character, "zyxwvutsrqponmlkjihgfedcba .\n", 0);
+  model.parameters.assign(model.parameters.size(), 0.0f);
+  EXPECT_EQ(generator.generate("the ", options), before);
+  // Nor does a temporary's end: Generator g(Model::load(path), ...) is safe.
+  Generator from_temporary(small_model(text, CellType::lstm, 1, 7), Device::cpu);
+  EXPECT_EQ(from_temporary.generate("the ", options), before);
+}
+
 TEST(Generator, StopEndsEachStreamRightAfterItsStopString) {
   const std::string text = structured_text(2000, 7);
   const Model model = small_model(text, CellType::gru, 1, 9);
