@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace genrnn {
 
@@ -27,6 +28,7 @@ struct ModelConfig {
 std::string to_string(CellType cell);
 std::string to_string(TokenizerKind kind);
 CellType parse_cell(const std::string& name);               // "lstm" | "gru" | "rnn"
+std::vector<std::string> cell_names();                      // every cell parse_cell takes
 TokenizerKind parse_tokenizer_kind(const std::string& name);  // "char" | "word"
 
 // The checkpoint's "genrnn.config" JSON string, and back (validated).

@@ -31,13 +31,16 @@ std::string to_string(TokenizerKind kind) {
   return kind == TokenizerKind::character ? "char" : "word";
 }
 
-CellType parse_cell(const std::string& name) {
+std::vector<std::string> cell_names() {
   std::vector<std::string> names;
-  for (const CellDescription& cell : cell_table()) {
+  for (const CellDescription& cell : cell_table()) names.push_back(cell.name);
+  return names;
+}
+
+CellType parse_cell(const std::string& name) {
+  for (const CellDescription& cell : cell_table())
     if (cell.name == name) return cell.type;
-    names.push_back(cell.name);
-  }
-  throw Error("unknown cell '" + name + "' (expected " + one_of(names) + ")");
+  throw Error("unknown cell '" + name + "' (expected " + one_of(cell_names()) + ")");
 }
 
 TokenizerKind parse_tokenizer_kind(const std::string& name) {

@@ -110,7 +110,7 @@ Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArguments>();
   add_list(*command, "--device", args->devices, "auto, cpu or cuda");
   add_list(*command, "--engine", args->engines, engine_choices());
-  add_list(*command, "--cell", args->cells, "lstm, gru or rnn");
+  add_list(*command, "--cell", args->cells, one_of(genrnn::cell_names()));
   add_list(*command, "--layers", args->layers, "Stacked layers");
   add_list(*command, "--hidden", args->hidden, "Hidden size");
   add_list(*command, "--embed", args->embed, "Embedding size; 0: one-hot");

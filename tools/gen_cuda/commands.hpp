@@ -1,6 +1,7 @@
 #pragma once
 // The gen_cuda subcommands and the option helpers they share.
 #include <CLI/CLI.hpp>
+#include <genrnn/config.hpp>
 #include <genrnn/device.hpp>
 
 #include <cmath>
@@ -86,14 +87,16 @@ inline std::vector<std::string> engine_names() {
   return names;
 }
 
-// "auto, cpu, cudnn or fused".
-inline std::string engine_choices() {
-  const auto names = engine_names();
+// "a, b or c".
+inline std::string one_of(const std::vector<std::string>& names) {
   std::string text;
   for (std::size_t k = 0; k < names.size(); ++k)
     text += (k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + names[k];
   return text;
 }
+
+// "auto, cpu, cudnn or fused".
+inline std::string engine_choices() { return one_of(engine_names()); }
 
 // --engine, beside --device: any registered engine, or auto.
 inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {

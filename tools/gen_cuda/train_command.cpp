@@ -168,7 +168,7 @@ Command add_train_command(CLI::App& parent) {
           ->check(at_least(2))
           ->capture_default_str(),
       command->add_option("--cell", args->cell, "Recurrent cell")
-          ->check(CLI::IsMember({"lstm", "gru", "rnn"}))
+          ->check(CLI::IsMember(genrnn::cell_names()))
           ->capture_default_str(),
       command->add_option("--layers", args->layers, "Stacked recurrent layers")
           ->check(number_in(1, Bound::included, 64, Bound::included))
