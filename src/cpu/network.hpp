@@ -40,8 +40,8 @@ class CpuNetwork {
   void forward(const int* inputs, int batch, int seq_len, const math::DropoutMask& dropout = {},
                bool inference = false);
   // Logits of every position of the last forward and their summed cross-entropy against
-  // `targets` (batch-first).
-  Real loss(const int* targets);
+  // `targets` (batch-first), added up in double: thousands of rows keep their digits.
+  double loss(const int* targets);
   Real logit(int b, int t, int v) const { return logits_[row(t, b) * V_ + v]; }
   // Logits after the last position only, [b * V + v], without the rest of the head.
   template <class Out>
@@ -136,10 +136,10 @@ void CpuNetwork<Real>::head(const Real* outputs, std::size_t count) {
 }
 
 template <class Real>
-Real CpuNetwork<Real>::loss(const int* targets) {
+double CpuNetwork<Real>::loss(const int* targets) {
   head(layers_.outputs(), rows());
   log_normalizer_.resize(rows());
-  Real total = 0;
+  double total = 0;
   for (int t = 0; t < seq_len_; ++t)
     for (int b = 0; b < batch_; ++b) {
       const Real* z = logits_.data() + row(t, b) * V_;

@@ -138,6 +138,7 @@ std::vector<ParameterSegment> CudnnLayers::weight_segments(const float* weights)
 
 void CudnnLayers::configure(int batch, int seq_len) {
   if (batch == batch_ && seq_len == seq_len_) return;
+  require_not_capturing(context_.stream(), "cuDNN's RNN descriptors change");
   const std::vector<int> lengths(static_cast<std::size_t>(batch), seq_len);
   const int input = first_ ? config_.hidden_size : config_.input_size();
   float padding = 0.0f;
@@ -189,7 +190,9 @@ void CudnnLayers::forward(int batch, int seq_len, const LayerInput& input, const
     hx += layer_state, hy += layer_state;
     if (has_c) cx += layer_state, cy += layer_state;
   }
-  set_dropout(training ? dropout.probability : 0.0f, dropout.seed);
+  // Inference ignores cuDNN's dropout: leave its states alone (re-initialising them is costly,
+  // restarts its masks, and would synchronize inside a captured decode step).
+  if (training) set_dropout(dropout.probability, dropout.seed);
   configure(batch, seq_len);
   GENRNN_CUDNN_CHECK(cudnnRNNForward(context_.cudnn(), rnn_, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
                                      sequence_lengths_.data(), x_desc_, x, y_desc_, y_.data(), state_desc_, hx, hy,

@@ -32,8 +32,9 @@ class CudnnLayers final : public RecurrentLayers {
   // never assumed offsets.
   std::vector<ParameterSegment> weight_segments(const float* weights) const override;
   // Dropout: cuDNN draws its own masks between its layers; re-initialising its dropout states
-  // is costly, so it happens only when p changes (and only then does a new seed take effect).
-  // After a one-hot first layer, the CPU engine's Philox mask.
+  // is costly, so it happens only when a training forward's p changes (and only then does a new
+  // seed take effect); inference leaves them alone. After a one-hot first layer, the CPU
+  // engine's Philox mask.
   void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx, float* hy,
                const float* cx, float* cy, bool training, const math::DropoutMask& dropout) override;
   const float* outputs() const override;

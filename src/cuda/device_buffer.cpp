@@ -40,4 +40,11 @@ void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept
 
 std::size_t device_bytes_allocated() { return bytes_allocated; }
 
+void require_not_capturing(cudaStream_t stream, const char* what) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  GENRNN_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  if (status != cudaStreamCaptureStatusNone)
+    throw Error(std::string(what) + " while its stream is captured into a CUDA graph: set it up before the capture");
+}
+
 }  // namespace genrnn::cuda

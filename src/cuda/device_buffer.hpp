@@ -16,6 +16,9 @@ namespace genrnn::cuda {
 void* allocate_device(std::size_t bytes, cudaStream_t stream);
 // `bytes`: what allocate_device was asked for.
 void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept;
+// Throws, naming `what`, when `stream` is being captured into a CUDA graph: for work that
+// must run before any capture (allocation, synchronization).
+void require_not_capturing(cudaStream_t stream, const char* what);
 // The bytes allocate_device has handed out and free_device not yet taken back, over the whole
 // process: what tests read to see that a loop allocates nothing more.
 std::size_t device_bytes_allocated();
@@ -37,9 +40,11 @@ class DeviceBuffer {
     return *this;
   }
 
-  // Makes room for `count` elements; contents are lost when it has to grow.
+  // Makes room for `count` elements; contents are lost when it has to grow. Never while the
+  // stream is being captured: the graph would own the memory (an Error says so).
   void reserve(std::size_t count) {
     if (count <= capacity_) return;
+    require_not_capturing(stream_, "a device buffer grows");
     free_device(data_, capacity_ * sizeof(T), stream_);
     data_ = nullptr;
     capacity_ = 0;

@@ -51,6 +51,9 @@ GpuModel::GpuModel(const ModelConfig& config, GpuLayers layers, bool tf32)
   if (covered != offsets.count)
     throw Error("the device weight mapping covers " + std::to_string(covered) + " of " +
                 std::to_string(offsets.count) + " parameters");
+  // As every engine: a zero state of one stream until one is set.
+  const std::vector<float> zeros(static_cast<std::size_t>(config.num_layers) * config.hidden_size, 0.0f);
+  set_state({1, zeros, has_c_ ? zeros : std::vector<float>{}});
 }
 
 void GpuModel::upload(const std::vector<float>& flat, float* device) const {

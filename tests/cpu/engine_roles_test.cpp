@@ -49,6 +49,18 @@ TEST(EngineRoles, WeightsAndStateAreCheckedBeforeTheEngineSeesThem) {
   EXPECT_EQ(engine->state().h.size(), std::size_t(2 * 3 * 6));
 }
 
+TEST(EngineRoles, AFreshEngineHoldsAZeroStateOfOneStream) {
+  for (const auto& state : {make_training_engine("cpu", kLstm)->state(), make_decoding_engine("cpu", kLstm)->state()}) {
+    EXPECT_EQ(state.batch, 1);
+    EXPECT_EQ(state.h, std::vector<float>(2 * 6, 0.0f));
+    EXPECT_EQ(state.c, std::vector<float>(2 * 6, 0.0f));
+  }
+  auto decoder = make_decoding_engine("cpu", kLstm);
+  std::vector<float> logits;
+  decoder->prefill({1, 2}, logits);
+  EXPECT_EQ(logits.size(), std::size_t(9));
+}
+
 TEST(EngineRoles, TrainingWindowsAndOptionsAreChecked) {
   auto engine = make_training_engine("cpu", kLstm);
   engine->set_parameters(testing::random_uniform<float>(parameter_count(kLstm), -0.5f, 0.5f));

@@ -147,6 +147,23 @@ TEST_P(GpuEngineVsCpu, LossGradientsStateAndLogitsMatch) {
   EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-5);
 }
 
+TEST_P(GpuEngineVsCpu, FreshEnginesStartFromOneZeroStreamAsTheCpusDo) {
+  GENRNN_REQUIRE_GPU();
+  const auto weights = testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f);
+  std::vector<float> logits[2];
+  int k = 0;
+  for (const std::string& name : {std::string("cpu"), engine()}) {
+    auto decoder = make_decoding_engine(name, config());
+    decoder->set_parameters(weights);
+    EXPECT_EQ(decoder->state().batch, 1) << name;
+    decoder->prefill({1, 4, 2}, logits[k++]);
+  }
+  EXPECT_LT(testing::max_relative_error(logits[1], logits[0]), 1e-5);
+  auto trainer = make_training_engine(engine(), config());
+  trainer->set_parameters(weights);
+  EXPECT_GT(trainer->eval_window(random_window(1, 5, 11)), 0.0);
+}
+
 TEST_P(GpuEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
   GENRNN_REQUIRE_GPU();
   auto engines = trainers(engine(), config(), 4);
@@ -280,7 +297,9 @@ TEST_P(GpuEngineVsCpu, DecodeMemoryDoesNotGrowWithTheGeneratedLength) {
 std::vector<EngineCase> every_engine_and_cell() {
   std::vector<EngineCase> cases;
   for (const char* engine : {"cudnn", "fused"})
+    // LSTM 3 x one-hot: on cudnn, the driver's first layer and two cuDNN layers after it.
     for (const EngineCase& c : {EngineCase{"", CellType::lstm, 1, 0}, EngineCase{"", CellType::lstm, 2, 5},
+                                EngineCase{"", CellType::lstm, 3, 0},
                                 EngineCase{"", CellType::gru, 1, 5}, EngineCase{"", CellType::gru, 2, 0},
                                 EngineCase{"", CellType::rnn, 1, 0}, EngineCase{"", CellType::rnn, 2, 5}})
       cases.push_back({engine, c.cell, c.layers, c.embedding});
@@ -331,12 +350,19 @@ TEST(GpuEngine, Tf32StaysCloseToTheCpu) {
   }
 }
 
-TEST(GpuEngine, FusedTrainingWithDropoutUsesTheCpusMasks) {
+TEST(GpuEngine, TrainingWithPhiloxDropoutMatchesTheCpusMasks) {
   GENRNN_REQUIRE_GPU();
+  struct Case {
+    const char* engine;
+    int layers, embedding;
+  };
+  // The fused engine draws the CPU's masks between all its layers; the cudnn engine after a
+  // one-hot first layer, and with 2 layers cuDNN's one layer drops nothing: all the CPU's masks.
   for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
-    for (int embedding : {0, 5}) {
-      const ModelConfig config{cell, 3, 8, embedding, 11, TokenizerKind::character};
-      auto engines = trainers("fused", config, 4);
+    for (const Case& c : {Case{"fused", 3, 0}, Case{"fused", 3, 5}, Case{"cudnn", 2, 0}}) {
+      SCOPED_TRACE(std::string(c.engine) + " " + to_string(cell) + " embedding " + std::to_string(c.embedding));
+      const ModelConfig config{cell, c.layers, 8, c.embedding, 11, TokenizerKind::character};
+      auto engines = trainers(c.engine, config, 4);
       TrainStepOptions options;
       options.learning_rate = 1e-2f;
       options.dropout = 0.3f;
