@@ -3,7 +3,8 @@
 #   tools/build.sh        into build/, with the CUDA engines where the CUDA toolkit and cuDNN are
 #                         found (architectures 80 and 90 unless CMAKE_CUDA_ARCHITECTURES is set
 #                         in the environment), the CPU engine alone otherwise
-#   tools/build.sh cpu    into build-cpu/, the CPU engine alone, with g++ and nvcc off PATH
+#   tools/build.sh cpu    into build-cpu/, the CPU engine alone, with g++ and nvcc off PATH (the
+#                         host SIMT executor's tests are the default build's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-default}" in
@@ -17,7 +18,8 @@ case "${1:-default}" in
     # Nothing of CUDA in reach: the build must not need it.
     [ -z "${GENRNN_WITHOUT_CUDA:-}" ] && GENRNN_WITHOUT_CUDA=1 exec tools/without_cuda.sh "$0" cpu
     dir=build-cpu
-    args=(-DGENRNN_CUDA=OFF)
+    # The host SIMT executor's suite runs in the default build already: not twice.
+    args=(-DGENRNN_CUDA=OFF -DGENRNN_SIMT=OFF)
     ;;
   *) echo "usage: tools/build.sh [cpu]" >&2; exit 2 ;;
 esac

@@ -404,7 +404,7 @@ genrnn_library_path() {
 }
 
 configure_and_build() {
-  local args=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGENRNN_CUDA=ON
+  local args=(-S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DGENRNN_CUDA=ON -DGENRNN_SIMT=OFF
               -DCMAKE_CUDA_ARCHITECTURES="${DEVICE_CHECK_CUDA_ARCH:-90}")
   command -v ninja >/dev/null && args+=(-G Ninja)
   [[ -d $DEPS_DIR ]] && args+=(-DGENRNN_DEPS_DIR="$DEPS_DIR")

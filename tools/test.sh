@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up this machine, builds, and runs the whole test suite twice: the default build (with
 # the CUDA engines where the toolkit is found; GPU tests skip, saying why, where no GPU is
-# usable) and the CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH).
+# usable; and the GPU suite once more on the host SIMT executor, ctest label simt) and the
+# CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh

@@ -13,6 +13,7 @@
 #include "genrnn/config.hpp"
 #include "genrnn/error.hpp"
 #include "kernels/cell_math.cuh"
+#include "kernels/block_reduce.cuh"
 #include "kernels/cell_ops.hpp"
 #include "kernels/cell_step.cuh"
 #include "tests/gpu/device_array.hpp"
@@ -43,9 +44,9 @@ constexpr double kTolerance = 1e-5;
 constexpr int kTime = 3, kPrevSlot = 0, kStepSlot = 1;
 // Blocks of `hidden` values per row of `saved`: LSTM i,f,g,o; GRU r,z,n,h_n.
 constexpr int kSavedBlocks = 4;
-// kernels/block_reduce.cuh launches at most 4096 blocks of 256 threads: this batch of 512 units
+// kernels/block_reduce.cuh launches at most kMaxBlocks blocks of 256 threads: this batch of 512 units
 // each makes the grid-stride loops take a second turn.
-constexpr int kPastOneGridTurnBatch = 4096 * 256 / 512 + 5;
+constexpr int kPastOneGridTurnBatch = kernels::kMaxBlocks * kernels::kThreadsPerBlock / 512 + 5;
 
 constexpr cudaStream_t kStream = nullptr;  // the legacy default stream, which cudaMemcpy waits for
 

@@ -11,6 +11,7 @@
 
 #include "cpu/optimizer.hpp"
 #include "genrnn/error.hpp"
+#include "kernels/block_reduce.cuh"
 #include "kernels/ops.hpp"
 #include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
@@ -27,9 +28,9 @@ using testing::random_uniform;
 
 // float32 on both sides; the references add in double, the kernels in float in another order.
 constexpr double kTolerance = 1e-5;
-// More elements than kernels/block_reduce.cuh's 4096 blocks x 256 threads: the grid-stride
+// More elements than kernels/block_reduce.cuh's kMaxBlocks blocks x 256 threads: the grid-stride
 // loops take more than one turn.
-constexpr std::size_t kPastOneGridTurn = 4096 * 256 + 4099;
+constexpr std::size_t kPastOneGridTurn = std::size_t(kernels::kMaxBlocks) * kernels::kThreadsPerBlock + 4099;
 
 // Launchers queue on the legacy default stream, which cudaMemcpy waits for.
 constexpr cudaStream_t kStream = nullptr;
@@ -138,7 +139,8 @@ TEST(RowsGpu, AddColumnSumsAddsEveryRowTheSameWayEachRun) {
   // Tall and narrow (a char model's head bias over a long batch: many row chunks), short and
   // very wide (a word vocabulary), a single row, and columns that do not fill the last
   // 32-column block.
-  for (const Shape shape : {Shape{100000, 97}, Shape{64, 200003}, Shape{1, 5}, Shape{333, 1000}}) {
+  for (const Shape shape : {Shape{testing::sized(100000, 20000), 97}, Shape{64, testing::sized(200003, 20003)},
+                            Shape{1, 5}, Shape{333, 1000}}) {
     SCOPED_TRACE(std::to_string(shape.rows) + " x " + std::to_string(shape.cols));
     const auto matrix = random_uniform<float>(std::size_t(shape.rows) * shape.cols, -1.0f, 1.0f);
     const auto old_out = random_uniform<float>(shape.cols, -1.0f, 1.0f);
@@ -214,7 +216,8 @@ TEST(SoftmaxCrossEntropyGpu, MatchesReferenceForEveryVocabularySize) {
   };
   // A binary vocabulary (one warp, 30 idle lanes), a char model's, a word model's and the
   // largest supported (781 columns per thread).
-  for (const Shape shape : {Shape{3000, 2}, Shape{1000, 96}, Shape{200, 10000}, Shape{12, 200000}})
+  for (const Shape shape : {Shape{3000, 2}, Shape{1000, 96}, Shape{200, testing::sized(10000, 2000)},
+                            Shape{12, testing::sized(200000, 20000)}})
     for (const bool with_bias : {false, true})
       for (const float gradient_scale : {0.0f, 1.0f / shape.rows})
         check_softmax_cross_entropy(shape.rows, shape.vocab, with_bias, gradient_scale, 4.0f);

@@ -99,17 +99,18 @@ std::string describe(const SamplingOptions& options) {
 TEST(SamplingGpu, DrawsTheCpuSamplersIds) {
   GENRNN_REQUIRE_GPU();
   // The CPU reference costs about vocab * batch per option set: past this budget a case runs
-  // fewer sets (at least 5, which still meet every option value).
-  constexpr long kCpuBudget = 64L * 200000 * 5;
+  // fewer sets (at least 5, which still meet every option value). The host executor runs a
+  // smaller budget and fewer steps.
+  const long kCpuBudget = 64L * testing::sized(200000, 1000) * 5;
   std::mt19937_64 random(20250611);
   long draws = 0, mismatches = 0;
   std::ostringstream first_mismatches;
-  for (int vocab : {2, 50, 96, 10000, 200000})
+  for (int vocab : {2, 50, 96, testing::sized(10000, 1000), testing::sized(200000, 5000)})
     for (int batch : {1, 7, 64}) {
       const auto logits = test_logits(batch, vocab, random);
       const DeviceArray<float> device_logits(logits);
-      const int sets = static_cast<int>(std::min<long>(kOptionSets, kCpuBudget / (long(vocab) * batch)));
-      const int steps = vocab <= 96 ? 8 : 1;
+      const int sets = static_cast<int>(std::clamp<long>(kCpuBudget / (long(vocab) * batch), 5, kOptionSets));
+      const int steps = vocab <= 96 ? testing::sized(8, 2) : 1;
       for (int set = 0; set < sets; ++set)
         for (int step = 0; step < steps; ++step) {
           const SamplingOptions options = option_set(set);
@@ -143,10 +144,10 @@ std::vector<double> softmax(const std::vector<float>& logits, double temperature
 
 TEST(SamplingGpu, FrequenciesMatchSoftmaxOverTemperature) {
   GENRNN_REQUIRE_GPU();
-  // 40 launches of 1000 streams with the same logits: 40,000 draws. Chi-square critical value
-  // for 9 degrees of freedom at p = 0.001: 27.88.
+  // 40 launches (10 on the host executor) of 1000 streams with the same logits: 40,000 draws.
+  // Chi-square critical value for 9 degrees of freedom at p = 0.001: 27.88.
   const std::vector<float> row{1.0f, 0.2f, -0.5f, 2.0f, 0.0f, -1.0f, 1.5f, 0.7f, -0.2f, 0.3f};
-  const int vocab = 10, batch = 1000, launches = 40;
+  const int vocab = 10, batch = 1000, launches = testing::sized(40, 10);
   std::vector<float> logits;
   for (int b = 0; b < batch; ++b) logits.insert(logits.end(), row.begin(), row.end());
   const DeviceArray<float> device_logits(logits);
@@ -176,7 +177,7 @@ TEST(SamplingGpu, FrequenciesMatchSoftmaxOverTemperature) {
 
 TEST(SamplingGpu, TopKAndTopPNeverEmitExcludedIds) {
   GENRNN_REQUIRE_GPU();
-  const int vocab = 1000, batch = 256, steps = 20;
+  const int vocab = 1000, batch = testing::sized(256, 40), steps = testing::sized(20, 8);
   std::mt19937_64 random(7);
   const auto logits = test_logits(batch, vocab, random);
   const DeviceArray<float> device_logits(logits);
@@ -233,7 +234,7 @@ TEST(SamplingGpu, NonFiniteLogitsAreNeverDrawn) {
 
 TEST(SamplingGpu, AStreamDrawsTheSameWhateverItsBatch) {
   GENRNN_REQUIRE_GPU();
-  const int vocab = 10000, batch = 64;
+  const int vocab = testing::sized(10000, 2000), batch = testing::sized(64, 24);
   std::mt19937_64 random(3);
   const DeviceArray<float> device_logits(test_logits(batch, vocab, random));
   for (const SamplingOptions& options : {SamplingOptions{1.0f, 40, 0.9f, 0}, SamplingOptions{0.5f, 0, 1.0f, 0}})

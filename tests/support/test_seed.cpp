@@ -1,5 +1,6 @@
 // Linked into every test program: before each test, the shared random engine is reseeded and
-// the seed printed, so that any failure can be rerun with exactly its inputs:
+// the seed printed, so that any failure can be rerun with exactly its inputs (and, on the host
+// SIMT executor, with exactly its thread schedule):
 //   GENRNN_TEST_SEED=<seed> ctest -R <test>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,9 @@
 #include <string>
 
 #include "tests/support/numeric.hpp"
+#if GENRNN_SIMT
+#include "tests/simt/executor.hpp"
+#endif
 
 namespace genrnn::testing {
 namespace {
@@ -24,6 +28,9 @@ class SeedEachTest : public ::testing::EmptyTestEventListener {
   void OnTestStart(const ::testing::TestInfo&) override {
     const uint64_t seed = seed_for_next_test();
     random_engine().seed(seed);
+#if GENRNN_SIMT
+    simt::reseed(seed);
+#endif
     std::printf("[   SEED   ] GENRNN_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
   }
 };

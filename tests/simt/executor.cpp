@@ -1,0 +1,696 @@
+// The host SIMT executor's kernel side: a grid's blocks one after another (in a shuffled
+// order), each block's threads as fibers (Boost.Context) run in a seeded random order until
+// they reach a barrier or a warp collective; every memory access of the instrumented kernel
+// code checked (inside the thread's stack, the shared section, its launch's arguments or a live
+// device allocation) and every shared-memory access put through a race detector.
+#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "executor.hpp"
+
+namespace ctx = boost::context;
+
+// The linker's bounds of the section the __shared__ variables live in (simt_device.hpp).
+extern "C" {
+extern char __start_genrnn_simt_shared[] __attribute__((weak));
+extern char __stop_genrnn_simt_shared[] __attribute__((weak));
+}
+
+namespace genrnn::simt {
+
+void fail(const std::string& message) {
+  std::fprintf(stderr, "host SIMT executor: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+namespace {
+
+// ---- memory ----------------------------------------------------------------------------------
+
+constexpr std::size_t kAlignment = 256;  // as cudaMalloc's
+constexpr std::size_t kDeviceBytes = std::size_t(16) << 30;
+
+struct Allocation {
+  uintptr_t begin;
+  std::size_t bytes;
+  bool pinned;
+};
+
+struct Memory {
+  std::map<uintptr_t, Allocation> live, freed;  // by their first byte
+  std::size_t device_bytes = 0;
+  const Allocation* last_hit = nullptr;
+
+  const Allocation* containing(uintptr_t address, const std::map<uintptr_t, Allocation>& in) const {
+    auto it = in.upper_bound(address);
+    if (it == in.begin()) return nullptr;
+    --it;
+    return address < it->second.begin + it->second.bytes ? &it->second : nullptr;
+  }
+  const Allocation* find(uintptr_t address) {
+    if (last_hit && address >= last_hit->begin && address < last_hit->begin + last_hit->bytes) return last_hit;
+    const Allocation* found = containing(address, live);
+    if (found) last_hit = found;
+    return found;
+  }
+};
+
+Memory& memory() {
+  static Memory instance;
+  return instance;
+}
+
+std::string hex(uintptr_t address) {
+  std::ostringstream text;
+  text << "0x" << std::hex << address;
+  return text.str();
+}
+
+// ---- shared memory ---------------------------------------------------------------------------
+
+uintptr_t shared_begin() { return reinterpret_cast<uintptr_t>(__start_genrnn_simt_shared); }
+uintptr_t shared_end() { return reinterpret_cast<uintptr_t>(__stop_genrnn_simt_shared); }
+constexpr std::size_t kSharedLimit = 48 * 1024;  // static shared memory per block, as on the GPU
+
+// Per 4-byte word of the shared section: who last wrote it and who read it, in which barrier
+// interval ("epoch", unique over the whole run).
+struct WordAccesses {
+  uint32_t write_epoch = 0, writer = 0;
+  uint32_t read_epoch = 0, reader = 0;
+};
+constexpr uint32_t kSeveralThreads = 0xffffffffu;
+
+// ---- threads and blocks ----------------------------------------------------------------------
+
+enum class State { runnable, at_barrier, in_collective, exited };
+
+struct Thread {
+  uint3 index{0, 0, 0};
+  unsigned linear = 0, lane = 0, warp = 0;
+  State state = State::runnable;
+  bool started = false;
+  ctx::fiber fiber;      // resumes the thread
+  ctx::fiber scheduler;  // from inside the thread: resumes the scheduler
+  uintptr_t stack_low = 0, stack_high = 0;
+  uint64_t result = 0;  // of its last collective
+};
+
+struct Warp {
+  unsigned exited = 0;  // lanes whose thread has exited
+  bool active = false;  // a collective is gathering its lanes
+  Collective kind = Collective::sync_warp;
+  unsigned mask = 0, arrived = 0;
+  uint64_t values[32] = {};
+  int arguments[32] = {}, widths[32] = {};
+};
+
+struct Block {
+  const KernelLaunch* launch = nullptr;
+  uint3 index{0, 0, 0};
+  std::vector<Thread> threads;
+  std::vector<Warp> warps;
+  std::vector<unsigned> runnable;
+  unsigned live = 0, at_barrier = 0, exited = 0;
+  uint32_t epoch = 0;
+};
+
+// Fiber stacks with a guard page below each, reused from launch to launch.
+class StackPool {
+ public:
+  static constexpr std::size_t kStackBytes = 128 * 1024;
+  ctx::stack_context take() {
+    if (free_.empty()) {
+      const std::size_t page = 4096, bytes = kStackBytes + page;
+      void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (memory == MAP_FAILED) fail("cannot map a fiber stack");
+      mprotect(memory, page, PROT_NONE);  // an overflowing thread faults here
+      ctx::stack_context stack;
+      stack.size = kStackBytes;
+      stack.sp = static_cast<char*>(memory) + bytes;
+      return stack;
+    }
+    ctx::stack_context stack = free_.back();
+    free_.pop_back();
+    return stack;
+  }
+  void give(const ctx::stack_context& stack) { free_.push_back(stack); }
+
+ private:
+  std::vector<ctx::stack_context> free_;
+};
+
+// Boost.Context's stack allocator concept, recording the range on the thread it runs.
+struct ThreadStack {
+  StackPool* pool;
+  Thread* thread;
+  ctx::stack_context allocate() {
+    ctx::stack_context stack = pool->take();
+    thread->stack_high = reinterpret_cast<uintptr_t>(stack.sp);
+    thread->stack_low = thread->stack_high - stack.size;
+    return stack;
+  }
+  void deallocate(ctx::stack_context& stack) noexcept { pool->give(stack); }
+};
+
+// SplitMix64: the thread order needs many cheap, seeded draws, not a strong generator.
+struct Order {
+  using result_type = uint64_t;
+  uint64_t state = 1;
+  static constexpr uint64_t min() { return 0; }
+  static constexpr uint64_t max() { return ~uint64_t(0); }
+  uint64_t operator()() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+};
+
+struct Executor {
+  Order order;
+  uint32_t next_epoch = 1;
+  StackPool stacks;
+  std::vector<WordAccesses> shared_words;
+  Block* block = nullptr;    // the block running
+  Thread* thread = nullptr;  // the thread running, while a kernel runs
+  uintptr_t arguments_begin = 0, arguments_end = 0;
+};
+
+Executor the_executor;
+Executor& executor() { return the_executor; }
+
+std::string where() {
+  const Executor& e = executor();
+  std::ostringstream text;
+  text << "kernel " << e.block->launch->name << ", block (" << e.block->index.x << "," << e.block->index.y << ","
+       << e.block->index.z << "), thread (" << e.thread->index.x << "," << e.thread->index.y << ","
+       << e.thread->index.z << ")";
+  return text.str();
+}
+
+std::string thread_name(const Block& block, unsigned linear) {
+  const uint3 i = block.threads[linear].index;
+  std::ostringstream text;
+  text << "thread (" << i.x << "," << i.y << "," << i.z << ")";
+  return text.str();
+}
+
+const char* collective_name(Collective kind) {
+  switch (kind) {
+    case Collective::shfl: return "__shfl_sync";
+    case Collective::shfl_xor: return "__shfl_xor_sync";
+    case Collective::shfl_up: return "__shfl_up_sync";
+    case Collective::shfl_down: return "__shfl_down_sync";
+    case Collective::ballot: return "__ballot_sync";
+    case Collective::any: return "__any_sync";
+    case Collective::all: return "__all_sync";
+    case Collective::sync_warp: return "__syncwarp";
+  }
+  return "a collective";
+}
+
+// Suspends the running thread in `state`; returns when the scheduler resumes it.
+void park(State state) {
+  Thread& thread = *executor().thread;
+  thread.state = state;
+  thread.scheduler = std::move(thread.scheduler).resume();
+}
+
+void make_runnable(Block& block, Thread& thread) {
+  thread.state = State::runnable;
+  block.runnable.push_back(thread.linear);
+}
+
+void release_barrier(Block& block) {
+  if (block.exited > 0)
+    fail("kernel " + std::string(block.launch->name) + ": " + std::to_string(block.at_barrier) +
+         " threads wait at __syncthreads() while " + std::to_string(block.exited) +
+         " threads of the block exited without reaching it (undefined behaviour on a GPU)");
+  for (Thread& thread : block.threads)
+    if (thread.state == State::at_barrier) make_runnable(block, thread);
+  block.at_barrier = 0;
+  block.epoch = executor().next_epoch++;
+}
+
+[[noreturn]] void deadlock(const Block& block) {
+  std::ostringstream text;
+  text << "kernel " << block.launch->name << ", block (" << block.index.x << "," << block.index.y << ","
+       << block.index.z << "): no thread can go on (" << block.at_barrier << " at __syncthreads(), "
+       << block.exited << " exited)";
+  for (std::size_t w = 0; w < block.warps.size(); ++w) {
+    const Warp& warp = block.warps[w];
+    if (!warp.active) continue;
+    text << "; warp " << w << " waits in " << collective_name(warp.kind) << " with mask 0x" << std::hex << warp.mask
+         << " for lanes 0x" << (warp.mask & ~warp.arrived) << std::dec;
+  }
+  fail(text.str());
+}
+
+void resume(Block& block, Thread& thread) {
+  Executor& e = executor();
+  if (!thread.started) {
+    thread.started = true;
+    thread.fiber = ctx::fiber(std::allocator_arg, ThreadStack{&e.stacks, &thread}, [&thread, &block](ctx::fiber&& back) {
+      thread.scheduler = std::move(back);
+      block.launch->run_thread(block.launch->arguments.get());
+      thread.state = State::exited;
+      return std::move(thread.scheduler);
+    });
+  }
+  e.thread = &thread;
+  thread.fiber = std::move(thread.fiber).resume();
+  e.thread = nullptr;
+  switch (thread.state) {
+    case State::exited:
+      --block.live;
+      ++block.exited;
+      block.warps[thread.warp].exited |= 1u << thread.lane;
+      break;
+    case State::at_barrier:
+      ++block.at_barrier;
+      break;
+    case State::in_collective:  // made runnable by the lane that completes the collective
+      break;
+    case State::runnable:
+      block.runnable.push_back(thread.linear);
+      break;
+  }
+}
+
+void run_block(Block& block) {
+  Executor& e = executor();
+  const KernelLaunch& launch = *block.launch;
+  const unsigned size = launch.threads.x * launch.threads.y * launch.threads.z;
+  block.threads.clear();
+  block.threads.resize(size);
+  block.warps.assign((size + 31) / 32, Warp{});
+  block.runnable.clear();
+  for (unsigned t = 0; t < size; ++t) {
+    Thread& thread = block.threads[t];
+    thread.linear = t;
+    thread.lane = t % 32;
+    thread.warp = t / 32;
+    thread.index = {t % launch.threads.x, t / launch.threads.x % launch.threads.y,
+                    t / (launch.threads.x * launch.threads.y)};
+    block.runnable.push_back(t);
+  }
+  block.live = size;
+  block.at_barrier = block.exited = 0;
+  block.epoch = e.next_epoch++;
+  // Shared memory starts as NaN bytes in every block, as nothing may be assumed of it.
+  if (shared_end() > shared_begin()) std::memset(__start_genrnn_simt_shared, 0xff, shared_end() - shared_begin());
+  while (block.live > 0) {
+    if (block.runnable.empty()) {
+      if (block.at_barrier > 0 && block.at_barrier == block.live) {
+        release_barrier(block);
+        continue;
+      }
+      deadlock(block);
+    }
+    const std::size_t pick = e.order() % block.runnable.size();
+    const unsigned t = block.runnable[pick];
+    block.runnable[pick] = block.runnable.back();
+    block.runnable.pop_back();
+    resume(block, block.threads[t]);
+  }
+}
+
+// ---- access checks ---------------------------------------------------------------------------
+
+void record_shared(uintptr_t address, std::size_t bytes, bool write) {
+  Executor& e = executor();
+  const Thread& thread = *e.thread;
+  const uint32_t epoch = e.block->epoch;
+  const std::size_t first = (address - shared_begin()) / 4, last = (address + bytes - 1 - shared_begin()) / 4;
+  for (std::size_t w = first; w <= last; ++w) {
+    WordAccesses& word = e.shared_words[w];
+    const char* access = write ? "writes" : "reads";
+    auto race = [&](const char* other, uint32_t who) {
+      fail(where() + " " + access + " shared memory at offset " + std::to_string(w * 4) + " that " +
+           (who == kSeveralThreads ? std::string("several other threads") : thread_name(*e.block, who)) + " " +
+           other + " in the same barrier interval: a race (a __syncthreads() is missing)");
+    };
+    if (word.write_epoch == epoch && word.writer != thread.linear) race("wrote", word.writer);
+    if (write) {
+      if (word.read_epoch == epoch && word.reader != thread.linear) race("read", word.reader);
+      word.write_epoch = epoch;
+      word.writer = thread.linear;
+    } else if (word.read_epoch != epoch) {
+      word.read_epoch = epoch;
+      word.reader = thread.linear;
+    } else if (word.reader != thread.linear) {
+      word.reader = kSeveralThreads;
+    }
+  }
+}
+
+void check_access(const void* pointer, std::size_t bytes, bool write) {
+  Executor& e = executor();
+  if (!e.thread) return;  // host code of an instrumented file
+  const auto address = reinterpret_cast<uintptr_t>(pointer);
+  const Thread& thread = *e.thread;
+  if (address >= shared_begin() && address < shared_end()) {
+    if (address + bytes > shared_end()) fail(where() + " accesses past the end of shared memory");
+    record_shared(address, bytes, write);
+    return;
+  }
+  if (address >= thread.stack_low && address + bytes <= thread.stack_high) return;
+  if (address >= e.arguments_begin && address + bytes <= e.arguments_end) {
+    if (write) fail(where() + " writes into its launch's copy of the arguments");
+    return;
+  }
+  const Allocation* allocation = memory().find(address);
+  if (allocation && !allocation->pinned && address + bytes <= allocation->begin + allocation->bytes) return;
+  fail(where() + (write ? " writes " : " reads ") + std::to_string(bytes) + " bytes at " + hex(address) + ", " +
+       describe_address(address));
+}
+
+template <class T>
+T atomic_add_at(T* address, T value) {
+  Executor& e = executor();
+  if (!e.thread) fail("atomicAdd outside a kernel");
+  const auto a = reinterpret_cast<uintptr_t>(address);
+  const bool shared = a >= shared_begin() && a + sizeof(T) <= shared_end();
+  const Allocation* allocation = memory().find(a);
+  if (!shared && !(allocation && !allocation->pinned && a + sizeof(T) <= allocation->begin + allocation->bytes))
+    fail(where() + " atomicAdd on " + std::to_string(sizeof(T)) + " bytes at " + hex(a) + ", " + describe_address(a));
+  const T old = *address;
+  *address = old + value;
+  return old;
+}
+
+}  // namespace
+
+// ---- memory: the runtime's side ---------------------------------------------------------------
+
+void* allocate(std::size_t bytes, bool pinned) {
+  Memory& m = memory();
+  if (!pinned && m.device_bytes + bytes > kDeviceBytes) return nullptr;
+  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  void* pointer = std::aligned_alloc(kAlignment, rounded);
+  if (!pointer) return nullptr;
+  if (!pinned) std::memset(pointer, 0xff, rounded);
+  const auto begin = reinterpret_cast<uintptr_t>(pointer);
+  m.freed.erase(begin);
+  m.live[begin] = {begin, bytes, pinned};
+  if (!pinned) m.device_bytes += bytes;
+  return pointer;
+}
+
+bool release(void* pointer, bool pinned) {
+  Memory& m = memory();
+  const auto it = m.live.find(reinterpret_cast<uintptr_t>(pointer));
+  if (it == m.live.end() || it->second.pinned != pinned) return false;
+  if (!pinned) m.device_bytes -= it->second.bytes;
+  if (m.freed.size() > 100000) m.freed.erase(m.freed.begin());
+  m.freed[it->first] = it->second;
+  m.last_hit = nullptr;
+  m.live.erase(it);
+  std::free(pointer);
+  return true;
+}
+
+MemoryKind memory_kind(const void* address) {
+  const Allocation* allocation = memory().find(reinterpret_cast<uintptr_t>(address));
+  if (!allocation) return MemoryKind::pageable;
+  return allocation->pinned ? MemoryKind::pinned : MemoryKind::device;
+}
+
+void require_device_range(const void* address, std::size_t bytes, const std::string& what) {
+  if (bytes == 0) return;
+  const auto begin = reinterpret_cast<uintptr_t>(address);
+  const Allocation* allocation = memory().find(begin);
+  if (!allocation || allocation->pinned || begin + bytes > allocation->begin + allocation->bytes)
+    fail(what + ": " + std::to_string(bytes) + " bytes at " + hex(begin) + ", " + describe_address(begin));
+}
+
+std::size_t device_bytes_in_use() { return memory().device_bytes; }
+
+std::string describe_address(uintptr_t address) {
+  Memory& m = memory();
+  if (const Allocation* a = m.containing(address, m.live)) {
+    if (a->pinned) return "inside pinned host memory, which kernels do not touch";
+    return "which runs past the end of the " + std::to_string(a->bytes) + "-byte device allocation at " +
+           hex(a->begin) + " (from its byte " + std::to_string(address - a->begin) + ")";
+  }
+  if (const Allocation* a = m.containing(address, m.freed))
+    return "inside the " + std::to_string(a->bytes) + "-byte device allocation at " + hex(a->begin) +
+           ", which was freed (use after free)";
+  auto next = m.live.upper_bound(address);
+  if (next != m.live.begin()) {
+    const Allocation& before = std::prev(next)->second;
+    if (!before.pinned && address - (before.begin + before.bytes) < 4096)
+      return std::to_string(address - (before.begin + before.bytes)) + " bytes past the end of the " +
+             std::to_string(before.bytes) + "-byte device allocation at " + hex(before.begin);
+  }
+  return "outside any device allocation";
+}
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+void reseed(uint64_t seed) { executor().order.state = seed; }
+
+void run_grid(const KernelLaunch& launch) {
+  Executor& e = executor();
+  const std::size_t shared_bytes = shared_end() - shared_begin();
+  if (shared_bytes > kSharedLimit)
+    fail("the kernels' static shared memory, " + std::to_string(shared_bytes) + " bytes, is over the " +
+         std::to_string(kSharedLimit) + " bytes a block may have");
+  e.shared_words.resize(shared_bytes / 4 + 1);
+  e.arguments_begin = reinterpret_cast<uintptr_t>(launch.arguments.get());
+  e.arguments_end = e.arguments_begin + launch.argument_bytes;
+  const dim3 grid = launch.blocks;
+  std::vector<uint64_t> order(std::size_t(grid.x) * grid.y * grid.z);
+  for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
+  std::shuffle(order.begin(), order.end(), e.order);  // blocks run in no particular order
+  Block block;
+  block.launch = &launch;
+  e.block = &block;
+  for (uint64_t b : order) {
+    block.index = {unsigned(b % grid.x), unsigned(b / grid.x % grid.y), unsigned(b / (uint64_t(grid.x) * grid.y))};
+    run_block(block);
+  }
+  e.block = nullptr;
+  e.arguments_begin = e.arguments_end = 0;
+}
+
+// ---- what the running thread sees -------------------------------------------------------------
+
+namespace {
+
+Thread& running(const char* what) {
+  Executor& e = executor();
+  if (!e.thread) fail(std::string(what) + " outside a kernel");
+  return *e.thread;
+}
+
+}  // namespace
+
+uint3 thread_index() { return running("threadIdx").index; }
+uint3 block_index() {
+  running("blockIdx");
+  return executor().block->index;
+}
+dim3 block_dim() {
+  running("blockDim");
+  return executor().block->launch->threads;
+}
+dim3 grid_dim() {
+  running("gridDim");
+  return executor().block->launch->blocks;
+}
+
+void sync_threads() {
+  running("__syncthreads()");
+  park(State::at_barrier);
+}
+
+namespace {
+
+std::string mask_text(unsigned mask) {
+  std::ostringstream text;
+  text << "0x" << std::hex << mask;
+  return text.str();
+}
+
+// The checks of a lane joining a collective; messages are built only on failure.
+void check_collective(const Block& block, const Thread& thread, Collective kind, unsigned mask, int width) {
+  const char* name = collective_name(kind);
+  if (!((mask >> thread.lane) & 1u))
+    fail(where() + " calls " + name + " with mask " + mask_text(mask) + ", which leaves its own lane " +
+         std::to_string(thread.lane) + " out");
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0)
+    fail(where() + " calls " + name + " with width " + std::to_string(width) + ", not a power of 2 up to 32");
+  const unsigned first = thread.warp * 32, lanes = std::min<unsigned>(32, unsigned(block.threads.size()) - first);
+  if (lanes < 32 && (mask >> lanes) != 0)
+    fail(where() + " calls " + name + " with mask " + mask_text(mask) +
+         ", naming lanes the block does not have (its warp has " + std::to_string(lanes) + ")");
+  const Warp& warp = block.warps[thread.warp];
+  if (warp.active && (warp.kind != kind || warp.mask != mask))
+    fail(where() + " calls " + name + " with mask " + mask_text(mask) + " while lanes of its warp wait in " +
+         collective_name(warp.kind) + " with mask " + mask_text(warp.mask) + ": divergent warp collectives");
+  if (mask & warp.exited)
+    fail(where() + " calls " + name + " with mask " + mask_text(mask) + ", but lanes " + mask_text(mask & warp.exited) +
+         " of its warp have exited");
+}
+
+// The lane whose value lane l gets, or l itself where the shuffle keeps its own value.
+int source_lane(Collective kind, int l, int argument, int width) {
+  const int segment = l / width * width;
+  int source = l;
+  switch (kind) {
+    case Collective::shfl: source = segment + (argument & (width - 1)); break;
+    case Collective::shfl_xor: source = l ^ argument; break;
+    case Collective::shfl_up: source = l - argument; break;
+    case Collective::shfl_down: source = l + argument; break;
+    default: break;
+  }
+  // A lane of a later segment (or before this one, for up): the own value, as CUDA defines.
+  if (kind != Collective::shfl && (source >= segment + width || (kind == Collective::shfl_up && source < segment)))
+    return l;
+  return source;
+}
+
+bool is_shuffle(Collective kind) {
+  return kind == Collective::shfl || kind == Collective::shfl_xor || kind == Collective::shfl_up ||
+         kind == Collective::shfl_down;
+}
+
+}  // namespace
+
+uint64_t warp_collective(Collective kind, unsigned mask, uint64_t value, int argument, int width) {
+  Thread& thread = running(collective_name(kind));
+  Block& block = *executor().block;
+  check_collective(block, thread, kind, mask, width);
+  Warp& warp = block.warps[thread.warp];
+  if (!warp.active) {
+    warp.active = true;
+    warp.kind = kind;
+    warp.mask = mask;
+    warp.arrived = 0;
+  }
+  const unsigned lane = thread.lane;
+  warp.values[lane] = value;
+  warp.arguments[lane] = argument;
+  warp.widths[lane] = width;
+  warp.arrived |= 1u << lane;
+  if (warp.arrived != mask) {
+    park(State::in_collective);
+    return thread.result;
+  }
+  // The last lane in: every lane's result, then the others go on.
+  uint64_t ballot = 0;
+  for (unsigned l = 0; l < 32; ++l)
+    if ((mask >> l) & 1u && warp.values[l] != 0) ballot |= 1u << l;
+  const unsigned first = thread.warp * 32;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!((mask >> l) & 1u)) continue;
+    uint64_t result = 0;
+    if (is_shuffle(kind)) {
+      const int source = source_lane(kind, int(l), warp.arguments[l], warp.widths[l]);
+      if (source < 0 || source >= 32 || !((mask >> source) & 1u))
+        fail("kernel " + std::string(block.launch->name) + ": lane " + std::to_string(l) + " of warp " +
+             std::to_string(thread.warp) + " reads lane " + std::to_string(source) + " in " + collective_name(kind) +
+             ", which is not in the mask " + mask_text(mask) + " (undefined on a GPU)");
+      result = warp.values[source];
+    } else if (kind == Collective::ballot) {
+      result = ballot;
+    } else if (kind == Collective::any) {
+      result = ballot != 0;
+    } else if (kind == Collective::all) {
+      result = ballot == mask;
+    }
+    Thread& target = block.threads[first + l];
+    target.result = result;
+    if (&target != &thread) make_runnable(block, target);
+  }
+  warp.active = false;
+  return thread.result;
+}
+
+float atomic_add(float* address, float value) { return atomic_add_at(address, value); }
+double atomic_add(double* address, double value) { return atomic_add_at(address, value); }
+int atomic_add(int* address, int value) { return atomic_add_at(address, value); }
+unsigned atomic_add(unsigned* address, unsigned value) { return atomic_add_at(address, value); }
+
+}  // namespace genrnn::simt
+
+// ---- the instrumentation's calls --------------------------------------------------------------
+// The kernel files are compiled with -fsanitize=thread but linked without TSan's runtime: these
+// are the calls its instrumentation makes, answered by the executor's checks.
+extern "C" {
+
+void __tsan_init() {}
+void __tsan_func_entry(void*) {}
+void __tsan_func_exit() {}
+void __tsan_vptr_update(void**, void*) {}
+void __tsan_vptr_read(void**) {}
+void __tsan_read_range(void* address, unsigned long bytes) { genrnn::simt::check_access(address, bytes, false); }
+void __tsan_write_range(void* address, unsigned long bytes) { genrnn::simt::check_access(address, bytes, true); }
+
+#define GENRNN_SIMT_ACCESS(bytes)                                                                          \
+  void __tsan_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }            \
+  void __tsan_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }            \
+  void __tsan_unaligned_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }  \
+  void __tsan_unaligned_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }  \
+  void __tsan_volatile_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }   \
+  void __tsan_volatile_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }
+GENRNN_SIMT_ACCESS(1)
+GENRNN_SIMT_ACCESS(2)
+GENRNN_SIMT_ACCESS(4)
+GENRNN_SIMT_ACCESS(8)
+GENRNN_SIMT_ACCESS(16)
+#undef GENRNN_SIMT_ACCESS
+
+// Atomics in instrumented host code (reference counts, static guards): done, not checked.
+#define GENRNN_SIMT_ATOMICS(bits, type)                                                                    \
+  type __tsan_atomic##bits##_load(const volatile type* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); } \
+  void __tsan_atomic##bits##_store(volatile type* a, type v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); } \
+  type __tsan_atomic##bits##_exchange(volatile type* a, type v, int) {                                     \
+    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                                     \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_fetch_add(volatile type* a, type v, int) {                                    \
+    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                                      \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_fetch_sub(volatile type* a, type v, int) {                                    \
+    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                                      \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_fetch_and(volatile type* a, type v, int) {                                    \
+    return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST);                                                      \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_fetch_or(volatile type* a, type v, int) {                                     \
+    return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST);                                                       \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_fetch_xor(volatile type* a, type v, int) {                                    \
+    return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST);                                                      \
+  }                                                                                                         \
+  int __tsan_atomic##bits##_compare_exchange_strong(volatile type* a, type* c, type v, int, int) {         \
+    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                \
+  }                                                                                                         \
+  int __tsan_atomic##bits##_compare_exchange_weak(volatile type* a, type* c, type v, int, int) {           \
+    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                 \
+  }                                                                                                         \
+  type __tsan_atomic##bits##_compare_exchange_val(volatile type* a, type c, type v, int, int) {            \
+    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                      \
+    return c;                                                                                               \
+  }
+GENRNN_SIMT_ATOMICS(8, char)
+GENRNN_SIMT_ATOMICS(16, short)
+GENRNN_SIMT_ATOMICS(32, int)
+GENRNN_SIMT_ATOMICS(64, long long)
+#undef GENRNN_SIMT_ATOMICS
+void __tsan_atomic_thread_fence(int) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+void __tsan_atomic_signal_fence(int) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+
+}  // extern "C"

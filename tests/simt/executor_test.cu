@@ -1,0 +1,226 @@
+// The host SIMT executor itself: that it runs CUDA's programming model (barriers, warp
+// collectives inside branches, shared memory per block, deferred streams, graphs) and that each
+// check it adds catches what it is for. Built and run only on the executor (ctest -L simt).
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "kernels/launch.cuh"
+#include "tests/gpu/device_array.hpp"
+
+namespace genrnn {
+namespace {
+
+using testing::DeviceArray;
+using testing::finish_launch;
+
+template <class... Parameters, class... Arguments>
+void run(const char* name, void (*kernel)(Parameters...), unsigned blocks, unsigned threads, Arguments... arguments) {
+  kernels::launch(name, kernel, {dim3(blocks), dim3(threads)}, nullptr, arguments...);
+  finish_launch();
+}
+
+// ---- the programming model ----
+
+// Each block reverses its slice through shared memory: correct only with the barrier.
+__global__ void reverse_in_shared(const int* in, int* out) {
+  __shared__ int slice[256];
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  slice[threadIdx.x] = in[i];
+  __syncthreads();
+  out[i] = slice[blockDim.x - 1 - threadIdx.x];
+}
+
+TEST(HostExecutor, BarriersOrderSharedMemoryWithinEachBlock) {
+  std::vector<int> in(4 * 256);
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = int(i);
+  const DeviceArray<int> device_in(in), device_out(in.size());
+  run("reverse_in_shared", reverse_in_shared, 4, 256, device_in.get(), device_out.get());
+  const std::vector<int> out = device_out.download();
+  for (int b = 0; b < 4; ++b)
+    for (int t = 0; t < 256; ++t) EXPECT_EQ(out[b * 256 + t], b * 256 + 255 - t);
+}
+
+// Warp 1 alone sums its lanes with shuffles, inside a branch; every lane gets the warp's sum.
+__global__ void warp_sum_in_a_branch(int* out) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (warp == 1) {
+    int value = lane;
+    for (int mask = 16; mask > 0; mask /= 2) value += __shfl_xor_sync(0xffffffffu, value, mask);
+    out[lane] = value;
+    out[32 + lane] = __shfl_up_sync(0xffffffffu, lane, 1);
+    out[64 + lane] = __shfl_down_sync(0xffffffffu, lane, 3);
+    out[96 + lane] = __shfl_sync(0xffffffffu, lane * 10, 5);
+    out[128 + lane] = int(__ballot_sync(0xffffffffu, lane % 2));
+  }
+}
+
+TEST(HostExecutor, WarpCollectivesWorkInsideBranchesAsCudaDefinesThem) {
+  const DeviceArray<int> out(160);
+  run("warp_sum_in_a_branch", warp_sum_in_a_branch, 1, 96, out.get());
+  const std::vector<int> values = out.download();
+  for (int lane = 0; lane < 32; ++lane) {
+    EXPECT_EQ(values[lane], 31 * 32 / 2);
+    EXPECT_EQ(values[32 + lane], lane == 0 ? 0 : lane - 1);  // up: lane 0 keeps its own
+    EXPECT_EQ(values[64 + lane], lane + 3 < 32 ? lane + 3 : lane);  // down: the last lanes keep theirs
+    EXPECT_EQ(values[96 + lane], 50);
+    EXPECT_EQ(unsigned(values[128 + lane]), 0xaaaaaaaau);
+  }
+}
+
+__global__ void read_shared_before_writing(float* out) {
+  __shared__ float never_written[32];
+  out[threadIdx.x] = never_written[threadIdx.x];
+}
+
+TEST(HostExecutor, SharedAndDeviceMemoryStartAsNaN) {
+  const DeviceArray<float> out(32), untouched(8);
+  run("read_shared_before_writing", read_shared_before_writing, 1, 32, out.get());
+  for (float v : out.download()) EXPECT_TRUE(std::isnan(v));
+  for (float v : untouched.download()) EXPECT_TRUE(std::isnan(v));
+}
+
+// Thread 0 of each block records the order in which threads reach it: a different schedule for
+// a different seed shows the threads do not run in lock step.
+__global__ void arrival_order(int* counter, int* order) {
+  order[threadIdx.x] = atomicAdd(counter, 1);
+}
+
+TEST(HostExecutor, ThreadsRunInASeededRandomOrder) {
+  std::vector<std::vector<int>> orders;
+  for (int run_index = 0; run_index < 2; ++run_index) {
+    const DeviceArray<int> counter(std::vector<int>{0}), order(64);
+    run("arrival_order", arrival_order, 1, 64, counter.get(), order.get());
+    orders.push_back(order.download());
+  }
+  std::vector<int> in_order(64);
+  for (int i = 0; i < 64; ++i) in_order[i] = i;
+  EXPECT_NE(orders[0], in_order);
+  EXPECT_NE(orders[0], orders[1]);
+}
+
+TEST(HostExecutor, StreamWorkRunsOnlyWhenTheHostWaitsForIt) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const DeviceArray<int> device(std::vector<int>{7});
+  int* pinned = nullptr;
+  ASSERT_EQ(cudaMallocHost(&pinned, sizeof(int)), cudaSuccess);
+  *pinned = 0;
+  ASSERT_EQ(cudaMemcpyAsync(pinned, device.get(), sizeof(int), cudaMemcpyDeviceToHost, stream), cudaSuccess);
+  EXPECT_EQ(*pinned, 0);  // queued, not run: reading here without a wait is a bug the executor shows
+  cudaEvent_t copied = nullptr;
+  ASSERT_EQ(cudaEventCreate(&copied), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(copied, stream), cudaSuccess);
+  ASSERT_EQ(cudaEventSynchronize(copied), cudaSuccess);
+  EXPECT_EQ(*pinned, 7);
+  cudaEventDestroy(copied);
+  cudaFreeHost(pinned);
+  cudaStreamDestroy(stream);
+}
+
+__global__ void add_one(int* value) { *value += 1; }
+
+TEST(HostExecutor, CapturedWorkReplaysAndSynchronizingInsideACaptureFails) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const DeviceArray<int> value(std::vector<int>{0});
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  kernels::launch("add_one", add_one, {dim3(1), dim3(1)}, stream, value.get());
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (int replay = 0; replay < 3; ++replay) ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(value.download(), std::vector<int>{3});  // captured once, run three times
+
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorStreamCaptureUnsupported);
+  cudaGraph_t spoiled = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &spoiled), cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(spoiled, nullptr);
+  cudaGetLastError();
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+TEST(HostExecutor, ABadLaunchConfigurationIsTheLaunchsError) {
+  const DeviceArray<int> value(1);
+  EXPECT_THROW(kernels::launch("add_one", add_one, {dim3(1), dim3(2048)}, nullptr, value.get()), Error);
+  EXPECT_THROW(kernels::launch("add_one", add_one, {dim3(0), dim3(32)}, nullptr, value.get()), Error);
+}
+
+// ---- the checks: each kernel has one bug, and the executor names it ----
+
+__global__ void read_one_past_the_end(const float* in, float* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i <= n) out[i % n] = in[i];  // i == n reads past the end
+}
+
+__global__ void shared_without_barrier(const int* in, int* out) {
+  __shared__ int slice[64];
+  slice[threadIdx.x] = in[threadIdx.x];
+  out[threadIdx.x] = slice[63 - threadIdx.x];  // another thread's write, no __syncthreads()
+}
+
+__global__ void shuffle_leaving_lanes_out(int* out) {
+  // Lanes 16..31 call with a mask of the lower half only.
+  out[threadIdx.x] = __shfl_xor_sync(0x0000ffffu, int(threadIdx.x), 1);
+}
+
+__global__ void barrier_after_some_exit(int* out) {
+  if (threadIdx.x >= 16) return;
+  __syncthreads();
+  out[threadIdx.x] = 1;
+}
+
+__global__ void write_after_free(int* freed) { freed[threadIdx.x] = 1; }
+
+__global__ void shuffle_from_a_lane_outside_the_mask(int* out) {
+  if (threadIdx.x < 16) out[threadIdx.x] = __shfl_sync(0x0000ffffu, int(threadIdx.x), 20);
+}
+
+using HostExecutorDeathTest = ::testing::Test;
+
+TEST_F(HostExecutorDeathTest, AReadPastABuffersEndNamesTheKernelAndTheAddress) {
+  const DeviceArray<float> in(100), out(100);
+  EXPECT_DEATH(run("read_one_past_the_end", read_one_past_the_end, 1, 128, in.get(), out.get(), 100),
+               "kernel read_one_past_the_end, block \\(0,0,0\\), thread \\(100,0,0\\) reads 4 bytes .*past the end "
+               "of the 400-byte device allocation");
+}
+
+TEST_F(HostExecutorDeathTest, AMissingBarrierIsASharedMemoryRace) {
+  const DeviceArray<int> in(64), out(64);
+  EXPECT_DEATH(run("shared_without_barrier", shared_without_barrier, 1, 64, in.get(), out.get()),
+               "kernel shared_without_barrier.* shared memory at offset .* in the same barrier interval: a race");
+}
+
+TEST_F(HostExecutorDeathTest, AShuffleMaskThatLeavesTheCallerOutIsAnError) {
+  const DeviceArray<int> out(32);
+  EXPECT_DEATH(run("shuffle_leaving_lanes_out", shuffle_leaving_lanes_out, 1, 32, out.get()),
+               "calls __shfl_xor_sync with mask 0xffff, which leaves its own lane (1[6-9]|2[0-9]|3[01]) out");
+}
+
+TEST_F(HostExecutorDeathTest, ABarrierSomeThreadsNeverReachIsAnError) {
+  const DeviceArray<int> out(32);
+  EXPECT_DEATH(run("barrier_after_some_exit", barrier_after_some_exit, 1, 32, out.get()),
+               "16 threads wait at __syncthreads\\(\\) while 16 threads of the block exited");
+}
+
+TEST_F(HostExecutorDeathTest, AUseAfterFreeIsNamed) {
+  int* freed = nullptr;
+  ASSERT_EQ(cudaMalloc(&freed, 32 * sizeof(int)), cudaSuccess);
+  ASSERT_EQ(cudaFree(freed), cudaSuccess);
+  EXPECT_DEATH(run("write_after_free", write_after_free, 1, 32, freed), "which was freed \\(use after free\\)");
+}
+
+TEST_F(HostExecutorDeathTest, AShuffleFromALaneOutsideTheMaskIsAnError) {
+  const DeviceArray<int> out(32);
+  EXPECT_DEATH(run("shuffle_from_a_lane_outside_the_mask", shuffle_from_a_lane_outside_the_mask, 1, 32, out.get()),
+               "reads lane 20 in __shfl_sync, which is not in the mask 0xffff");
+}
+
+}  // namespace
+}  // namespace genrnn
