@@ -184,11 +184,26 @@ struct Executor {
   std::vector<WordAccesses> shared_words;
   Block* block = nullptr;    // the block running
   Thread* thread = nullptr;  // the thread running, while a kernel runs
+  // Accesses are checked: kernel code runs. Off inside the executor's own calls, which may run
+  // libstdc++ code whose inline copy the linker took from an instrumented file.
+  bool checking = false;
   uintptr_t arguments_begin = 0, arguments_end = 0;
 };
 
 Executor the_executor;
 Executor& executor() { return the_executor; }
+
+// Pauses the access checks for the executor's own work inside a call from kernel code.
+class Paused {
+ public:
+  Paused() : was_(the_executor.checking) { the_executor.checking = false; }
+  ~Paused() { the_executor.checking = was_; }
+  Paused(const Paused&) = delete;
+  Paused& operator=(const Paused&) = delete;
+
+ private:
+  bool was_;
+};
 
 std::string where() {
   const Executor& e = executor();
@@ -220,11 +235,13 @@ const char* collective_name(Collective kind) {
   return "a collective";
 }
 
-// Suspends the running thread in `state`; returns when the scheduler resumes it.
+// Suspends the running thread in `state`; returns when the scheduler resumes it (inside the
+// executor's call it was made from: checks paused again).
 void park(State state) {
   Thread& thread = *executor().thread;
   thread.state = state;
   thread.scheduler = std::move(thread.scheduler).resume();
+  executor().checking = false;
 }
 
 void make_runnable(Block& block, Thread& thread) {
@@ -269,7 +286,9 @@ void resume(Block& block, Thread& thread) {
     });
   }
   e.thread = &thread;
+  e.checking = true;
   thread.fiber = std::move(thread.fiber).resume();
+  e.checking = false;
   e.thread = nullptr;
   switch (thread.state) {
     case State::exited:
@@ -357,7 +376,8 @@ void record_shared(uintptr_t address, std::size_t bytes, bool write) {
 
 void check_access(const void* pointer, std::size_t bytes, bool write) {
   Executor& e = executor();
-  if (!e.thread) return;  // host code of an instrumented file
+  if (!e.checking) return;  // host code of an instrumented file, or the executor's own
+  const Paused paused;
   const auto address = reinterpret_cast<uintptr_t>(pointer);
   const Thread& thread = *e.thread;
   if (address >= shared_begin() && address < shared_end()) {
@@ -380,6 +400,7 @@ template <class T>
 T atomic_add_at(T* address, T value) {
   Executor& e = executor();
   if (!e.thread) fail("atomicAdd outside a kernel");
+  const Paused paused;
   const auto a = reinterpret_cast<uintptr_t>(address);
   const bool shared = a >= shared_begin() && a + sizeof(T) <= shared_end();
   const Allocation* allocation = memory().find(a);
@@ -495,23 +516,32 @@ Thread& running(const char* what) {
   return *e.thread;
 }
 
+// The executor's calls from kernel code pause the checks (Paused) for their own work.
+
 }  // namespace
 
-uint3 thread_index() { return running("threadIdx").index; }
+uint3 thread_index() {
+  const Paused paused;
+  return running("threadIdx").index;
+}
 uint3 block_index() {
+  const Paused paused;
   running("blockIdx");
   return executor().block->index;
 }
 dim3 block_dim() {
+  const Paused paused;
   running("blockDim");
   return executor().block->launch->threads;
 }
 dim3 grid_dim() {
+  const Paused paused;
   running("gridDim");
   return executor().block->launch->blocks;
 }
 
 void sync_threads() {
+  const Paused paused;
   running("__syncthreads()");
   park(State::at_barrier);
 }
@@ -570,6 +600,7 @@ bool is_shuffle(Collective kind) {
 }  // namespace
 
 uint64_t warp_collective(Collective kind, unsigned mask, uint64_t value, int argument, int width) {
+  const Paused paused;
   Thread& thread = running(collective_name(kind));
   Block& block = *executor().block;
   check_collective(block, thread, kind, mask, width);
