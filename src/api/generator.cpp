@@ -25,9 +25,11 @@ std::vector<float> select_streams(const std::vector<float>& values, int batch, c
   return selected;
 }
 
-// Writes `part` (the state of `streams`, in that order) into `whole` ([layer][batch][unit]).
+// Writes `part` (the state of `streams`, in that order) into `whole` ([layer][batch][unit]);
+// nothing for an empty part (the c of a cell without one).
 void place_streams(const std::vector<float>& part, const std::vector<int>& streams, int batch, int layers, int hidden,
                    std::vector<float>& whole) {
+  if (part.empty()) return;
   const auto count = static_cast<std::ptrdiff_t>(streams.size());
   for (int l = 0; l < layers; ++l)
     for (std::ptrdiff_t k = 0; k < count; ++k)

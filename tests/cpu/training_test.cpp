@@ -188,9 +188,11 @@ TEST(Generator, StopEndsEachStreamRightAfterItsStopString) {
     EXPECT_EQ(model.tokenizer.encode(full, UnknownPolicy::error).size(), 400u);
 }
 
-TEST(Generator, StreamsWithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) {
+class GeneratorStreams : public ::testing::TestWithParam<CellType> {};
+
+TEST_P(GeneratorStreams, WithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) {
   const std::string text = structured_text(2000, 8);
-  const Model model = small_model(text, CellType::lstm, 2, 10);
+  const Model model = small_model(text, GetParam(), 2, 10);
   Generator generator(model, Device::cpu);
   const std::vector<StreamRequest> requests = {
       {"the cat", 1, 0, 30, ""}, {"a", 2, 0, 12, ""}, {"the cat", 3, 5, 25, ""}, {"we like", 1, 0, 40, ""},
@@ -207,6 +209,10 @@ TEST(Generator, StreamsWithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) {
   EXPECT_EQ(batched[0], batched[4]);  // the same request, the same text
   EXPECT_NE(batched[0], batched[2]);  // the same prompt, another seed and stream
 }
+
+// Every cell: GRU and RNN states have no c, which the batch's prefill must not touch.
+INSTANTIATE_TEST_SUITE_P(Cells, GeneratorStreams, ::testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
+                         [](const ::testing::TestParamInfo<CellType>& info) { return to_string(info.param); });
 
 TEST(Generator, InitialStateIsUsedAndChecked) {
   const std::string text = structured_text(2000, 6);
