@@ -93,11 +93,12 @@ constexpr uint32_t kSeveralThreads = 0xffffffffu;
 
 // ---- threads and blocks ----------------------------------------------------------------------
 
-enum class State { runnable, at_barrier, in_collective, exited };
+enum class State { runnable, at_barrier, at_grid_barrier, in_collective, exited };
 
 struct Thread {
   uint3 index{0, 0, 0};
   unsigned linear = 0, lane = 0, warp = 0;
+  unsigned block = 0;  // its block's place among the resident blocks
   State state = State::runnable;
   bool started = false;
   ctx::fiber fiber;      // resumes the thread
@@ -115,14 +116,24 @@ struct Warp {
   int arguments[32] = {}, widths[32] = {};
 };
 
+// Shared memory the executor hands a block, with its race detector's record.
+struct SharedMemory {
+  std::vector<unsigned char> bytes;  // a cooperative block's copy of the static section; the dynamic part
+  std::vector<WordAccesses> words;
+  void reset(std::size_t size) {
+    bytes.assign(size, 0xff);
+    words.assign(size / 4 + 1, WordAccesses{});
+  }
+};
+
 struct Block {
   const KernelLaunch* launch = nullptr;
   uint3 index{0, 0, 0};
   std::vector<Thread> threads;
   std::vector<Warp> warps;
-  std::vector<unsigned> runnable;
-  unsigned live = 0, at_barrier = 0, exited = 0;
+  unsigned live = 0, at_barrier = 0, at_grid_barrier = 0, exited = 0;
   uint32_t epoch = 0;
+  SharedMemory statics, dynamic;  // the static section's (when it is not in place), the dynamic memory
 };
 
 // Fiber stacks with a guard page below each, reused from launch to launch.
@@ -181,9 +192,12 @@ struct Executor {
   Order order;
   uint32_t next_epoch = 1;
   StackPool stacks;
-  std::vector<WordAccesses> shared_words;
-  Block* block = nullptr;    // the block running
-  Thread* thread = nullptr;  // the thread running, while a kernel runs
+  std::vector<Block> resident;                           // the blocks running together
+  std::vector<std::pair<unsigned, unsigned>> runnable;  // (block, thread)
+  bool cooperative = false;
+  Block* shared_owner = nullptr;  // whose static shared memory the section holds
+  Block* block = nullptr;         // the block of the thread running
+  Thread* thread = nullptr;       // the thread running, while a kernel runs
   // Accesses are checked: kernel code runs. Off inside the executor's own calls, which may run
   // libstdc++ code whose inline copy the linker took from an instrumented file.
   bool checking = false;
@@ -244,38 +258,81 @@ void park(State state) {
   executor().checking = false;
 }
 
-void make_runnable(Block& block, Thread& thread) {
+void make_runnable(Thread& thread) {
   thread.state = State::runnable;
-  block.runnable.push_back(thread.linear);
+  executor().runnable.emplace_back(thread.block, thread.linear);
 }
 
-void release_barrier(Block& block) {
-  if (block.exited > 0)
-    fail("kernel " + std::string(block.launch->name) + ": " + std::to_string(block.at_barrier) +
-         " threads wait at __syncthreads() while " + std::to_string(block.exited) +
-         " threads of the block exited without reaching it (undefined behaviour on a GPU)");
+std::string block_name(const Block& block) {
+  std::ostringstream text;
+  text << "kernel " << block.launch->name << ", block (" << block.index.x << "," << block.index.y << ","
+       << block.index.z << ")";
+  return text.str();
+}
+
+// A barrier's release: every thread waiting in `state` goes on in a new barrier interval.
+void release(Block& block, State state, const char* barrier) {
+  if (block.exited > 0) {
+    const unsigned waiting = state == State::at_barrier ? block.at_barrier : block.at_grid_barrier;
+    fail(block_name(block) + ": " + std::to_string(waiting) + " threads wait at " + barrier + " while " +
+         std::to_string(block.exited) + " threads of the block exited without reaching it (undefined behaviour on a GPU)");
+  }
   for (Thread& thread : block.threads)
-    if (thread.state == State::at_barrier) make_runnable(block, thread);
-  block.at_barrier = 0;
+    if (thread.state == state) make_runnable(thread);
+  block.at_barrier = block.at_grid_barrier = 0;
   block.epoch = executor().next_epoch++;
 }
 
-[[noreturn]] void deadlock(const Block& block) {
+[[noreturn]] void deadlock() {
   std::ostringstream text;
-  text << "kernel " << block.launch->name << ", block (" << block.index.x << "," << block.index.y << ","
-       << block.index.z << "): no thread can go on (" << block.at_barrier << " at __syncthreads(), "
-       << block.exited << " exited)";
-  for (std::size_t w = 0; w < block.warps.size(); ++w) {
-    const Warp& warp = block.warps[w];
-    if (!warp.active) continue;
-    text << "; warp " << w << " waits in " << collective_name(warp.kind) << " with mask 0x" << std::hex << warp.mask
-         << " for lanes 0x" << (warp.mask & ~warp.arrived) << std::dec;
+  text << "no thread can go on:";
+  for (const Block& block : executor().resident) {
+    if (block.live == 0) continue;
+    text << " " << block_name(block) << " has " << block.at_barrier << " at __syncthreads(), "
+         << block.at_grid_barrier << " at grid.sync(), " << block.exited << " exited;";
+    for (std::size_t w = 0; w < block.warps.size(); ++w) {
+      const Warp& warp = block.warps[w];
+      if (warp.active)
+        text << " its warp " << w << " waits in " << collective_name(warp.kind) << " with mask 0x" << std::hex
+             << warp.mask << " for lanes 0x" << (warp.mask & ~warp.arrived) << std::dec << ";";
+    }
   }
   fail(text.str());
 }
 
+// When nothing can run: the barriers every live thread waits at are released, or no thread can
+// go on at all.
+void release_barriers() {
+  Executor& e = executor();
+  unsigned live = 0, at_grid_barrier = 0;
+  for (Block& block : e.resident) {
+    live += block.live;
+    at_grid_barrier += block.at_grid_barrier;
+    if (block.at_barrier > 0 && block.at_barrier == block.live) release(block, State::at_barrier, "__syncthreads()");
+  }
+  if (!e.runnable.empty()) return;
+  if (at_grid_barrier > 0 && at_grid_barrier == live) {
+    for (Block& block : e.resident)
+      if (block.live > 0 || block.exited > 0) release(block, State::at_grid_barrier, "grid.sync()");
+    return;
+  }
+  deadlock();
+}
+
+// The static section holds the running block's shared memory: a cooperative grid's blocks
+// swap their copies in and out.
+void own_shared_section(Block& block) {
+  Executor& e = executor();
+  if (e.shared_owner == &block) return;
+  const std::size_t size = shared_end() - shared_begin();
+  if (e.shared_owner) std::memcpy(e.shared_owner->statics.bytes.data(), __start_genrnn_simt_shared, size);
+  std::memcpy(__start_genrnn_simt_shared, block.statics.bytes.data(), size);
+  e.shared_owner = &block;
+}
+
 void resume(Block& block, Thread& thread) {
   Executor& e = executor();
+  if (e.cooperative) own_shared_section(block);
   if (!thread.started) {
     thread.started = true;
     thread.fiber = ctx::fiber(std::allocator_arg, ThreadStack{&e.stacks, &thread}, [&thread, &block](ctx::fiber&& back) {
@@ -285,6 +342,7 @@ void resume(Block& block, Thread& thread) {
       return std::move(thread.scheduler);
     });
   }
+  e.block = &block;
   e.thread = &thread;
   e.checking = true;
   thread.fiber = std::move(thread.fiber).resume();
@@ -299,64 +357,81 @@ void resume(Block& block, Thread& thread) {
     case State::at_barrier:
       ++block.at_barrier;
       break;
+    case State::at_grid_barrier:
+      ++block.at_grid_barrier;
+      break;
     case State::in_collective:  // made runnable by the lane that completes the collective
       break;
     case State::runnable:
-      block.runnable.push_back(thread.linear);
+      e.runnable.emplace_back(thread.block, thread.linear);
       break;
   }
 }
 
-void run_block(Block& block) {
+void prepare_block(Block& block, const KernelLaunch& launch, uint64_t linear, unsigned slot) {
   Executor& e = executor();
-  const KernelLaunch& launch = *block.launch;
-  const unsigned size = launch.threads.x * launch.threads.y * launch.threads.z;
+  const dim3 grid = launch.blocks, shape = launch.threads;
+  const unsigned size = shape.x * shape.y * shape.z;
+  block.launch = &launch;
+  block.index = {unsigned(linear % grid.x), unsigned(linear / grid.x % grid.y),
+                 unsigned(linear / (uint64_t(grid.x) * grid.y))};
   block.threads.clear();
   block.threads.resize(size);
   block.warps.assign((size + 31) / 32, Warp{});
-  block.runnable.clear();
   for (unsigned t = 0; t < size; ++t) {
     Thread& thread = block.threads[t];
     thread.linear = t;
     thread.lane = t % 32;
     thread.warp = t / 32;
-    thread.index = {t % launch.threads.x, t / launch.threads.x % launch.threads.y,
-                    t / (launch.threads.x * launch.threads.y)};
-    block.runnable.push_back(t);
+    thread.block = slot;
+    thread.index = {t % shape.x, t / shape.x % shape.y, t / (shape.x * shape.y)};
+    e.runnable.emplace_back(slot, t);
   }
   block.live = size;
-  block.at_barrier = block.exited = 0;
+  block.at_barrier = block.at_grid_barrier = block.exited = 0;
   block.epoch = e.next_epoch++;
   // Shared memory starts as NaN bytes in every block, as nothing may be assumed of it.
-  if (shared_end() > shared_begin()) std::memset(__start_genrnn_simt_shared, 0xff, shared_end() - shared_begin());
-  while (block.live > 0) {
-    if (block.runnable.empty()) {
-      if (block.at_barrier > 0 && block.at_barrier == block.live) {
-        release_barrier(block);
-        continue;
-      }
-      deadlock(block);
+  block.statics.reset(shared_end() - shared_begin());
+  block.dynamic.reset(launch.shared_bytes);
+}
+
+// Runs the resident blocks' threads, in a random order, until all have exited.
+void run_resident() {
+  Executor& e = executor();
+  if (!e.cooperative && shared_end() > shared_begin())
+    std::memset(__start_genrnn_simt_shared, 0xff, shared_end() - shared_begin());
+  for (;;) {
+    if (e.runnable.empty()) {
+      bool done = true;
+      for (const Block& block : e.resident) done = done && block.live == 0;
+      if (done) return;
+      release_barriers();
+      continue;
     }
-    const std::size_t pick = e.order() % block.runnable.size();
-    const unsigned t = block.runnable[pick];
-    block.runnable[pick] = block.runnable.back();
-    block.runnable.pop_back();
+    const std::size_t pick = e.order() % e.runnable.size();
+    const auto [b, t] = e.runnable[pick];
+    e.runnable[pick] = e.runnable.back();
+    e.runnable.pop_back();
+    Block& block = e.resident[b];
     resume(block, block.threads[t]);
   }
 }
 
 // ---- access checks ---------------------------------------------------------------------------
 
-void record_shared(uintptr_t address, std::size_t bytes, bool write) {
+// `words` records the accesses to the shared memory that starts at `base`.
+void record_shared(uintptr_t address, std::size_t bytes, bool write, uintptr_t base,
+                   std::vector<WordAccesses>& words) {
   Executor& e = executor();
   const Thread& thread = *e.thread;
   const uint32_t epoch = e.block->epoch;
-  const std::size_t first = (address - shared_begin()) / 4, last = (address + bytes - 1 - shared_begin()) / 4;
+  const std::size_t first = (address - base) / 4, last = (address + bytes - 1 - base) / 4;
   for (std::size_t w = first; w <= last; ++w) {
-    WordAccesses& word = e.shared_words[w];
+    WordAccesses& word = words[w];
     const char* access = write ? "writes" : "reads";
     auto race = [&](const char* other, uint32_t who) {
-      fail(where() + " " + access + " shared memory at offset " + std::to_string(w * 4) + " that " +
+      fail(where() + " " + access + (base == shared_begin() ? " shared" : " dynamic shared") +
+           " memory at offset " + std::to_string(w * 4) + " that " +
            (who == kSeveralThreads ? std::string("several other threads") : thread_name(*e.block, who)) + " " +
            other + " in the same barrier interval: a race (a __syncthreads() is missing)");
     };
@@ -374,15 +449,28 @@ void record_shared(uintptr_t address, std::size_t bytes, bool write) {
   }
 }
 
+// Which shared memory `address` is in, if any: the running block's static section or its
+// dynamic part.
+bool in_range(uintptr_t address, std::size_t bytes, uintptr_t begin, std::size_t size, const char* what) {
+  if (address < begin || address >= begin + size) return false;
+  if (address + bytes > begin + size) fail(where() + " accesses past the end of " + what);
+  return true;
+}
+
 void check_access(const void* pointer, std::size_t bytes, bool write) {
   Executor& e = executor();
   if (!e.checking) return;  // host code of an instrumented file, or the executor's own
   const Paused paused;
   const auto address = reinterpret_cast<uintptr_t>(pointer);
   const Thread& thread = *e.thread;
-  if (address >= shared_begin() && address < shared_end()) {
-    if (address + bytes > shared_end()) fail(where() + " accesses past the end of shared memory");
-    record_shared(address, bytes, write);
+  Block& block = *e.block;
+  if (in_range(address, bytes, shared_begin(), shared_end() - shared_begin(), "shared memory")) {
+    record_shared(address, bytes, write, shared_begin(), block.statics.words);
+    return;
+  }
+  const auto dynamic = reinterpret_cast<uintptr_t>(block.dynamic.bytes.data());
+  if (in_range(address, bytes, dynamic, block.dynamic.bytes.size(), "the block's dynamic shared memory")) {
+    record_shared(address, bytes, write, dynamic, block.dynamic.words);
     return;
   }
   if (address >= thread.stack_low && address + bytes <= thread.stack_high) return;
@@ -402,7 +490,9 @@ T atomic_add_at(T* address, T value) {
   if (!e.thread) fail("atomicAdd outside a kernel");
   const Paused paused;
   const auto a = reinterpret_cast<uintptr_t>(address);
-  const bool shared = a >= shared_begin() && a + sizeof(T) <= shared_end();
+  const auto dynamic = reinterpret_cast<uintptr_t>(e.block->dynamic.bytes.data());
+  const bool shared = (a >= shared_begin() && a + sizeof(T) <= shared_end()) ||
+                      (a >= dynamic && a + sizeof(T) <= dynamic + e.block->dynamic.bytes.size());
   const Allocation* allocation = memory().find(a);
   if (!shared && !(allocation && !allocation->pinned && a + sizeof(T) <= allocation->begin + allocation->bytes))
     fail(where() + " atomicAdd on " + std::to_string(sizeof(T)) + " bytes at " + hex(a) + ", " + describe_address(a));
@@ -484,25 +574,33 @@ void reseed(uint64_t seed) { executor().order.state = seed; }
 
 void run_grid(const KernelLaunch& launch) {
   Executor& e = executor();
-  const std::size_t shared_bytes = shared_end() - shared_begin();
-  if (shared_bytes > kSharedLimit)
-    fail("the kernels' static shared memory, " + std::to_string(shared_bytes) + " bytes, is over the " +
+  const std::size_t static_bytes = shared_end() - shared_begin();
+  if (static_bytes > kSharedLimit)
+    fail("the kernels' static shared memory, " + std::to_string(static_bytes) + " bytes, is over the " +
          std::to_string(kSharedLimit) + " bytes a block may have");
-  e.shared_words.resize(shared_bytes / 4 + 1);
   e.arguments_begin = reinterpret_cast<uintptr_t>(launch.arguments.get());
   e.arguments_end = e.arguments_begin + launch.argument_bytes;
   const dim3 grid = launch.blocks;
   std::vector<uint64_t> order(std::size_t(grid.x) * grid.y * grid.z);
   for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
   std::shuffle(order.begin(), order.end(), e.order);  // blocks run in no particular order
-  Block block;
-  block.launch = &launch;
-  e.block = &block;
-  for (uint64_t b : order) {
-    block.index = {unsigned(b % grid.x), unsigned(b / grid.x % grid.y), unsigned(b / (uint64_t(grid.x) * grid.y))};
-    run_block(block);
+  e.cooperative = launch.cooperative;
+  e.runnable.clear();
+  if (launch.cooperative) {  // every block resident at once, for grid.sync()
+    e.resident.resize(order.size());
+    for (std::size_t slot = 0; slot < order.size(); ++slot)
+      prepare_block(e.resident[slot], launch, order[slot], unsigned(slot));
+    e.shared_owner = nullptr;
+    run_resident();
+  } else {  // one block after another, the static section theirs in turn
+    e.resident.resize(1);
+    for (uint64_t b : order) {
+      prepare_block(e.resident[0], launch, b, 0);
+      run_resident();
+    }
   }
-  e.block = nullptr;
+  e.resident.clear();
+  e.shared_owner = e.block = nullptr;
   e.arguments_begin = e.arguments_end = 0;
 }
 
@@ -544,6 +642,21 @@ void sync_threads() {
   const Paused paused;
   running("__syncthreads()");
   park(State::at_barrier);
+}
+
+void sync_grid() {
+  const Paused paused;
+  running("grid.sync()");
+  if (!executor().cooperative)
+    fail(where() + " calls grid.sync() in a launch that is not cooperative (kernels::launch_cooperative)");
+  park(State::at_grid_barrier);
+}
+
+void* dynamic_shared_memory() {
+  const Paused paused;
+  running("dynamic shared memory");
+  std::vector<unsigned char>& bytes = executor().block->dynamic.bytes;
+  return bytes.empty() ? nullptr : bytes.data();
 }
 
 namespace {
@@ -644,7 +757,7 @@ uint64_t warp_collective(Collective kind, unsigned mask, uint64_t value, int arg
     }
     Thread& target = block.threads[first + l];
     target.result = result;
-    if (&target != &thread) make_runnable(block, target);
+    if (&target != &thread) make_runnable(target);
   }
   warp.active = false;
   return thread.result;

@@ -1,12 +1,15 @@
-// The host SIMT executor itself: that it runs CUDA's programming model (barriers, warp
-// collectives inside branches, shared memory per block, deferred streams, graphs) and that each
-// check it adds catches what it is for. Built and run only on the executor (ctest -L simt).
+// The host SIMT executor itself, where it differs from a GPU: what it promises (NaN-filled
+// memory, a seeded random schedule, stream work deferred until the host waits) and that each
+// check it adds catches what it is for. The programming model it shares with a GPU is tested in
+// tests/gpu/programming_model_gpu_test.cu. Built and run only on the executor (ctest -L simt).
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "kernels/launch.cuh"
+#include "kernels/shared_memory.cuh"
 #include "tests/gpu/device_array.hpp"
 
 namespace genrnn {
@@ -22,52 +25,6 @@ void run(const char* name, void (*kernel)(Parameters...), unsigned blocks, unsig
 }
 
 // ---- the programming model ----
-
-// Each block reverses its slice through shared memory: correct only with the barrier.
-__global__ void reverse_in_shared(const int* in, int* out) {
-  __shared__ int slice[256];
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  slice[threadIdx.x] = in[i];
-  __syncthreads();
-  out[i] = slice[blockDim.x - 1 - threadIdx.x];
-}
-
-TEST(HostExecutor, BarriersOrderSharedMemoryWithinEachBlock) {
-  std::vector<int> in(4 * 256);
-  for (std::size_t i = 0; i < in.size(); ++i) in[i] = int(i);
-  const DeviceArray<int> device_in(in), device_out(in.size());
-  run("reverse_in_shared", reverse_in_shared, 4, 256, device_in.get(), device_out.get());
-  const std::vector<int> out = device_out.download();
-  for (int b = 0; b < 4; ++b)
-    for (int t = 0; t < 256; ++t) EXPECT_EQ(out[b * 256 + t], b * 256 + 255 - t);
-}
-
-// Warp 1 alone sums its lanes with shuffles, inside a branch; every lane gets the warp's sum.
-__global__ void warp_sum_in_a_branch(int* out) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (warp == 1) {
-    int value = lane;
-    for (int mask = 16; mask > 0; mask /= 2) value += __shfl_xor_sync(0xffffffffu, value, mask);
-    out[lane] = value;
-    out[32 + lane] = __shfl_up_sync(0xffffffffu, lane, 1);
-    out[64 + lane] = __shfl_down_sync(0xffffffffu, lane, 3);
-    out[96 + lane] = __shfl_sync(0xffffffffu, lane * 10, 5);
-    out[128 + lane] = int(__ballot_sync(0xffffffffu, lane % 2));
-  }
-}
-
-TEST(HostExecutor, WarpCollectivesWorkInsideBranchesAsCudaDefinesThem) {
-  const DeviceArray<int> out(160);
-  run("warp_sum_in_a_branch", warp_sum_in_a_branch, 1, 96, out.get());
-  const std::vector<int> values = out.download();
-  for (int lane = 0; lane < 32; ++lane) {
-    EXPECT_EQ(values[lane], 31 * 32 / 2);
-    EXPECT_EQ(values[32 + lane], lane == 0 ? 0 : lane - 1);  // up: lane 0 keeps its own
-    EXPECT_EQ(values[64 + lane], lane + 3 < 32 ? lane + 3 : lane);  // down: the last lanes keep theirs
-    EXPECT_EQ(values[96 + lane], 50);
-    EXPECT_EQ(unsigned(values[128 + lane]), 0xaaaaaaaau);
-  }
-}
 
 __global__ void read_shared_before_writing(float* out) {
   __shared__ float never_written[32];
@@ -119,39 +76,6 @@ TEST(HostExecutor, StreamWorkRunsOnlyWhenTheHostWaitsForIt) {
   cudaStreamDestroy(stream);
 }
 
-__global__ void add_one(int* value) { *value += 1; }
-
-TEST(HostExecutor, CapturedWorkReplaysAndSynchronizingInsideACaptureFails) {
-  cudaStream_t stream = nullptr;
-  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-  const DeviceArray<int> value(std::vector<int>{0});
-  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  kernels::launch("add_one", add_one, {dim3(1), dim3(1)}, stream, value.get());
-  cudaGraph_t graph = nullptr;
-  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
-  cudaGraphExec_t exec = nullptr;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  for (int replay = 0; replay < 3; ++replay) ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
-  EXPECT_EQ(value.download(), std::vector<int>{3});  // captured once, run three times
-
-  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
-  EXPECT_EQ(cudaStreamSynchronize(stream), cudaErrorStreamCaptureUnsupported);
-  cudaGraph_t spoiled = nullptr;
-  EXPECT_EQ(cudaStreamEndCapture(stream, &spoiled), cudaErrorStreamCaptureInvalidated);
-  EXPECT_EQ(spoiled, nullptr);
-  cudaGetLastError();
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  cudaStreamDestroy(stream);
-}
-
-TEST(HostExecutor, ABadLaunchConfigurationIsTheLaunchsError) {
-  const DeviceArray<int> value(1);
-  EXPECT_THROW(kernels::launch("add_one", add_one, {dim3(1), dim3(2048)}, nullptr, value.get()), Error);
-  EXPECT_THROW(kernels::launch("add_one", add_one, {dim3(0), dim3(32)}, nullptr, value.get()), Error);
-}
-
 // ---- the checks: each kernel has one bug, and the executor names it ----
 
 __global__ void read_one_past_the_end(const float* in, float* out, int n) {
@@ -182,7 +106,35 @@ __global__ void shuffle_from_a_lane_outside_the_mask(int* out) {
   if (threadIdx.x < 16) out[threadIdx.x] = __shfl_sync(0x0000ffffu, int(threadIdx.x), 20);
 }
 
+__global__ void grid_sync_without_cooperation(int* out) {
+  cooperative_groups::this_grid().sync();
+  out[threadIdx.x] = 1;
+}
+
+__global__ void dynamic_shared_without_barrier(int* out) {
+  GENRNN_DYNAMIC_SHARED(int, slice);
+  slice[threadIdx.x] = int(threadIdx.x);
+  out[threadIdx.x] = slice[31 - threadIdx.x];
+}
+
 using HostExecutorDeathTest = ::testing::Test;
+
+TEST_F(HostExecutorDeathTest, AGridBarrierOutsideACooperativeLaunchIsAnError) {
+  const DeviceArray<int> out(32);
+  EXPECT_DEATH(run("grid_sync_without_cooperation", grid_sync_without_cooperation, 2, 32, out.get()),
+               "calls grid.sync\\(\\) in a launch that is not cooperative");
+}
+
+TEST_F(HostExecutorDeathTest, AMissingBarrierOverDynamicSharedMemoryIsARace) {
+  const DeviceArray<int> out(32);
+  EXPECT_DEATH(
+      {
+        kernels::launch("dynamic_shared_without_barrier", dynamic_shared_without_barrier,
+                        {dim3(1), dim3(32), 32 * sizeof(int)}, nullptr, out.get());
+        finish_launch();
+      },
+      "dynamic shared memory at offset .* in the same barrier interval: a race");
+}
 
 TEST_F(HostExecutorDeathTest, AReadPastABuffersEndNamesTheKernelAndTheAddress) {
   const DeviceArray<float> in(100), out(100);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
@@ -33,6 +34,17 @@ struct Event {
 };
 
 cudaError_t last_error = cudaSuccess;
+
+// The device the executor presents: an H100's shape, for what launches may ask.
+constexpr int kMultiprocessors = 132;
+constexpr unsigned kThreadsPerMultiprocessor = 2048;
+constexpr std::size_t kDefaultDynamicShared = 48 * 1024, kMostDynamicShared = 227 * 1024;
+
+// Raised limits of dynamic shared memory, by kernel (cudaFuncSetAttribute).
+std::map<const void*, std::size_t>& dynamic_shared_limits() {
+  static std::map<const void*, std::size_t> limits;
+  return limits;
+}
 
 cudaError_t note(cudaError_t error) {
   if (error != cudaSuccess) last_error = error;
@@ -164,13 +176,17 @@ void enqueue_kernel(cudaStream_t stream, KernelLaunch launch) {
   const bool valid = b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x <= 0x7fffffffu && b.y <= 65535 && b.z <= 65535 &&
                      t.x >= 1 && t.y >= 1 && t.z >= 1 && t.x <= 1024 && t.y <= 1024 && t.z <= 64 &&
                      threads <= 1024;
-  if (!valid) {
+  const auto raised = dynamic_shared_limits().find(launch.kernel);
+  const std::size_t dynamic_limit = raised == dynamic_shared_limits().end() ? kDefaultDynamicShared : raised->second;
+  if (!valid || launch.shared_bytes > dynamic_limit) {
     note(cudaErrorInvalidConfiguration);
     return;
   }
-  if (launch.shared_bytes > 0)
-    fail(std::string("kernel ") + launch.name + " asks for dynamic shared memory, which the host executor does not "
-         "provide yet");
+  // A cooperative grid must be resident at once: at most what the multiprocessors hold.
+  if (launch.cooperative && 1ull * b.x * b.y * b.z * threads > 1ull * kMultiprocessors * kThreadsPerMultiprocessor) {
+    note(cudaErrorCooperativeLaunchTooLarge);
+    return;
+  }
   auto queued = std::make_shared<KernelLaunch>(std::move(launch));
   enqueue(stream, [queued] { run_grid(*queued); });
 }
@@ -187,6 +203,7 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorCooperativeLaunchTooLarge: return "cudaErrorCooperativeLaunchTooLarge";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorNotReady: return "cudaErrorNotReady";
@@ -204,6 +221,7 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorCooperativeLaunchTooLarge: return "too many blocks in cooperative launch";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
@@ -244,8 +262,8 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   properties->maxGridSize[1] = properties->maxGridSize[2] = 65535;
   properties->major = 9;
   properties->minor = 0;
-  properties->multiProcessorCount = 1;
-  properties->cooperativeLaunch = 0;
+  properties->multiProcessorCount = kMultiprocessors;
+  properties->cooperativeLaunch = 1;
   return cudaSuccess;
 }
 
@@ -425,6 +443,16 @@ cudaError_t cudaEventElapsedTime(float* milliseconds, cudaEvent_t start, cudaEve
   if (!start || !stop || !start->event.timing || !stop->event.timing) return note(cudaErrorInvalidResourceHandle);
   if (!start->event.completed || !stop->event.completed) return note(cudaErrorNotReady);
   *milliseconds = static_cast<float>(stop->event.milliseconds - start->event.milliseconds);
+  return cudaSuccess;
+}
+
+// ---- kernels ----
+
+cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attribute, int value) {
+  if (attribute != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
+      std::size_t(value) > kMostDynamicShared)
+    return note(cudaErrorInvalidValue);
+  dynamic_shared_limits()[function] = std::size_t(value);
   return cudaSuccess;
 }
 

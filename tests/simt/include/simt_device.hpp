@@ -35,6 +35,9 @@ dim3 block_dim();
 dim3 grid_dim();
 
 void sync_threads();
+void sync_grid();
+// The running block's dynamic shared memory (null when the launch asked for none).
+void* dynamic_shared_memory();
 enum class Collective { shfl, shfl_xor, shfl_up, shfl_down, ballot, any, all, sync_warp };
 // One warp collective with a 64-bit payload: every lane in `mask` must reach it, with the same
 // mask and kind; returns the calling lane's result.
@@ -71,8 +74,10 @@ void run_kernel_thread(const void* launch) {
 
 struct KernelLaunch {
   const char* name;
+  const void* kernel;  // for its attributes (cudaFuncSetAttribute)
+  bool cooperative;    // every block resident at once, for grid.sync()
   dim3 blocks, threads;
-  std::size_t shared_bytes;
+  std::size_t shared_bytes;  // dynamic
   std::shared_ptr<const void> arguments;  // a KernelArguments
   std::size_t argument_bytes;
   void (*run_thread)(const void* arguments);
@@ -82,14 +87,14 @@ struct KernelLaunch {
 void enqueue_kernel(cudaStream_t stream, KernelLaunch launch);
 
 template <class... Parameters, class... Arguments>
-void launch(const char* name, void (*kernel)(Parameters...), dim3 blocks, dim3 threads, std::size_t shared_bytes,
-            cudaStream_t stream, Arguments&&... arguments) {
+void launch(const char* name, bool cooperative, void (*kernel)(Parameters...), dim3 blocks, dim3 threads,
+            std::size_t shared_bytes, cudaStream_t stream, Arguments&&... arguments) {
   using Call = KernelArguments<Parameters...>;
   std::shared_ptr<const void> call(
       new Call{kernel, std::tuple<std::decay_t<Parameters>...>(std::forward<Arguments>(arguments)...)},
       [](const void* p) { delete static_cast<const Call*>(p); });
-  enqueue_kernel(stream, {name, blocks, threads, shared_bytes, std::move(call), sizeof(Call),
-                          &run_kernel_thread<Parameters...>});
+  enqueue_kernel(stream, {name, reinterpret_cast<const void*>(kernel), cooperative, blocks, threads, shared_bytes,
+                          std::move(call), sizeof(Call), &run_kernel_thread<Parameters...>});
 }
 
 // Device atomics: done by the executor, outside the instrumented code (they never race).
