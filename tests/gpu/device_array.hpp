@@ -1,5 +1,5 @@
 #pragma once
-// Device memory for the GPU tests, freed at scope exit, and the check that follows a launch.
+// Device memory for the GPU tests, freed at scope exit, and the launch of a test kernel.
 // Every CUDA failure throws std::runtime_error with CUDA's message: GoogleTest reports it as the
 // test's failure. Only the CUDA runtime API: no cuDNN, which the device's test build lacks.
 #include <cuda_runtime_api.h>
@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "kernels/launch.cuh"
 
 namespace genrnn::testing {
 
@@ -53,6 +55,14 @@ class DeviceArray {
 inline void finish_launch() {
   check_cuda(cudaGetLastError(), "kernel launch");
   check_cuda(cudaDeviceSynchronize(), "kernel");
+}
+
+// A test kernel on `blocks` x `threads` through the project's launch helper, waited for.
+template <class... Parameters, class... Arguments>
+void launch_and_wait(const char* name, void (*kernel)(Parameters...), unsigned blocks, unsigned threads,
+                     Arguments... arguments) {
+  kernels::launch(name, kernel, {dim3(blocks), dim3(threads)}, nullptr, arguments...);
+  finish_launch();
 }
 
 }  // namespace genrnn::testing

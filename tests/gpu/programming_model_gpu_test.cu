@@ -18,12 +18,7 @@ namespace {
 
 using testing::DeviceArray;
 using testing::finish_launch;
-
-template <class... Parameters, class... Arguments>
-void run(const char* name, void (*kernel)(Parameters...), unsigned blocks, unsigned threads, Arguments... arguments) {
-  kernels::launch(name, kernel, {dim3(blocks), dim3(threads)}, nullptr, arguments...);
-  finish_launch();
-}
+using testing::launch_and_wait;
 
 // Each block reverses its slice through shared memory: correct only with the barrier.
 __global__ void reverse_in_shared(const int* in, int* out) {
@@ -39,7 +34,7 @@ TEST(ProgrammingModelGpu, BarriersOrderSharedMemoryWithinEachBlock) {
   std::vector<int> in(4 * 256);
   for (std::size_t i = 0; i < in.size(); ++i) in[i] = int(i);
   const DeviceArray<int> device_in(in), device_out(in.size());
-  run("reverse_in_shared", reverse_in_shared, 4, 256, device_in.get(), device_out.get());
+  launch_and_wait("reverse_in_shared", reverse_in_shared, 4, 256, device_in.get(), device_out.get());
   const std::vector<int> out = device_out.download();
   for (int b = 0; b < 4; ++b)
     for (int t = 0; t < 256; ++t) EXPECT_EQ(out[b * 256 + t], b * 256 + 255 - t);
@@ -62,7 +57,7 @@ __global__ void warp_sum_in_a_branch(int* out) {
 TEST(ProgrammingModelGpu, WarpCollectivesWorkInsideBranchesAsCudaDefinesThem) {
   GENRNN_REQUIRE_GPU();
   const DeviceArray<int> out(160);
-  run("warp_sum_in_a_branch", warp_sum_in_a_branch, 1, 96, out.get());
+  launch_and_wait("warp_sum_in_a_branch", warp_sum_in_a_branch, 1, 96, out.get());
   const std::vector<int> values = out.download();
   for (int lane = 0; lane < 32; ++lane) {
     EXPECT_EQ(values[lane], 31 * 32 / 2);

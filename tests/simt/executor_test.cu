@@ -17,12 +17,7 @@ namespace {
 
 using testing::DeviceArray;
 using testing::finish_launch;
-
-template <class... Parameters, class... Arguments>
-void run(const char* name, void (*kernel)(Parameters...), unsigned blocks, unsigned threads, Arguments... arguments) {
-  kernels::launch(name, kernel, {dim3(blocks), dim3(threads)}, nullptr, arguments...);
-  finish_launch();
-}
+using testing::launch_and_wait;
 
 // ---- the programming model ----
 
@@ -33,7 +28,7 @@ __global__ void read_shared_before_writing(float* out) {
 
 TEST(HostExecutor, SharedAndDeviceMemoryStartAsNaN) {
   const DeviceArray<float> out(32), untouched(8);
-  run("read_shared_before_writing", read_shared_before_writing, 1, 32, out.get());
+  launch_and_wait("read_shared_before_writing", read_shared_before_writing, 1, 32, out.get());
   for (float v : out.download()) EXPECT_TRUE(std::isnan(v));
   for (float v : untouched.download()) EXPECT_TRUE(std::isnan(v));
 }
@@ -48,7 +43,7 @@ TEST(HostExecutor, ThreadsRunInASeededRandomOrder) {
   std::vector<std::vector<int>> orders;
   for (int run_index = 0; run_index < 2; ++run_index) {
     const DeviceArray<int> counter(std::vector<int>{0}), order(64);
-    run("arrival_order", arrival_order, 1, 64, counter.get(), order.get());
+    launch_and_wait("arrival_order", arrival_order, 1, 64, counter.get(), order.get());
     orders.push_back(order.download());
   }
   std::vector<int> in_order(64);
@@ -121,7 +116,7 @@ using HostExecutorDeathTest = ::testing::Test;
 
 TEST_F(HostExecutorDeathTest, AGridBarrierOutsideACooperativeLaunchIsAnError) {
   const DeviceArray<int> out(32);
-  EXPECT_DEATH(run("grid_sync_without_cooperation", grid_sync_without_cooperation, 2, 32, out.get()),
+  EXPECT_DEATH(launch_and_wait("grid_sync_without_cooperation", grid_sync_without_cooperation, 2, 32, out.get()),
                "calls grid.sync\\(\\) in a launch that is not cooperative");
 }
 
@@ -138,26 +133,26 @@ TEST_F(HostExecutorDeathTest, AMissingBarrierOverDynamicSharedMemoryIsARace) {
 
 TEST_F(HostExecutorDeathTest, AReadPastABuffersEndNamesTheKernelAndTheAddress) {
   const DeviceArray<float> in(100), out(100);
-  EXPECT_DEATH(run("read_one_past_the_end", read_one_past_the_end, 1, 128, in.get(), out.get(), 100),
+  EXPECT_DEATH(launch_and_wait("read_one_past_the_end", read_one_past_the_end, 1, 128, in.get(), out.get(), 100),
                "kernel read_one_past_the_end, block \\(0,0,0\\), thread \\(100,0,0\\) reads 4 bytes .*past the end "
                "of the 400-byte device allocation");
 }
 
 TEST_F(HostExecutorDeathTest, AMissingBarrierIsASharedMemoryRace) {
   const DeviceArray<int> in(64), out(64);
-  EXPECT_DEATH(run("shared_without_barrier", shared_without_barrier, 1, 64, in.get(), out.get()),
+  EXPECT_DEATH(launch_and_wait("shared_without_barrier", shared_without_barrier, 1, 64, in.get(), out.get()),
                "kernel shared_without_barrier.* shared memory at offset .* in the same barrier interval: a race");
 }
 
 TEST_F(HostExecutorDeathTest, AShuffleMaskThatLeavesTheCallerOutIsAnError) {
   const DeviceArray<int> out(32);
-  EXPECT_DEATH(run("shuffle_leaving_lanes_out", shuffle_leaving_lanes_out, 1, 32, out.get()),
+  EXPECT_DEATH(launch_and_wait("shuffle_leaving_lanes_out", shuffle_leaving_lanes_out, 1, 32, out.get()),
                "calls __shfl_xor_sync with mask 0xffff, which leaves its own lane (1[6-9]|2[0-9]|3[01]) out");
 }
 
 TEST_F(HostExecutorDeathTest, ABarrierSomeThreadsNeverReachIsAnError) {
   const DeviceArray<int> out(32);
-  EXPECT_DEATH(run("barrier_after_some_exit", barrier_after_some_exit, 1, 32, out.get()),
+  EXPECT_DEATH(launch_and_wait("barrier_after_some_exit", barrier_after_some_exit, 1, 32, out.get()),
                "16 threads wait at __syncthreads\\(\\) while 16 threads of the block exited");
 }
 
@@ -165,12 +160,12 @@ TEST_F(HostExecutorDeathTest, AUseAfterFreeIsNamed) {
   int* freed = nullptr;
   ASSERT_EQ(cudaMalloc(&freed, 32 * sizeof(int)), cudaSuccess);
   ASSERT_EQ(cudaFree(freed), cudaSuccess);
-  EXPECT_DEATH(run("write_after_free", write_after_free, 1, 32, freed), "which was freed \\(use after free\\)");
+  EXPECT_DEATH(launch_and_wait("write_after_free", write_after_free, 1, 32, freed), "which was freed \\(use after free\\)");
 }
 
 TEST_F(HostExecutorDeathTest, AShuffleFromALaneOutsideTheMaskIsAnError) {
   const DeviceArray<int> out(32);
-  EXPECT_DEATH(run("shuffle_from_a_lane_outside_the_mask", shuffle_from_a_lane_outside_the_mask, 1, 32, out.get()),
+  EXPECT_DEATH(launch_and_wait("shuffle_from_a_lane_outside_the_mask", shuffle_from_a_lane_outside_the_mask, 1, 32, out.get()),
                "reads lane 20 in __shfl_sync, which is not in the mask 0xffff");
 }
 
