@@ -64,7 +64,8 @@ void cell_forward(CellType cell, int batch, const math::CellForward<float>& step
     const std::size_t H = step.hidden, units = std::size_t(batch) * H;
     require_strides(kLauncher, {{"gx_stride", step.gx_stride, Cell::gates * H},
                                 {"h_prev_stride", step.h_prev_stride, H},
-                                {"h_stride", step.h_stride, H}});
+                                {"h_stride", step.h_stride, H},
+                                {"c_stride", Cell::has_cell_state ? step.c_stride : H, H}});
     if (units == 0) return;
     require_operands(kLauncher, {{"gx", step.gx}, {"gh", step.gh}, {"b_hh", step.b_hh}, {"h", step.h}});
     if constexpr (Cell::has_cell_state) require_operands(kLauncher, {{"c_prev", step.c_prev}, {"c", step.c}});

@@ -49,11 +49,12 @@ struct CellForward {
   const Real* b_hh;
   const Real* h_prev;
   size_t h_prev_stride;
-  const Real* c_prev;  // dense [batch][H]; cells with a c state only
+  const Real* c_prev;  // [batch][H]; cells with a c state only
   Real* h;
   size_t h_stride;
-  Real* c;      // dense [batch][H]; cells with a c state only
-  Real* saved;  // dense [batch][saved_blocks * H], or null (inference)
+  Real* c;          // [batch][H]; cells with a c state only
+  size_t c_stride;  // of c_prev and c
+  Real* saved;      // dense [batch][saved_blocks * H], or null (inference)
   size_t hidden;
 };
 
@@ -79,7 +80,7 @@ struct CellBackward {
 template <class Cell, class Real>
 GENRNN_HD void cell_forward_unit(const CellForward<Real>& a, size_t b, size_t j) {
   constexpr int G = Cell::gates;
-  const size_t H = a.hidden, u = b * H + j;
+  const size_t H = a.hidden, u = b * a.c_stride + j;
   // The input and recurrent parts stay apart: the GRU's n gate needs them separately.
   Real x[G], r[G];
   for (int g = 0; g < G; ++g) {

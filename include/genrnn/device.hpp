@@ -29,7 +29,11 @@ struct EngineOptions {
   Device device = Device::automatic;
   std::string engine = "auto";  // "auto" or a name from registered_engines()
   bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
-  bool cuda_graphs = true;      // GPU decoders: replay one captured step (false: plain launches)
+  bool cuda_graphs = true;      // the graph decoder: replay one captured step (false: plain launches)
+  // GPU engines: "graph" (a CUDA graph per step), "persistent" (the whole token loop in one
+  // kernel per chunk; the graph decoder where it does not fit, saying why), or "auto" (the
+  // graph decoder, until a GPU has measured the persistent one faster).
+  std::string decoder = "auto";
 };
 
 // An engine of the registry: what it is and does, and whether this build has it.

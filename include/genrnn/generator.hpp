@@ -34,6 +34,12 @@ struct StreamRequest {
   std::string stop;  // ends the stream once its text contains it (kept); empty: none
 };
 
+// How a generate call decoded.
+struct DecodeInfo {
+  std::string decoder;  // "cpu", "graph" or "persistent"
+  std::string note;     // why not the decoder asked for, when another one ran; empty otherwise
+};
+
 // Called once per generated token: the stream, the token id and its text piece.
 using TokenCallback = std::function<void(int stream, int token, const std::string& piece)>;
 
@@ -49,6 +55,8 @@ class Generator {
   Generator& operator=(const Generator&) = delete;
 
   const std::string& engine_name() const;
+  // The decoder of the last generate call.
+  const DecodeInfo& last_decode() const { return last_decode_; }
   // Returns each stream's generated text (without the prompt). Generation ends at `length`
   // tokens, or when every stream has met options.stop. `initial` replaces the zero
   // state the prompt starts from (e.g. an encoder's output); its batch must be num_samples.
@@ -68,6 +76,7 @@ class Generator {
 
   Model model_;
   std::unique_ptr<DecodingEngine> engine_;
+  DecodeInfo last_decode_;
 };
 
 }  // namespace genrnn

@@ -121,7 +121,8 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   std::vector<std::string> texts(streams);
   std::vector<bool> done(streams, false);
   int running = streams;
-  engine_->decode(logits, length, options.sampling, keys, [&](int first_position, int positions, const int* ids) {
+  const DecodeStats stats =
+      engine_->decode(logits, length, options.sampling, keys, [&](int first_position, int positions, const int* ids) {
     for (int p = 0; p < positions; ++p)
       for (int s = 0; s < streams; ++s) {
         if (done[s]) continue;
@@ -150,6 +151,7 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
       }
     return running > 0;
   });
+  last_decode_ = {stats.decoder, stats.note};
   return texts;
 }
 

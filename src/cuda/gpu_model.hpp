@@ -58,6 +58,9 @@ class GpuModel {
   void forward(const int* ids, int seq_len, bool training, const math::DropoutMask& dropout);
   void advance_state() { current_state_ ^= 1; }
   int state_parity() const { return current_state_; }
+  // Half `parity` of the state buffers ([layers][batch][H]; c null without a c state).
+  float* state_h(int parity) { return h_[parity].data(); }
+  float* state_c(int parity) { return has_c_ ? c_[parity].data() : nullptr; }
   // The layers' input of the last forward, for their backward.
   LayerInput layer_input(const int* ids) const;
   const float* embedded() const { return embedded_.data(); }

@@ -20,6 +20,10 @@ class DeviceSampler {
   // ids[s] = stream s's draw from logits [streams][vocab] (device), then every counter + 1 on
   // the device, so a captured CUDA graph can repeat the call.
   void draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids);
+  // The keys on the device, for kernels that draw themselves.
+  const uint64_t* seeds() const { return keys_.data(); }
+  const uint64_t* stream_ids() const { return keys_.data() + streams_; }
+  uint64_t* counters() { return keys_.data() + 2 * static_cast<std::size_t>(streams_); }
 
  private:
   const DeviceContext& context_;

@@ -18,11 +18,11 @@ constexpr int kPlainSteps = 3;
 GraphDecoder::GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32,
                            bool cuda_graphs)
     : GpuRole(name, config, layers, tf32),
-      cuda_graphs_(cuda_graphs),
       sampler_(model_.context()),
       ring_(model_.context().stream()),
       logits_(model_.context().stream()),
-      step_ids_(model_.context().stream()) {}
+      step_ids_(model_.context().stream()),
+      cuda_graphs_(cuda_graphs) {}
 
 void GraphDecoder::run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) {
   NvtxRange range("prefill");
@@ -45,19 +45,22 @@ void GraphDecoder::step(const SamplingOptions& sampling) {
   sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
 }
 
+void GraphDecoder::start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys) {
+  logits_.reserve(first_logits.size());
+  // From pageable memory: staged before this returns.
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
+                                    cudaMemcpyHostToDevice, model_.context().stream()));
+  sampler_.set_keys(keys, 0);
+  ring_.start(batch());
+}
+
 DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int length,
                                      const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
                                      const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
   const cudaStream_t stream = model_.context().stream();
-  const int streams = batch();
-  logits_.reserve(first_logits.size());
-  step_ids_.reserve(static_cast<std::size_t>(streams));
-  // From pageable memory: staged before this returns.
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
-                                    cudaMemcpyHostToDevice, stream));
-  sampler_.set_keys(keys, 0);
-  ring_.start(streams);
+  start_decode(first_logits, keys);
+  step_ids_.reserve(static_cast<std::size_t>(batch()));
   std::array<std::optional<CapturedGraph>, 2> replays;  // per state parity
   DecodeStats stats;
   bool wanted = true;  // the caller still wants tokens
@@ -87,6 +90,7 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
   }
   if (wanted) ring_.finish(on_tokens);
   model_.context().synchronize();  // the last chunk's work may still run when the caller ended early
+  stats.decoder = "graph";
   return stats;
 }
 

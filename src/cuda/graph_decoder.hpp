@@ -14,7 +14,7 @@
 
 namespace genrnn::cuda {
 
-class GraphDecoder final : public GpuRole<DecodingEngine> {
+class GraphDecoder : public GpuRole<DecodingEngine> {
  public:
   // cuda_graphs false: every step as plain launches (to compare, or to debug).
   GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32, bool cuda_graphs);
@@ -24,16 +24,23 @@ class GraphDecoder final : public GpuRole<DecodingEngine> {
   DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
                          const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
 
+  // The start of every decode: the first logits onto the device, the streams' keys into the
+  // sampler, an empty id ring.
+  void start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys);
+
+  // What a decoder of its own kind (persistent_decoder) shares: the Philox keys, the id ring,
+  // the logits to draw from.
+  DeviceSampler sampler_;
+  IdRing ring_;
+  DeviceBuffer<float> logits_;  // [stream][vocab]
+
  private:
   // One decode step on the device: step_ids_ through the layers and the head, the next ids
   // drawn into step_ids_. The state then advances (outside any capture).
   void step(const SamplingOptions& sampling);
 
-  bool cuda_graphs_;
-  DeviceSampler sampler_;
-  IdRing ring_;
-  DeviceBuffer<float> logits_;  // [stream][vocab]
   DeviceBuffer<int> step_ids_;  // [stream]
+  bool cuda_graphs_;
 };
 
 }  // namespace genrnn::cuda

@@ -1,5 +1,7 @@
 #include "cuda/id_ring.hpp"
 
+#include "genrnn/error.hpp"
+
 namespace genrnn::cuda {
 
 void IdRing::start(int streams) {
@@ -16,6 +18,13 @@ bool IdRing::append(const int* ids) {
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(row, ids, static_cast<std::size_t>(streams_) * sizeof(int),
                                     cudaMemcpyDeviceToDevice, stream_));
   return ++filling_.count == kChunkPositions;
+}
+
+int* IdRing::fill(int positions) {
+  if (filling_.count + positions > kChunkPositions) throw Error("the id ring's chunk has no room for the positions");
+  int* rows = device_slot(filling_.slot) + static_cast<std::size_t>(filling_.count) * streams_;
+  filling_.count += positions;
+  return rows;
 }
 
 bool IdRing::hand_over(const TokenChunkCallback& on_tokens) {

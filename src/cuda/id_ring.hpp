@@ -20,6 +20,9 @@ class IdRing {
   // Queues the copy of one position's ids (device, `streams` of them) into the chunk being
   // filled. Returns true when that completes the chunk.
   bool append(const int* ids);
+  // Where the device writes the next `positions` rows of the chunk being filled itself (at
+  // most what is left of it), counted as filled.
+  int* fill(int positions);
   // Queues the copy of the chunk being filled (full or the last, partial one) to the host, then
   // hands the chunk before it to `on_tokens` once its copy has landed. Returns what on_tokens
   // returned (true when there was nothing to hand over).

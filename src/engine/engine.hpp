@@ -44,7 +44,9 @@ using TokenChunkCallback = std::function<bool(int first_position, int positions,
 
 // How a decode ran.
 struct DecodeStats {
-  bool graph_replayed = false;  // a captured CUDA graph ran the steps (GPU decoders)
+  std::string decoder;          // "cpu", "graph" or "persistent"
+  std::string note;             // why not the decoder asked for, when another one ran
+  bool graph_replayed = false;  // a captured CUDA graph ran the steps (the graph decoder)
 };
 
 // What every engine holds: one model's weights, in the flat PyTorch layout of

@@ -6,6 +6,8 @@
 #include "engine/engine_factories.hpp"
 #include "genrnn/error.hpp"
 
+#include <algorithm>
+
 namespace genrnn {
 
 namespace {
@@ -29,7 +31,8 @@ const EngineEntry& first_engine(bool on_gpu) {
 
 EngineEntry gpu_entry(const std::string& name, const std::string& description, const std::string& dropout,
                       GpuLayers layers) {
-  return {name, description + kSharedGpuParts, true, dropout, every_cell(), gpu_engine_factories(name, layers)};
+  return {name, description + kSharedGpuParts, true, dropout, every_cell(), {"graph", "persistent"},
+          gpu_engine_factories(name, layers)};
 }
 
 std::string option_name(const std::string& engine) { return "--engine " + engine; }
@@ -45,7 +48,7 @@ const EngineEntry& engine_in_this_build(const std::string& engine) {
 const std::vector<EngineEntry>& engine_registry() {
   static const std::vector<EngineEntry> registry = {
       {"cpu", "float32 reference and fallback: OpenBLAS GEMMs around the shared layer driver", false, kPhiloxMasks,
-       every_cell(), cpu_engine_factories()},
+       every_cell(), {}, cpu_engine_factories()},
       gpu_entry("cudnn",
                 "cuDNN's RNN (CUDNN_RNN_ALGO_STANDARD) for the recurrent layers; a one-hot first layer gathers "
                 "W_ih's columns through the fused layer driver",
@@ -110,6 +113,11 @@ EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& conf
   bool runs_cell = false;
   for (CellType cell : entry.cells) runs_cell = runs_cell || cell == config.cell;
   if (!runs_cell) throw Error("the " + entry.name + " engine does not run " + to_string(config.cell) + " cells");
+  const auto& decoders = entry.decoders;
+  if (options.decoder != "auto" && std::find(decoders.begin(), decoders.end(), options.decoder) == decoders.end())
+    throw Error("--decoder " + options.decoder + ": the " + entry.name + " engine " +
+                (decoders.empty() ? std::string("has its own decoder only (use auto)")
+                                  : "decodes with " + one_of(decoders) + " (or auto)"));
   return choice;
 }
 

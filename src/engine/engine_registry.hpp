@@ -25,6 +25,7 @@ struct EngineEntry {
   bool on_gpu;
   std::string dropout;          // how its training draws dropout masks
   std::vector<CellType> cells;  // the cells it runs
+  std::vector<std::string> decoders;  // what --decoder may name besides "auto" (none: its own only)
   EngineFactories make;
   bool in_this_build() const { return static_cast<bool>(make.training); }
 };

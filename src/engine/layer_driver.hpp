@@ -93,6 +93,7 @@ class LayerDriver {
                                            out + (t + 1) * BH,
                                            std::size_t(H_),
                                            cell ? cell + (t + 1) * BH : nullptr,
+                                           std::size_t(H_),
                                            training ? saved_[l].data() + t * batch_ * saved_width() : nullptr,
                                            std::size_t(H_)};
         backend_.cell_forward(cell_.type, batch_, step);

@@ -165,6 +165,15 @@ TEST(EngineRegistry, SelectionSaysWhyItCannotGiveAnEngine) {
   EXPECT_EQ(choose_engine(Device::automatic).engine, "cpu");
 }
 
+TEST(EngineRegistry, OnlyTheGpuEnginesTakeADecoder) {
+  EngineOptions options;
+  options.device = Device::cpu;
+  options.decoder = "persistent";
+  EXPECT_ERROR(choose_engine(options, kLstm), "--decoder persistent: the cpu engine has its own decoder only");
+  options.decoder = "auto";
+  EXPECT_EQ(choose_engine(options, kLstm).engine, "cpu");
+}
+
 TEST(CellTable, DescribesEveryCellAsTheModelSeesIt) {
   for (const CellDescription& cell : cell_table()) {
     SCOPED_TRACE(cell.name);

@@ -214,6 +214,7 @@ struct DeviceStep {
                                         slot(h_seq, kStepSlot, H),
                                         stride,
                                         c.get(),
+                                        H,
                                         training ? saved.get() : nullptr,
                                         H};
     kernels::cell_forward(step.cell, step.batch, args, kStream);
@@ -309,7 +310,7 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
     for (const auto& [batch, hidden] : {std::pair{0, 33}, {5, 0}}) {
       const std::size_t H = hidden, G = gate_count(cell);
       kernels::cell_forward(cell, batch, {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr,
-                                          nullptr, H},
+                                          H, nullptr, H},
                             kStream);
       kernels::cell_backward(cell, batch, {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr,
                                            nullptr, nullptr, nullptr, nullptr, H},
@@ -323,7 +324,7 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
 // host address: each check throws before any launch, so no kernel ever sees it.
 struct LauncherArgs {
   CellStep step{CellType::lstm, 5, 33};
-  std::size_t gx_stride = 4 * 33, h_prev_stride = 33, h_stride = 33, d_out_stride = 33;
+  std::size_t gx_stride = 4 * 33, h_prev_stride = 33, h_stride = 33, c_stride = 33, d_out_stride = 33;
   float* c = buffer();  // the LSTM's c_prev, c and dc
   float* saved = buffer();
   float* dh_direct = buffer();
@@ -336,7 +337,7 @@ struct LauncherArgs {
     const std::size_t H = step.hidden;
     kernels::cell_forward(step.cell, step.batch,
                           {buffer(), gx_stride, buffer(), buffer(), buffer(), h_prev_stride, c, buffer(), h_stride, c,
-                           saved, H},
+                           c_stride, saved, H},
                           kStream);
   }
   void backward() const {
@@ -393,6 +394,9 @@ TEST(CellKernelsArguments, BadArgumentsThrowBeforeAnyLaunch) {
   args = {};
   args.d_out_stride = 0;
   expect_error(args, false, "d_out_stride 0");
+  args = {};
+  args.c_stride = 32;
+  expect_error(args, true, "c_stride 32");
 
   // A buffer the cell needs is missing.
   args = {};

@@ -20,10 +20,12 @@
 
 namespace ctx = boost::context;
 
-// The linker's bounds of the section the __shared__ variables live in (simt_device.hpp).
+// The linker's bounds of the section the __shared__ variables live in (simt_device.hpp), and of
+// the program's own data.
 extern "C" {
 extern char __start_genrnn_simt_shared[] __attribute__((weak));
 extern char __stop_genrnn_simt_shared[] __attribute__((weak));
+extern char etext[], end[];
 }
 
 namespace genrnn::simt {
@@ -131,6 +133,7 @@ struct Block {
   uint3 index{0, 0, 0};
   std::vector<Thread> threads;
   std::vector<Warp> warps;
+  std::vector<unsigned> runnable;
   unsigned live = 0, at_barrier = 0, at_grid_barrier = 0, exited = 0;
   uint32_t epoch = 0;
   SharedMemory statics, dynamic;  // the static section's (when it is not in place), the dynamic memory
@@ -192,8 +195,8 @@ struct Executor {
   Order order;
   uint32_t next_epoch = 1;
   StackPool stacks;
-  std::vector<Block> resident;                           // the blocks running together
-  std::vector<std::pair<unsigned, unsigned>> runnable;  // (block, thread)
+  std::vector<Block> resident;  // the blocks running together
+  std::size_t current = 0;      // the block whose threads run while it has runnable ones
   bool cooperative = false;
   Block* shared_owner = nullptr;  // whose static shared memory the section holds
   Block* block = nullptr;         // the block of the thread running
@@ -260,7 +263,13 @@ void park(State state) {
 
 void make_runnable(Thread& thread) {
   thread.state = State::runnable;
-  executor().runnable.emplace_back(thread.block, thread.linear);
+  executor().resident[thread.block].runnable.push_back(thread.linear);
+}
+
+bool any_runnable() {
+  for (const Block& block : executor().resident)
+    if (!block.runnable.empty()) return true;
+  return false;
 }
 
 std::string block_name(const Block& block) {
@@ -310,7 +319,7 @@ void release_barriers() {
     at_grid_barrier += block.at_grid_barrier;
     if (block.at_barrier > 0 && block.at_barrier == block.live) release(block, State::at_barrier, "__syncthreads()");
   }
-  if (!e.runnable.empty()) return;
+  if (any_runnable()) return;
   if (at_grid_barrier > 0 && at_grid_barrier == live) {
     for (Block& block : e.resident)
       if (block.live > 0 || block.exited > 0) release(block, State::at_grid_barrier, "grid.sync()");
@@ -363,7 +372,7 @@ void resume(Block& block, Thread& thread) {
     case State::in_collective:  // made runnable by the lane that completes the collective
       break;
     case State::runnable:
-      e.runnable.emplace_back(thread.block, thread.linear);
+      block.runnable.push_back(thread.linear);
       break;
   }
 }
@@ -378,6 +387,7 @@ void prepare_block(Block& block, const KernelLaunch& launch, uint64_t linear, un
   block.threads.clear();
   block.threads.resize(size);
   block.warps.assign((size + 31) / 32, Warp{});
+  block.runnable.clear();
   for (unsigned t = 0; t < size; ++t) {
     Thread& thread = block.threads[t];
     thread.linear = t;
@@ -385,7 +395,7 @@ void prepare_block(Block& block, const KernelLaunch& launch, uint64_t linear, un
     thread.warp = t / 32;
     thread.block = slot;
     thread.index = {t % shape.x, t / shape.x % shape.y, t / (shape.x * shape.y)};
-    e.runnable.emplace_back(slot, t);
+    block.runnable.push_back(t);
   }
   block.live = size;
   block.at_barrier = block.at_grid_barrier = block.exited = 0;
@@ -395,24 +405,39 @@ void prepare_block(Block& block, const KernelLaunch& launch, uint64_t linear, un
   block.dynamic.reset(launch.shared_bytes);
 }
 
-// Runs the resident blocks' threads, in a random order, until all have exited.
+// A random block with runnable threads, or false when there is none.
+bool pick_block(std::size_t& slot) {
+  Executor& e = executor();
+  std::size_t candidates = 0;
+  for (const Block& block : e.resident) candidates += !block.runnable.empty();
+  if (candidates == 0) return false;
+  std::size_t nth = e.order() % candidates;
+  for (slot = 0; e.resident[slot].runnable.empty() || nth-- > 0; ++slot) {
+  }
+  return true;
+}
+
+// Runs the resident blocks' threads until all have exited: a random runnable thread of the
+// current block, and when none is left, a random other block's (so a cooperative grid swaps its
+// blocks' shared memory only when a block has to wait).
 void run_resident() {
   Executor& e = executor();
   if (!e.cooperative && shared_end() > shared_begin())
     std::memset(__start_genrnn_simt_shared, 0xff, shared_end() - shared_begin());
+  e.current = 0;
   for (;;) {
-    if (e.runnable.empty()) {
+    if (e.resident[e.current].runnable.empty() && !pick_block(e.current)) {
       bool done = true;
       for (const Block& block : e.resident) done = done && block.live == 0;
       if (done) return;
       release_barriers();
       continue;
     }
-    const std::size_t pick = e.order() % e.runnable.size();
-    const auto [b, t] = e.runnable[pick];
-    e.runnable[pick] = e.runnable.back();
-    e.runnable.pop_back();
-    Block& block = e.resident[b];
+    Block& block = e.resident[e.current];
+    const std::size_t pick = e.order() % block.runnable.size();
+    const unsigned t = block.runnable[pick];
+    block.runnable[pick] = block.runnable.back();
+    block.runnable.pop_back();
     resume(block, block.threads[t]);
   }
 }
@@ -565,6 +590,10 @@ std::string describe_address(uintptr_t address) {
       return std::to_string(address - (before.begin + before.bytes)) + " bytes past the end of the " +
              std::to_string(before.bytes) + "-byte device allocation at " + hex(before.begin);
   }
+  if (address >= reinterpret_cast<uintptr_t>(etext) && address < reinterpret_cast<uintptr_t>(end))
+    return "a static variable of the program, outside any device allocation (a __shared__ variable in a function "
+           "template? g++ drops the section that marks it there: declare it in a __device__ function that is not "
+           "a template)";
   return "outside any device allocation";
 }
 
@@ -585,7 +614,6 @@ void run_grid(const KernelLaunch& launch) {
   for (std::size_t b = 0; b < order.size(); ++b) order[b] = b;
   std::shuffle(order.begin(), order.end(), e.order);  // blocks run in no particular order
   e.cooperative = launch.cooperative;
-  e.runnable.clear();
   if (launch.cooperative) {  // every block resident at once, for grid.sync()
     e.resident.resize(order.size());
     for (std::size_t slot = 0; slot < order.size(); ++slot)

@@ -254,6 +254,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   std::strcpy(properties->name, "host SIMT executor");
   properties->totalGlobalMem = std::size_t(16) << 30;
   properties->sharedMemPerBlock = 48 * 1024;
+  properties->sharedMemPerBlockOptin = kMostDynamicShared;
   properties->warpSize = 32;
   properties->maxThreadsPerBlock = 1024;
   properties->maxThreadsDim[0] = properties->maxThreadsDim[1] = 1024;

@@ -69,6 +69,7 @@ struct cudaDeviceProp {
   char name[256];
   std::size_t totalGlobalMem;
   std::size_t sharedMemPerBlock;
+  std::size_t sharedMemPerBlockOptin;
   int warpSize;
   int maxThreadsPerBlock;
   int maxThreadsDim[3];

@@ -1,0 +1,148 @@
+// The persistent decoder against the CPU engine: the same ids for greedy decoding and for seeded
+// sampling with each sampling option, every cell, 1-3 layers, one-hot and embedded input,
+// 1, 3 and 64 streams, and the same final state; and its fallback to the graph decoder.
+#include <gtest/gtest.h>
+
+#include "engine/engine_registry.hpp"
+#include "genrnn/genrnn.hpp"
+#include "tests/gpu/gpu_test_support.hpp"
+#include "tests/support/numeric.hpp"
+
+namespace genrnn {
+namespace {
+
+struct PersistentCase {
+  CellType cell;
+  int layers;
+  int embedding;
+};
+
+std::string case_name(const ::testing::TestParamInfo<PersistentCase>& info) {
+  return to_string(info.param.cell) + "_l" + std::to_string(info.param.layers) + "_e" +
+         std::to_string(info.param.embedding);
+}
+
+EngineOptions persistent() {
+  EngineOptions options;
+  options.decoder = "persistent";
+  return options;
+}
+
+// Ids [position][stream] and what the decode reported.
+std::pair<std::vector<int>, DecodeStats> decode_all(DecodingEngine& engine, const std::vector<float>& logits, int length,
+                                                    const SamplingOptions& sampling, const std::vector<DrawKey>& keys) {
+  std::vector<int> ids;
+  const DecodeStats stats = engine.decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
+    ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * keys.size());
+    return true;
+  });
+  return {ids, stats};
+}
+
+class PersistentDecoderVsCpu : public ::testing::TestWithParam<PersistentCase> {
+ protected:
+  // H not a multiple of 32 (smaller on the host executor, which runs every lane's shuffles).
+  ModelConfig config() const {
+    return {GetParam().cell, GetParam().layers, testing::sized(37, 13), GetParam().embedding, 13,
+            TokenizerKind::character};
+  }
+};
+
+TEST_P(PersistentDecoderVsCpu, DrawsTheCpusTokensAndLeavesItsState) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  const ModelConfig config = this->config();
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const int length = 18;  // past one chunk of ids
+  SamplingOptions greedy, hot, top_k, top_p, both;
+  greedy.temperature = 0;
+  hot.temperature = 1.3f;
+  top_k.top_k = 3;
+  top_p.top_p = 0.6f;
+  both.temperature = 0.7f, both.top_k = 5, both.top_p = 0.8f;
+  for (int streams : {1, 3, 64}) {
+    const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
+    const RecurrentState initial{
+        streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f),
+        config.cell == CellType::lstm ? testing::random_uniform<float>(state_size, -0.5f, 0.5f) : std::vector<float>{}};
+    const auto prompts = testing::random_ids(static_cast<std::size_t>(streams) * 3, config.vocab_size);
+    std::vector<DrawKey> keys(static_cast<std::size_t>(streams));
+    for (int s = 0; s < streams; ++s) keys[s] = {uint64_t(11 + s), uint64_t(s)};
+    // On the host executor, 64 streams run greedy and every option at once: its bisections
+    // for top-k and top-p cost it 64 blocks' worth of shuffles each.
+    const bool many = streams == 64 && testing::on_host_executor();
+    for (const SamplingOptions& sampling : many ? std::vector<SamplingOptions>{greedy, both}
+                                                : std::vector<SamplingOptions>{greedy, hot, top_k, top_p, both}) {
+      SCOPED_TRACE(std::to_string(streams) + " streams, T " + std::to_string(sampling.temperature) + " top-k " +
+                   std::to_string(sampling.top_k) + " top-p " + std::to_string(sampling.top_p));
+      auto cpu = make_decoding_engine("cpu", config);
+      auto gpu = make_decoding_engine("fused", config, persistent());
+      std::vector<float> cpu_logits, gpu_logits;
+      for (auto* engine : {cpu.get(), gpu.get()}) {
+        engine->set_parameters(weights);
+        engine->set_state(initial);
+      }
+      cpu->prefill(prompts, cpu_logits);
+      gpu->prefill(prompts, gpu_logits);
+      // Both from the CPU's logits: a draw within ~1e-6 of a boundary could flip, which so few
+      // draws are most unlikely to meet.
+      const auto [cpu_ids, cpu_stats] = decode_all(*cpu, cpu_logits, length, sampling, keys);
+      const auto [gpu_ids, gpu_stats] = decode_all(*gpu, cpu_logits, length, sampling, keys);
+      ASSERT_EQ(gpu_stats.decoder, "persistent") << gpu_stats.note;
+      EXPECT_EQ(gpu_ids, cpu_ids);
+      const RecurrentState cpu_state = cpu->state(), gpu_state = gpu->state();
+      EXPECT_LT(testing::max_relative_error(gpu_state.h, cpu_state.h), 1e-5);
+      EXPECT_LT(testing::max_relative_error(gpu_state.c, cpu_state.c), 1e-5);
+    }
+  }
+}
+
+std::vector<PersistentCase> every_cell_and_depth() {
+  std::vector<PersistentCase> cases;
+  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
+    for (int layers : {1, 2, 3})
+      for (int embedding : {0, 6}) cases.push_back({cell, layers, embedding});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(CellsAndDepths, PersistentDecoderVsCpu, ::testing::ValuesIn(every_cell_and_depth()),
+                         case_name);
+
+TEST(PersistentDecoder, WhereTheModelDoesNotFitItDecodesAsTheGraphDecoderAndSaysWhy) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  const ModelConfig config{CellType::gru, 9, 8, 0, 7, TokenizerKind::character};  // more layers than it runs
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  SamplingOptions greedy;
+  greedy.temperature = 0;
+  auto cpu = make_decoding_engine("cpu", config);
+  auto gpu = make_decoding_engine("fused", config, persistent());
+  std::vector<float> logits, unused;
+  for (auto* engine : {cpu.get(), gpu.get()}) engine->set_parameters(weights);
+  cpu->prefill({1, 2}, logits);
+  gpu->prefill({1, 2}, unused);
+  const auto [cpu_ids, cpu_stats] = decode_all(*cpu, logits, 12, greedy, {{1, 0}});
+  const auto [gpu_ids, gpu_stats] = decode_all(*gpu, logits, 12, greedy, {{1, 0}});
+  EXPECT_EQ(gpu_stats.decoder, "graph");
+  EXPECT_NE(gpu_stats.note.find("runs up to 8 layers, not 9"), std::string::npos) << gpu_stats.note;
+  EXPECT_EQ(gpu_ids, cpu_ids);
+}
+
+TEST(PersistentDecoder, TheGeneratorSaysWhichDecoderRan) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  auto tokenizer = Tokenizer::build(TokenizerKind::character, "abcdefgh", 0);
+  const ModelConfig config{CellType::lstm, 2, 24, 4, tokenizer.size(), TokenizerKind::character};
+  const Model model = Model::initialize(config, std::move(tokenizer), 9);
+  GenerateOptions options;
+  options.length = 30;
+  options.num_samples = 2;
+  options.sampling.seed = 4;
+  EngineOptions engine = persistent();
+  engine.device = Device::cuda;
+  engine.engine = "fused";
+  Generator generator(model, engine);
+  const auto texts = generator.generate("abc", options);
+  EXPECT_EQ(generator.last_decode().decoder, "persistent") << generator.last_decode().note;
+  EXPECT_EQ(texts, Generator(model, Device::cpu).generate("abc", options));
+}
+
+}  // namespace
+}  // namespace genrnn
