@@ -4,9 +4,10 @@ A record is one measurement, as `gen_cuda bench -o json` and bench_pytorch.py wr
 fields are RECORD_FIELDS, and two records measure the same thing when their JOIN_KEYS agree.
 """
 
-RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "cell", "layers", "hidden", "embed",
-                 "vocab", "batch", "seq_len", "n_tokens", "avg_tokens_per_s",
-                 "stddev_tokens_per_s", "commit", "torch", "tf32", "config")
+RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "decoder", "decoder_note", "cell",
+                 "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
+                 "avg_tokens_per_s", "stddev_tokens_per_s", "token_latency_us_p50",
+                 "token_latency_us_p99", "commit", "torch", "tf32", "config")
 JOIN_KEYS = ("test", "device", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len",
              "n_tokens")
 MISSING = "—"
@@ -40,6 +41,22 @@ def rate_label(record):
     if record is None:
         return MISSING
     return f"{record['avg_tokens_per_s']:,.0f} ± {record['stddev_tokens_per_s']:,.0f}"
+
+
+def latency_label(record):
+    """'4.2 / 6.1' microseconds per token (median / 99th percentile), MISSING where not measured."""
+    if record is None or record.get("token_latency_us_p50") is None:
+        return MISSING
+    return f"{record['token_latency_us_p50']:,.1f} / {record['token_latency_us_p99']:,.1f}"
+
+
+def engine_label(record):
+    """The engine, with the decoder that ran for decode where it has more than one: 'cpu',
+    'fused persistent'."""
+    if record is None:
+        return MISSING
+    decoder = record.get("decoder")
+    return record["engine"] if decoder in (None, record["engine"]) else f"{record['engine']} {decoder}"
 
 
 def case_label(record):

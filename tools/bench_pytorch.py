@@ -7,7 +7,8 @@ token ids; every comma list on the command line is expanded and every combinatio
            the hidden state carried (detached) from step to step
   prefill  the model over a [batch, seq_len] prompt from a zero state, in eval mode, no grad
   decode   the lesson's loop: softmax(logits / T), torch.multinomial, each id read back to the
-           host, fed back with the state carried; n_decode tokens per stream
+           host, fed back with the state carried; n_decode tokens per stream, each step timed
+           for the per-token latency (median and 99th percentile)
   sample   softmax(logits / T) + multinomial alone, over [batch, vocab] random logits
 Results go to stdout (-o md|csv|json), progress to stderr. Works with torch 1.13 on the CPU and
 with torch 2.x on CUDA (--compile needs torch.compile, i.e. torch >= 2.0).
@@ -19,6 +20,7 @@ Examples:
 import argparse
 import csv
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -116,6 +118,8 @@ def parse_args(argv=None):
     parser.add_argument("--compile", action="store_true",
                         help="also measure with torch.compile (CUDA graphs on cuda where that "
                              "works): records with impl 'pytorch-compile'")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="with --compile: no eager records, only the compiled ones")
     parser.add_argument("--standard", type=load_standard, metavar="FILE",
                         help="run the standard configurations from FILE instead of the model flags")
     parser.add_argument("--suite", choices=("cpu", "gpu"),
@@ -123,6 +127,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if "cuda" in args.device and not torch.cuda.is_available():
         parser.error("--device cuda: torch.cuda.is_available() is False here")
+    if args.compile_only and not args.compile:
+        parser.error("--compile-only needs --compile")
     if args.suite and not args.standard:
         parser.error("--suite needs --standard FILE")
     for device in args.device if args.standard else ():
@@ -218,7 +224,7 @@ def sample_next(logits):
     return torch.multinomial(F.softmax(logits / TEMPERATURE, dim=-1), 1)
 
 
-def train_workload(c, device, wrap):
+def train_workload(c, device, wrap, token_seconds):
     """One repetition = one training step with the state carried across steps."""
     model = new_model(c, device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
@@ -241,7 +247,7 @@ def train_workload(c, device, wrap):
     return lambda: timed(device, step)
 
 
-def prefill_workload(c, device, wrap):
+def prefill_workload(c, device, wrap, token_seconds):
     """One repetition = the prompt through the model from a zero state; last position's logits."""
     forward = wrap(new_model(c, device).eval())
     prompt = random_ids(c, device, c["seq_len"])
@@ -254,8 +260,11 @@ def prefill_workload(c, device, wrap):
     return lambda: timed(device, prefill)
 
 
-def decode_workload(c, device, wrap):
-    """One repetition = the lesson's generation loop; the 1-token prompt's prefill is untimed."""
+def decode_workload(c, device, wrap, token_seconds):
+    """One repetition = the lesson's generation loop; the 1-token prompt's prefill is untimed.
+
+    Each generated position's seconds go to token_seconds (the read-back waits for the device).
+    """
     # Only the model is compiled: multinomial would keep the whole step out of a CUDA graph.
     forward = wrap(new_model(c, device).eval())
     prompt = random_ids(c, device, 1)
@@ -263,9 +272,13 @@ def decode_workload(c, device, wrap):
 
     def generate(logits, state):
         generated = []
+        last = time.perf_counter()
         for _ in range(c["n_decode"]):
             next_ids = sample_next(logits[:, -1])
             generated.append(read_back(next_ids))
+            now = time.perf_counter()
+            token_seconds.append(now - last)
+            last = now
             logits, state = forward(next_ids, state)
         return generated
 
@@ -277,7 +290,7 @@ def decode_workload(c, device, wrap):
     return once
 
 
-def sample_workload(c, device, wrap):
+def sample_workload(c, device, wrap, token_seconds):
     """One repetition = one draw for each of the batch rows of random [batch, vocab] logits."""
     logits = torch.randn(c["batch"], c["vocab"], device=device)
     draw = wrap(sample_next)
@@ -290,13 +303,27 @@ WORKLOADS = {"train": train_workload, "prefill": prefill_workload,
 
 # --- measuring --------------------------------------------------------------------------------
 
+def quantile_us(seconds, q):
+    """The q-quantile (nearest rank) of seconds, in microseconds; None when there are none."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return 1e6 * ordered[max(math.ceil(q * len(ordered)), 1) - 1]
+
+
 def measure(c, device, wrap, warmup, repetitions):
-    """(mean, sample standard deviation) of tokens/s over the timed repetitions of case c."""
-    once = WORKLOADS[c["test"]](c, device, wrap)
+    """The measured fields of case c's record: tokens/s (mean, sample standard deviation) over
+    the timed repetitions and, for decode, the per-token latency over their positions."""
+    token_seconds = []
+    once = WORKLOADS[c["test"]](c, device, wrap, token_seconds)
     for _ in range(warmup):
         once()
+    token_seconds.clear()
     rates = [n_tokens(c) / once() for _ in range(repetitions)]
-    return statistics.mean(rates), statistics.stdev(rates) if len(rates) > 1 else 0.0
+    return {"avg_tokens_per_s": statistics.mean(rates),
+            "stddev_tokens_per_s": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+            "token_latency_us_p50": quantile_us(token_seconds, 0.5),
+            "token_latency_us_p99": quantile_us(token_seconds, 0.99)}
 
 
 def compile_modes(device):
@@ -305,14 +332,14 @@ def compile_modes(device):
 
 
 def measure_compiled(c, device, args):
-    """measure() with torch.compile; (mean, sd, mode), or None after one warning line."""
+    """measure() with torch.compile; (measured fields, mode), or None after one warning line."""
     error = None
     for mode in compile_modes(device):
         torch._dynamo.reset()  # a fresh model per case: keep dynamo's recompile limit out of it
         torch.manual_seed(args.seed)
         try:
             wrap = partial(torch.compile, mode=mode)
-            return measure(c, device, wrap, args.warmup + COMPILE_EXTRA_WARMUP, args.repetitions) + (mode,)
+            return measure(c, device, wrap, args.warmup + COMPILE_EXTRA_WARMUP, args.repetitions), mode
         except Exception as e:  # torch.compile fails in many ways (backend, C++ compiler, graphs)
             error = e
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -340,14 +367,16 @@ def engine_name(device):
     return "cudnn" if torch.backends.cudnn.is_available() else "cuda"
 
 
-def as_record(c, device, impl="pytorch", avg=None, stddev=None, commit=None, tf32=False):
-    """The JSON record of case c measured on device (RECORD_FIELDS, in that order)."""
+def as_record(c, device, impl="pytorch", measured=None, commit=None, tf32=False):
+    """The JSON record of case c measured on device (RECORD_FIELDS, in that order); measured
+    holds what measure() found."""
     values = {"impl": impl, "device": device,
               "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
-              "engine": engine_name(device),
-              "n_tokens": n_tokens(c), "avg_tokens_per_s": avg, "stddev_tokens_per_s": stddev,
-              "commit": commit, "torch": torch.__version__, "tf32": tf32}
-    return {field: values[field] if field in values else c[field] for field in RECORD_FIELDS}
+              "engine": engine_name(device), "decoder": "loop" if c["test"] == "decode" else None,
+              "decoder_note": None, "n_tokens": n_tokens(c), "commit": commit,
+              "torch": torch.__version__, "tf32": tf32}
+    values.update(measured or {})
+    return {field: values.get(field, c.get(field)) for field in RECORD_FIELDS}
 
 
 def write_json(records, out):
@@ -393,16 +422,19 @@ def eager(fn):
 
 
 def run_case(c, device, args, commit, compile_ok):
-    """The records of case c on device: pytorch, then pytorch-compile when asked and it works."""
+    """The records of case c on device: pytorch (unless --compile-only), then pytorch-compile
+    when asked and it works."""
     label = f"[{device}] {case_label(as_record(c, device))}"
-    torch.manual_seed(args.seed)
-    avg, sd = measure(c, device, eager, args.warmup, args.repetitions)
-    records = [as_record(c, device, "pytorch", avg, sd, commit, args.tf32)]
-    print(f"{label}: {rate_label(records[-1])} tokens/s", file=sys.stderr)
+    records = []
+    if not args.compile_only:
+        torch.manual_seed(args.seed)
+        records.append(as_record(c, device, "pytorch",
+                                 measure(c, device, eager, args.warmup, args.repetitions), commit, args.tf32))
+        print(f"{label}: {rate_label(records[-1])} tokens/s", file=sys.stderr)
     compiled = measure_compiled(c, device, args) if compile_ok else None
     if compiled:
-        avg, sd, mode = compiled
-        records.append(as_record(c, device, "pytorch-compile", avg, sd, commit, args.tf32))
+        measured, mode = compiled
+        records.append(as_record(c, device, "pytorch-compile", measured, commit, args.tf32))
         print(f"{label}: {rate_label(records[-1])} tokens/s with torch.compile ({mode})",
               file=sys.stderr)
     return records

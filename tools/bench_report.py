@@ -3,19 +3,19 @@
 
 Records of impl "genrnn" are joined with those of impl "pytorch" (and "pytorch-compile" when
 present) on what they measured (bench_common.JOIN_KEYS); the ratio is genrnn's tokens/s over
-PyTorch's. A record without a partner keeps its row, with "—" on the missing side, and is named
+PyTorch's. Decode rows also give each side's per-token latency (median / 99th percentile, us). A record without a partner keeps its row, with "—" on the missing side, and is named
 in a line under the table.
 
 Example:
-  bench_report.py genrnn.json pytorch.json --title "H100, 2026-11-27" -o report.md
+  bench_report.py genrnn.json pytorch.json [pytorch_graphs.json ...] --title "H100, 2026-11-27" -o report.md
 """
 import argparse
 import json
 import sys
 from pathlib import Path
 
-from bench_common import (MISSING, case_label, join_key, length_label, markdown_table, rate_label,
-                          shape_label)
+from bench_common import (MISSING, case_label, engine_label, join_key, latency_label, length_label,
+                          markdown_table, rate_label, shape_label)
 
 GENRNN, PYTORCH, COMPILED = "genrnn", "pytorch", "pytorch-compile"
 
@@ -25,7 +25,8 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("genrnn", type=Path, help="JSON records of `gen_cuda bench -o json`")
-    parser.add_argument("pytorch", type=Path, help="JSON records of `bench_pytorch.py -o json`")
+    parser.add_argument("pytorch", type=Path, nargs="+",
+                        help="JSON records of `bench_pytorch.py -o json` (one file or more)")
     parser.add_argument("--title", default="genrnn vs PyTorch", help="heading of the report")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write the report here (default: stdout)")
@@ -75,19 +76,20 @@ def table_row(g, p, c, with_compiled):
     """One table row of a (genrnn, pytorch, compiled) triple."""
     any_side = g or p or c
     config = next((r["config"] for r in (g, p, c) if r and r.get("config")), "")
-    row = [any_side["test"], any_side["device"], g["engine"] if g else MISSING, config,
+    row = [any_side["test"], any_side["device"], engine_label(g), config,
            shape_label(any_side), any_side["batch"], length_label(any_side),
-           rate_label(g), rate_label(p), ratio(g, p)]
-    return row + [rate_label(c), ratio(g, c)] if with_compiled else row
+           rate_label(g), rate_label(p), ratio(g, p), latency_label(g), latency_label(p)]
+    return row + [rate_label(c), ratio(g, c), latency_label(c)] if with_compiled else row
 
 
 def report_table(rows):
     """The side-by-side markdown table."""
     with_compiled = any(c for _, _, c in rows)
     headers = ["test", "device", "engine", "config", "shape", "batch", "seq_len/n",
-               "genrnn tokens/s", "PyTorch tokens/s", "genrnn / PyTorch"]
+               "genrnn tokens/s", "PyTorch tokens/s", "genrnn / PyTorch", "genrnn us/token p50 / p99",
+               "PyTorch us/token p50 / p99"]
     if with_compiled:
-        headers += ["PyTorch compile tokens/s", "genrnn / compile"]
+        headers += ["PyTorch compile tokens/s", "genrnn / compile", "compile us/token p50 / p99"]
     numeric = headers[headers.index("batch"):]
     return markdown_table(headers, [table_row(*row, with_compiled) for row in rows], numeric)
 
@@ -115,7 +117,7 @@ def context_line(records):
 
 def main(argv=None):
     args = parse_args(argv)
-    records = load_records(args.genrnn, args.pytorch)
+    records = load_records(args.genrnn, *args.pytorch)
     rows = paired_rows(records)
     report = (f"## {args.title}\n\n{context_line(records)}\n\n{report_table(rows)}\n"
               f"{unpaired_line(rows)}\n")

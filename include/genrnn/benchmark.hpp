@@ -19,6 +19,7 @@ struct BenchCase {
   std::string engine = "auto";
   bool tf32 = false;
   bool cuda_graphs = true;  // decode on a GPU: replay a captured step
+  std::string decoder = "auto";  // decode on a GPU: EngineOptions::decoder
   ModelConfig model;  // for `sample` only vocab_size matters
   int batch = 32;
   int seq_len = 100;  // train and prefill: tokens per stream
@@ -40,12 +41,21 @@ struct BenchResult {
   int64_t tokens = 0;  // per repetition
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions
+  // decode only: the decoder that ran (with a note when it is not the one asked for), and the
+  // time per generated token of a stream, median and 99th percentile over the timed
+  // repetitions' positions. Ids reach the host a chunk at a time from a GPU: each position of
+  // a chunk counts as the chunk's time since the one before, over its positions.
+  std::string decoder;
+  std::string decoder_note;
+  double token_latency_us_p50 = 0;
+  double token_latency_us_p99 = 0;
 };
 
 // train: full training steps (forward, backward, clipping, Adam) of batch x seq_len tokens;
 // prefill: a batch x seq_len prompt from a zero state; decode: n_decode tokens for each of
-// `batch` streams, sampling at T = 1 after a one-token prompt; sample: the sampler alone over
-// batch x vocab logits.
+// `batch` streams, sampling at T = 1 after a one-token prompt (its prefill untimed, as in
+// tools/bench_pytorch.py); sample: the sampler alone over batch x vocab logits. Throws Error
+// before measuring anything when the case's engine, device, cell or decoder do not go together.
 BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing);
 
 // The cases of one suite ("cpu" or "gpu") of a standard-configurations file such as

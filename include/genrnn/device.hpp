@@ -42,6 +42,7 @@ struct EngineInfo {
   std::string description;
   std::string device;   // "cpu" or "cuda"
   std::string dropout;  // how its training draws dropout masks
+  std::vector<std::string> decoders;  // what EngineOptions::decoder may name besides "auto"
   bool in_this_build = true;
   std::string why_not;  // when it is not in this build
 };

@@ -1,12 +1,14 @@
 #include "genrnn/benchmark.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <random>
 
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
-#include "genrnn/generator.hpp"
+#include "genrnn/model.hpp"
 #include "genrnn/sampling.hpp"
 
 namespace genrnn {
@@ -62,6 +64,54 @@ void measure(const BenchTiming& timing, int64_t tokens, BenchResult& result, con
   result.stddev_tokens_per_second = rates.size() > 1 ? std::sqrt(variance / static_cast<double>(rates.size() - 1)) : 0;
 }
 
+// The q-quantile of `samples` (nearest rank), 0 when there are none.
+double quantile(std::vector<double> samples, double q) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  return samples[std::max<std::size_t>(rank, 1) - 1];
+}
+
+// The decode test: per repetition, a one-token prompt per stream through prefill (untimed),
+// then n_decode tokens per stream, each chunk's arrival timed for the per-token latency.
+void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Model& model,
+                    const EngineOptions& options, BenchResult& result) {
+  using Clock = std::chrono::steady_clock;
+  auto engine = make_decoding_engine(result.engine, model.config, options);
+  engine->set_parameters(model.parameters);
+  const std::vector<int> prompts(static_cast<std::size_t>(bench.batch), 0);
+  std::vector<DrawKey> keys(static_cast<std::size_t>(bench.batch));
+  for (std::size_t s = 0; s < keys.size(); ++s) keys[s] = {timing.seed, s};
+  std::vector<float> logits;
+  std::vector<double> token_seconds;  // of the timed repetitions
+  double decode_seconds = 0;
+  int runs = 0;
+  const auto decode = [&] {
+    const bool timed = runs++ >= timing.warmup;
+    engine->set_state({bench.batch, {}, {}});
+    engine->prefill(prompts, logits);
+    const Clock::time_point start = Clock::now();
+    Clock::time_point last = start;
+    const DecodeStats stats =
+        engine->decode(logits, bench.n_decode, SamplingOptions{}, keys, [&](int, int positions, const int*) {
+          const Clock::time_point now = Clock::now();
+          const double each = std::chrono::duration<double>(now - last).count() / positions;
+          if (timed) token_seconds.insert(token_seconds.end(), static_cast<std::size_t>(positions), each);
+          last = now;
+          return true;
+        });
+    decode_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.decoder = stats.decoder;
+    result.decoder_note = stats.note;
+  };
+  measure(timing, int64_t{bench.batch} * bench.n_decode, result, decode, [&](const std::function<void()>& work) {
+    work();
+    return decode_seconds;
+  });
+  result.token_latency_us_p50 = 1e6 * quantile(token_seconds, 0.5);
+  result.token_latency_us_p99 = 1e6 * quantile(token_seconds, 0.99);
+}
+
 }  // namespace
 
 BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
@@ -70,8 +120,8 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32, bench.cuda_graphs};
-  const EngineChoice choice = choose_engine(engine_options.device, engine_options.engine);
+  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32, bench.cuda_graphs, bench.decoder};
+  const EngineChoice choice = choose_engine(engine_options, bench.model);
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
   if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
@@ -93,17 +143,12 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   }
 
   const Model model = random_model(bench.model, timing.seed);
+  const RecurrentState zero{bench.batch, {}, {}};
   if (bench.test == BenchTest::decode) {
-    Generator generator(model, engine_options);
-    GenerateOptions options;
-    options.length = bench.n_decode;
-    options.num_samples = bench.batch;
-    options.sampling.seed = timing.seed;
-    measure(timing, int64_t{bench.batch} * bench.n_decode, result, [&] { generator.generate("t0", options); });
+    measure_decode(bench, timing, model, engine_options, result);
     return result;
   }
 
-  const RecurrentState zero{bench.batch, {}, {}};
   const auto tokens = static_cast<std::size_t>(bench.batch) * bench.seq_len;
   // Timed on the engine's device: its queued work included.
   const auto on_device = [](ModelEngine& engine) {

@@ -74,7 +74,7 @@ std::vector<EngineInfo> registered_engines() {
   std::vector<EngineInfo> engines;
   for (const EngineEntry& entry : engine_registry())
     engines.push_back({entry.name, entry.description, entry.on_gpu ? "cuda" : "cpu", entry.dropout,
-                       entry.in_this_build(), entry.in_this_build() ? "" : why_no_cuda_build()});
+                       entry.decoders, entry.in_this_build(), entry.in_this_build() ? "" : why_no_cuda_build()});
   return engines;
 }
 

@@ -229,6 +229,7 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {sample_args({"--num-samples", "0"}), "--num-samples"},
       {sample_args({"--unknown", "ignore"}), "--unknown"},
       {sample_args({"--device", "tpu"}), "--device"},
+      {sample_args({"--decoder", "fast"}), "--decoder"},
       {{"sample", "-m", placeholder_model_.string()}, "--prompt"},
       {sample_args({"--prompt-file", corpus_.string()}), "--prompt"},
   };
@@ -391,6 +392,14 @@ TEST_F(CliEndToEnd, UnknownPromptCharacter) {
   EXPECT_EQ(skipped.out.rfind("the @", 0), 0u) << skipped.out;
 }
 
+TEST_F(CliEndToEnd, OnlyTheGpuEnginesTakeADecoder) {
+  expect_one_line_error(sample({"-p", "the", "-s", "1", "--device", "cpu", "--decoder", "persistent"}),
+                        "--decoder persistent");
+  const ProcessResult on_cpu = sample({"-p", "the", "-n", "5", "-s", "1", "--device", "cpu", "--decoder", "auto"});
+  EXPECT_EQ(on_cpu.exit_status, 0) << on_cpu.err;
+  EXPECT_EQ(on_cpu.err.find("decoder:"), std::string::npos) << on_cpu.err;  // the CPU has one decoder
+}
+
 TEST_F(CliEndToEnd, EvalJsonAndText) {
   const ProcessResult json =
       run({"eval", "-m", model().string(), "--data", corpus().string(), "--json"});
@@ -514,10 +523,13 @@ TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
   ASSERT_EQ(result.exit_status, 0) << result.err;
   // train and decode for each of two hidden sizes; sample does not depend on the model.
   EXPECT_EQ(split(result.out, "\"impl\": \"genrnn\"").size() - 1, 5u) << result.out;
-  for (const char* key : {"test", "device", "gpu", "engine", "cell", "layers", "hidden", "embed", "vocab",
-                          "batch", "seq_len", "n_tokens", "avg_tokens_per_s", "stddev_tokens_per_s", "commit"})
+  for (const char* key : {"test", "device", "gpu", "engine", "decoder", "decoder_note", "cell", "layers", "hidden",
+                          "embed", "vocab", "batch", "seq_len", "n_tokens", "avg_tokens_per_s", "stddev_tokens_per_s",
+                          "token_latency_us_p50", "token_latency_us_p99", "commit"})
     EXPECT_NE(result.out.find(std::string("\"") + key + "\":"), std::string::npos) << key;
   EXPECT_GT(json_value(result.out, "avg_tokens_per_s"), 0);
+  EXPECT_NE(result.out.find("\"decoder\": \"cpu\""), std::string::npos) << result.out;
+  EXPECT_GT(json_value(result.out, "token_latency_us_p50"), 0);  // the first record with one: decode
 }
 
 TEST_F(CliBench, StandardSuiteAndBadValues) {
@@ -529,4 +541,8 @@ TEST_F(CliBench, StandardSuiteAndBadValues) {
   expect_one_line_error(run({"bench", "--test", "inference"}), "inference");
   expect_one_line_error(run({"bench", "-r", "0"}), "--repetitions");
   expect_one_line_error(run({"bench", "-o", "xml"}), "--output");
+  expect_one_line_error(run({"bench", "--decoder", "fast"}), "--decoder");
+  // Checked before the first measurement: no progress line comes first.
+  expect_one_line_error(run({"bench", "--device", "cpu", "--test", "train,decode", "--decoder", "graph"}),
+                        "--decoder graph");
 }

@@ -32,9 +32,23 @@ TEST(Benchmark, EveryTestCountsItsTokensAndMeasuresARate) {
   }
 }
 
+TEST(Benchmark, DecodeReportsItsDecoderAndTheLatencyOfEachToken) {
+  const BenchResult r = run_benchmark(small_case(BenchTest::decode), {1, 2, 1});
+  EXPECT_EQ(r.decoder, "cpu");
+  EXPECT_TRUE(r.decoder_note.empty());
+  EXPECT_GT(r.token_latency_us_p50, 0);
+  EXPECT_GE(r.token_latency_us_p99, r.token_latency_us_p50);
+  const BenchResult train = run_benchmark(small_case(BenchTest::train), {0, 1, 1});
+  EXPECT_TRUE(train.decoder.empty());
+  EXPECT_EQ(train.token_latency_us_p50, 0);
+}
+
 TEST(Benchmark, RejectsBadTimingAndNames) {
   EXPECT_THROW(run_benchmark(small_case(BenchTest::train), {0, 0, 1}), Error);
   EXPECT_THROW(parse_bench_test("inference"), Error);
+  BenchCase graph_on_cpu = small_case(BenchTest::decode);
+  graph_on_cpu.decoder = "graph";  // a GPU engine's decoder
+  EXPECT_THROW(run_benchmark(graph_on_cpu, {0, 1, 1}), Error);
   EXPECT_EQ(parse_bench_test("decode"), BenchTest::decode);
 }
 

@@ -144,5 +144,24 @@ TEST(PersistentDecoder, TheGeneratorSaysWhichDecoderRan) {
   EXPECT_EQ(texts, Generator(model, Device::cpu).generate("abc", options));
 }
 
+TEST(PersistentDecoder, TheBenchmarkMeasuresEachDecoderAndSaysWhichRan) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  BenchCase bench;
+  bench.test = BenchTest::decode;
+  bench.device = Device::cuda;
+  bench.engine = "fused";
+  bench.model = {CellType::lstm, 2, testing::sized(64, 16), 0, 11, TokenizerKind::word};
+  bench.batch = 1;
+  bench.n_decode = 20;  // more than one chunk of the id ring
+  for (const std::string decoder : {"graph", "persistent"}) {
+    bench.decoder = decoder;
+    const BenchResult r = run_benchmark(bench, {0, 1, 1});
+    EXPECT_EQ(r.decoder, decoder) << r.decoder_note;
+    EXPECT_EQ(r.tokens, 20);
+    EXPECT_GT(r.token_latency_us_p50, 0) << decoder;
+    EXPECT_GE(r.token_latency_us_p99, r.token_latency_us_p50) << decoder;
+  }
+}
+
 }  // namespace
 }  // namespace genrnn

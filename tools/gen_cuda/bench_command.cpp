@@ -2,6 +2,7 @@
 // weights and tokens, for every combination of the listed values (as llama-bench does).
 #include <genrnn/genrnn.hpp>
 
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@ namespace {
 struct BenchArguments {
   std::vector<std::string> devices{"auto"};
   std::vector<std::string> engines{"auto"};
+  std::vector<std::string> decoders{"auto"};
   bool tf32 = false;
   std::vector<std::string> cells{"lstm"};
   std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
@@ -81,9 +83,12 @@ int run_bench(const BenchArguments& args) {
         }
       }
   }
+  expand(cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decode_length);
   for (auto& c : cases) {
     c.tf32 = args.tf32;
     c.cuda_graphs = cuda_graphs_from_environment();
+    // Every case's engine, cell and decoder checked before the first measurement.
+    genrnn::choose_engine(genrnn::EngineOptions{c.device, c.engine, c.tf32, c.cuda_graphs, c.decoder}, c.model);
   }
   std::vector<genrnn::BenchResult> results;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -91,15 +96,20 @@ int run_bench(const BenchArguments& args) {
     std::cerr << "[" << i + 1 << "/" << cases.size() << "] " << genrnn::to_string(c.test) << " "
               << (c.config_name.empty() ? "" : c.config_name + " ") << "batch " << c.batch << std::flush;
     results.push_back(genrnn::run_benchmark(c, args.timing));
-    std::cerr << ": " << static_cast<long long>(results.back().mean_tokens_per_second) << " tokens/s" << std::endl;
+    const genrnn::BenchResult& r = results.back();
+    std::cerr << ": " << static_cast<long long>(r.mean_tokens_per_second) << " tokens/s";
+    if (c.test == genrnn::BenchTest::decode)
+      std::cerr << ", " << std::fixed << std::setprecision(1) << r.token_latency_us_p50 << " us/token (" << r.decoder
+                << (r.decoder_note.empty() ? "" : ": " + r.decoder_note) << ")";
+    std::cerr << std::endl;
   }
   print_bench_results(results, args.format, std::cout);
   return 0;
 }
 
 template <class T>
-void add_list(CLI::App& command, const std::string& name, std::vector<T>& values, const std::string& help) {
-  command.add_option(name, values, help + " (comma list)")->delimiter(',')->capture_default_str();
+CLI::Option* add_list(CLI::App& command, const std::string& name, std::vector<T>& values, const std::string& help) {
+  return command.add_option(name, values, help + " (comma list)")->delimiter(',')->capture_default_str();
 }
 
 }  // namespace
@@ -110,6 +120,7 @@ Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArguments>();
   add_list(*command, "--device", args->devices, "auto, cpu or cuda");
   add_list(*command, "--engine", args->engines, engine_choices());
+  add_list(*command, "--decoder", args->decoders, decoder_help())->check(CLI::IsMember(decoder_names()));
   add_list(*command, "--cell", args->cells, one_of(genrnn::cell_names()));
   add_list(*command, "--layers", args->layers, "Stacked layers");
   add_list(*command, "--hidden", args->hidden, "Hidden size");

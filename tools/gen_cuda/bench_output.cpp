@@ -34,6 +34,10 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
   j["device"] = r.device;
   j["gpu"] = r.gpu.empty() ? ordered_json(nullptr) : ordered_json(r.gpu);
   j["engine"] = r.engine;
+  const bool decodes = b.test == genrnn::BenchTest::decode;
+  auto decode_field = [decodes](auto value) { return decodes ? ordered_json(value) : ordered_json(nullptr); };
+  j["decoder"] = decode_field(r.decoder);
+  j["decoder_note"] = decodes && !r.decoder_note.empty() ? ordered_json(r.decoder_note) : ordered_json(nullptr);
   j["cell"] = model_field(genrnn::to_string(b.model.cell));
   j["layers"] = model_field(b.model.num_layers);
   j["hidden"] = model_field(b.model.hidden_size);
@@ -44,6 +48,8 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
   j["n_tokens"] = r.tokens;
   j["avg_tokens_per_s"] = r.mean_tokens_per_second;
   j["stddev_tokens_per_s"] = r.stddev_tokens_per_second;
+  j["token_latency_us_p50"] = decode_field(r.token_latency_us_p50);
+  j["token_latency_us_p99"] = decode_field(r.token_latency_us_p99);
   j["commit"] = commit;
   j["config"] = b.config_name.empty() ? ordered_json(nullptr) : ordered_json(b.config_name);
   return j;
@@ -58,6 +64,14 @@ std::string plain(const ordered_json& value) {
     return text.str();
   }
   return value.dump();
+}
+
+// RFC 4180: a field with a comma, a quote or a line break goes in quotes, its quotes doubled.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + '"';
 }
 
 std::string shape(const ordered_json& r) {
@@ -82,18 +96,24 @@ void print_bench_results(const std::vector<genrnn::BenchResult>& results, const 
     out << '\n';
     for (const auto& r : records) {
       separator.clear();
-      for (const auto& item : r.items()) out << std::exchange(separator, ",") << plain(item.value());
+      for (const auto& item : r.items()) out << std::exchange(separator, ",") << csv_field(plain(item.value()));
       out << '\n';
     }
   } else {
-    out << "| test | config | device | engine | model | batch | seq_len | tokens | tokens/s |\n"
-        << "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |\n";
+    out << "| test | config | device | engine | decoder | model | batch | seq_len | tokens | tokens/s | "
+           "us/token p50 | p99 |\n"
+        << "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& r : records)
       out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
           << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-          << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"]) << " | "
-          << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
-          << plain(r["stddev_tokens_per_s"]) << " |\n";
+          << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"])
+          << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
+          << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
+          << plain(r["token_latency_us_p99"]) << " |\n";
+    for (const auto& r : records)
+      if (!r["decoder_note"].is_null())
+        out << "\ndecode " << plain(r["config"]) << (r["config"].is_null() ? "" : " ") << "batch " << plain(r["batch"])
+            << ": the " << plain(r["decoder"]) << " decoder ran; " << plain(r["decoder_note"]) << '\n';
   }
 }
 

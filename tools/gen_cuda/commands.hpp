@@ -4,6 +4,7 @@
 #include <genrnn/config.hpp>
 #include <genrnn/device.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
@@ -105,6 +106,28 @@ inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {
                   engine_choices() + "; auto takes the first GPU engine on a usable GPU, else the CPU's "
                                      "(gen_cuda info describes each)")
       ->check(CLI::IsMember(engine_names()))
+      ->capture_default_str();
+}
+
+// "auto" and every decoder a registered engine offers.
+inline std::vector<std::string> decoder_names() {
+  std::vector<std::string> names{"auto"};
+  for (const genrnn::EngineInfo& engine : genrnn::registered_engines())
+    for (const std::string& decoder : engine.decoders)
+      if (std::find(names.begin(), names.end(), decoder) == names.end()) names.push_back(decoder);
+  return names;
+}
+
+inline const char* decoder_help() {
+  return "GPU decoding: graph (one CUDA graph per token), persistent (the token loop in one kernel, "
+         "weights on chip; the graph decoder, saying why, where the model does not fit) or auto (graph, "
+         "until a GPU has measured persistent faster)";
+}
+
+// --decoder: how a GPU engine decodes.
+inline CLI::Option* add_decoder_option(CLI::App& command, std::string& decoder) {
+  return command.add_option("--decoder", decoder, decoder_help())
+      ->check(CLI::IsMember(decoder_names()))
       ->capture_default_str();
 }
 

@@ -36,7 +36,11 @@ void print_devices() {
   }
   for (const genrnn::EngineInfo& engine : genrnn::registered_engines()) {
     std::cout << "engine " << engine.name << " (" << engine.device << (engine.in_this_build ? "" : ", not in this build")
-              << "): " << engine.description << " | dropout: " << engine.dropout << '\n';
+              << "): " << engine.description << " | dropout: " << engine.dropout;
+    std::vector<std::string> decoders = engine.decoders;
+    decoders.push_back("auto");
+    if (decoders.size() > 1) std::cout << " | --decoder: " << one_of(decoders);
+    std::cout << '\n';
   }
   const genrnn::EngineChoice choice = genrnn::choose_engine(genrnn::Device::automatic);
   std::cout << "engine for --device auto: " << choice.engine << " (" << choice.reason << ")\n";

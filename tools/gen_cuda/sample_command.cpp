@@ -22,6 +22,7 @@ struct SampleArguments {
   std::string unknown = "error";
   std::string device = "auto";
   std::string engine = "auto";
+  std::string decoder = "auto";
   genrnn::GenerateOptions options;
   const CLI::Option* seed_option = nullptr;
 };
@@ -38,6 +39,7 @@ int run_sample(SampleArguments& args) {
   }
   genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
   engine.cuda_graphs = cuda_graphs_from_environment();
+  engine.decoder = args.decoder;
   genrnn::Generator generator(model, engine);
 
   if (args.seed_option->count() == 0) {
@@ -61,6 +63,9 @@ int run_sample(SampleArguments& args) {
   // A shell prompt should not follow the text on its line; a pipe gets the text exactly.
   if (::isatty(STDOUT_FILENO) == 1) std::cout << '\n';
   std::cout << std::flush;
+  const genrnn::DecodeInfo& decoded = generator.last_decode();
+  if (decoded.decoder != "cpu")  // a GPU's: which one ran, and why when it is not the one asked for
+    std::cerr << "decoder: " << decoded.decoder << (decoded.note.empty() ? "" : " (" + decoded.note + ")") << '\n';
   return 0;
 }
 
@@ -107,6 +112,7 @@ Command add_sample_command(CLI::App& parent) {
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);
+  add_decoder_option(*command, args->decoder);
 
   return {command, [args] { return run_sample(*args); }};
 }
