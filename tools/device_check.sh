@@ -8,10 +8,13 @@
 #   tools/device_check.sh run           THERE, from the repository root, with .deps carried:
 #                                       versions; configure + build for sm_90 from scratch;
 #                                       ctest; compute-sanitizer memcheck + racecheck over the
-#                                       GPU tests; gen_cuda bench and tools/bench_pytorch.py on
-#                                       the standard GPU suite; report.md and logs under $OUT
+#                                       GPU tests; gen_cuda bench (both decoders) and
+#                                       tools/bench_pytorch.py on the standard GPU suite, and
+#                                       PyTorch's decode loop under torch.compile (CUDA graphs)
+#                                       at the persistent decoder's goal shape; report.md and
+#                                       logs under $OUT
 #   tools/device_check.sh collect DIR   HERE: copy the report the device tool fetched (DIR holds
-#                                       report.md, genrnn.json, pytorch.json) to
+#                                       report.md and the JSON records) to
 #                                       bench/results/YYYY-MM-DD-<gpu>.md and .json
 #
 # The device call, after `prepare` here:
@@ -20,7 +23,7 @@
 # `run` keeps going when a step fails, records pass/fail/skipped and the time of each, stops
 # starting steps at its deadline, and exits non-zero if any step failed. Files under $OUT
 # (at most 8 come back): report.md, logs.txt (versions, configure, build), ctest.log,
-# sanitizers.log, bench.log, genrnn.json, pytorch.json.
+# sanitizers.log, bench.log, genrnn.json, pytorch.json, pytorch_graphs.json.
 #
 # Environment of `run` (all optional):
 #   OUT                      where results go (default: out/device_check)
@@ -160,15 +163,16 @@ prepare() {
 # run (there)
 # ---------------------------------------------------------------------------------------------
 
-STEP_ORDER=(versions configure build ctest memcheck racecheck bench_genrnn bench_pytorch bench_report)
+STEP_ORDER=(versions configure build ctest memcheck racecheck bench_genrnn bench_pytorch bench_graphs
+            bench_report)
 # The least time each step is worth starting with, and the most it may take (seconds).
 declare -A STEP_FLOOR=([versions]=5 [configure]=20 [build]=60 [ctest]=45 [memcheck]=25 [racecheck]=25
-                       [bench_genrnn]=40 [bench_pytorch]=60 [bench_report]=10)
+                       [bench_genrnn]=40 [bench_pytorch]=60 [bench_graphs]=30 [bench_report]=10)
 declare -A STEP_CAP=([configure]=90 [build]=240 [ctest]=120 [memcheck]=60 [racecheck]=60
-                     [bench_genrnn]=150 [bench_pytorch]=120 [bench_report]=30)
+                     [bench_genrnn]=150 [bench_pytorch]=120 [bench_graphs]=90 [bench_report]=30)
 declare -A STEP_GROUP=([versions]=always [configure]=build [build]=build [ctest]=ctest
                        [memcheck]=sanitizers [racecheck]=sanitizers [bench_genrnn]=bench
-                       [bench_pytorch]=bench [bench_report]=bench)
+                       [bench_pytorch]=bench [bench_graphs]=bench [bench_report]=bench)
 declare -A RESULT=() DURATION=() NOTE=()
 declare -A V=()   # versions, filled by collect_versions
 
@@ -439,13 +443,18 @@ run_sanitizers() {
   done
 }
 
+# The shape of the persistent decoder's goal (bench/standard.json's "char", at one stream), for
+# PyTorch's loop under torch.compile with CUDA graphs: compiling every case would not fit.
+PYTORCH_GRAPHS_CASE=(--test decode --cell lstm --layers 2 --hidden 512 --embed 64 --vocab 96 --batch 1 -n 256)
+
 run_benchmarks() {
-  local gen_cuda="$BUILD_DIR/gen_cuda" reason genrnn_json pytorch_json
+  local gen_cuda="$BUILD_DIR/gen_cuda" reason genrnn_json pytorch_json graphs_json
   reason=$(built_or_reason)
   [[ -z $reason && ! -x $gen_cuda ]] && reason="no $gen_cuda"
   if step_may_start bench_genrnn "$reason"; then
     run_step bench_genrnn "$OUT/bench.log" "$OUT/genrnn.json" env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
-      "$gen_cuda" bench --standard "$REPO_ROOT/bench/standard.json" --suite gpu --engine cudnn,fused -o json
+      "$gen_cuda" bench --standard "$REPO_ROOT/bench/standard.json" --suite gpu --engine cudnn,fused \
+      --decoder graph,persistent -o json
   fi
   if step_may_start bench_pytorch; then
     # shellcheck disable=SC2086  # PYTORCH_BENCH_ARGS is a list of flags
@@ -453,14 +462,20 @@ run_benchmarks() {
       python3 "$REPO_ROOT/tools/bench_pytorch.py" --standard "$REPO_ROOT/bench/standard.json" --suite gpu \
       -o json ${PYTORCH_BENCH_ARGS:-}
   fi
+  if step_may_start bench_graphs; then
+    run_step bench_graphs "$OUT/bench.log" "$OUT/pytorch_graphs.json" env PYTHONUNBUFFERED=1 \
+      python3 "$REPO_ROOT/tools/bench_pytorch.py" --device cuda "${PYTORCH_GRAPHS_CASE[@]}" --compile \
+      --compile-only -o json
+  fi
   # One side missing still gives a table, with "—" there.
   genrnn_json=$(json_or_empty "$OUT/genrnn.json")
   pytorch_json=$(json_or_empty "$OUT/pytorch.json")
+  graphs_json=$(json_or_empty "$OUT/pytorch_graphs.json")
   if [[ $genrnn_json == "$EMPTY_JSON" && $pytorch_json == "$EMPTY_JSON" ]]; then
     step_may_start bench_report "no benchmark records" || true
   elif step_may_start bench_report; then
     run_step bench_report "$OUT/bench.log" "$SCRATCH/bench_table.md" \
-      python3 "$REPO_ROOT/tools/bench_report.py" "$genrnn_json" "$pytorch_json" \
+      python3 "$REPO_ROOT/tools/bench_report.py" "$genrnn_json" "$pytorch_json" "$graphs_json" \
       --title "Benchmarks: genrnn vs PyTorch"
   fi
 }
@@ -581,7 +596,7 @@ write_report() {
     fi
     echo
     echo "Logs: logs.txt (versions, configure, build), ctest.log, sanitizers.log, bench.log;"
-    echo "records: genrnn.json, pytorch.json."
+    echo "records: genrnn.json, pytorch.json, pytorch_graphs.json."
   } >"$OUT/report.md.tmp" && mv "$OUT/report.md.tmp" "$OUT/report.md"
 }
 
@@ -628,7 +643,7 @@ run() {
   SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/device_check.XXXXXX") || die "cannot create a scratch folder"
   EMPTY_JSON="$SCRATCH/empty.json"
   echo "[]" >"$EMPTY_JSON"
-  rm -f "$OUT"/{report.md,logs.txt,ctest.log,sanitizers.log,bench.log,genrnn.json,pytorch.json}
+  rm -f "$OUT"/{report.md,logs.txt,ctest.log,sanitizers.log,bench.log,genrnn.json,pytorch.json,pytorch_graphs.json}
   [[ -d /usr/local/cuda/bin && ":$PATH:" != *:/usr/local/cuda/bin:* ]] && PATH="$PATH:/usr/local/cuda/bin"
   cd "$REPO_ROOT" || die "cannot enter $REPO_ROOT"
   trap on_signal TERM INT
@@ -669,7 +684,7 @@ collect() {
   [[ -e $destination.md ]] && say "replacing $destination.md"
   cp "$report" "$destination.md" || die "copying $report failed"
   # The JSON of all records: genrnn's, then PyTorch's.
-  python3 - "$destination.json" "$folder/genrnn.json" "$folder/pytorch.json" <<'EOF' || die "merging the JSON records failed"
+  python3 - "$destination.json" "$folder/genrnn.json" "$folder/pytorch.json" "$folder/pytorch_graphs.json" <<'EOF' || die "merging the JSON records failed"
 import json, sys
 records = []
 for path in sys.argv[2:]:
