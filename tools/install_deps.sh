@@ -4,7 +4,7 @@
 # CPU engine alone. Extra package names may follow, e.g. `fortunes`.
 set -euo pipefail
 packages=(cmake ninja-build g++ ccache libcli11-dev nlohmann-json3-dev libgtest-dev libopenblas-dev
-          libboost-context-dev "$@")
+          libboost-context-dev clang libclang-rt-14-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Sets up this machine, builds, and runs the whole test suite twice: the default build (with
-# the CUDA engines where the toolkit is found; GPU tests skip, saying why, where no GPU is
-# usable; and the GPU suite once more on the host SIMT executor, ctest label simt) and the
-# CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH).
+# Sets up this machine, builds, and runs the whole test suite three times: the default build
+# (with the CUDA engines where the toolkit is found; GPU tests skip, saying why, where no GPU is
+# usable; and the GPU suite once more on the host SIMT executor, ctest label simt), the
+# CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH), and the CPU-only build
+# under AddressSanitizer and UndefinedBehaviorSanitizer with clang, where the libFuzzer
+# targets also fuzz for GENRNN_FUZZ_SECONDS each (ctest label fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -10,3 +12,5 @@ tools/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 tools/build.sh cpu
 tools/without_cuda.sh ctest --test-dir build-cpu --output-on-failure -j"$(nproc)"
+tools/build.sh sanitize
+tools/without_cuda.sh ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"

@@ -6,6 +6,7 @@
 #include "genrnn/error.hpp"
 #include "genrnn/evaluate.hpp"
 #include "genrnn/generator.hpp"
+#include "genrnn/limits.hpp"
 #include "genrnn/model.hpp"
 #include "genrnn/parameters.hpp"
 #include "genrnn/sampling.hpp"

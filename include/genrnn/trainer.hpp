@@ -56,12 +56,16 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 class Trainer {
  public:
   // `corpus` is the whole text as ids of model.tokenizer; its last val_frac is held out.
+  // Throws Error before any work where options.out_path cannot be written.
   Trainer(Model model, const std::vector<int>& corpus, const TrainOptions& options);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
   const std::string& engine_name() const;
+  // What the user should hear about, one line each: stale temporary files of the checkpoint
+  // that a killed earlier run left behind, which construction removed.
+  const std::vector<std::string>& notes() const;
   int64_t total_steps() const;
   int64_t step() const;
   // Continues from the optimizer state, data position and carried state saved beside the
@@ -80,6 +84,7 @@ class Trainer {
   TrainOptions options_;
   std::unique_ptr<CorpusBatches> data_;
   std::unique_ptr<TrainingEngine> engine_;
+  std::vector<std::string> notes_;
   int64_t step_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "core/cell_table.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 
 namespace genrnn {
 
@@ -80,6 +81,9 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   for (int s = 0; s < streams; ++s) {
     if (requests[s].length < 1) throw Error("the length to generate must be at least 1");
     length = std::max(length, requests[s].length);
+    if (requests[s].prompt.size() > limits::max_prompt_bytes)
+      throw Error("the prompt is " + std::to_string(requests[s].prompt.size()) + " bytes; the limit is " +
+                  std::to_string(limits::max_prompt_bytes));
     auto ids = model_.tokenizer.encode(requests[s].prompt, options.unknown);
     if (ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
     groups[std::move(ids)].push_back(s);

@@ -1,11 +1,11 @@
 #include "genrnn/trainer.hpp"
 
 #include <chrono>
-#include <cstring>
 
+#include "api/training_checkpoint.hpp"
+#include "core/atomic_file.hpp"
 #include "core/corpus.hpp"
 #include "core/nvtx_range.hpp"
-#include "core/safetensors.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 
@@ -38,31 +38,19 @@ std::string optimizer_state_path(const std::string& checkpoint_path) { return ch
 
 namespace {
 
-// Ties an optimizer file to the weights it was saved with (FNV-1a over their bytes).
-std::string parameters_fingerprint(const std::vector<float>& parameters) {
-  uint64_t hash = 14695981039346656037ull;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(parameters.data());
-  for (std::size_t i = 0; i < parameters.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-  return std::to_string(hash);
-}
-
 RecurrentState zero_state(int batch) { return {batch, {}, {}}; }
-
-int64_t metadata_int(const SafetensorsFile& file, const std::string& path, const std::string& key) {
-  const auto it = file.metadata.find(key);
-  if (it == file.metadata.end()) throw Error(path + ": lacks \"" + key + "\"");
-  try {
-    return std::stoll(it->second);
-  } catch (const std::exception&) {
-    throw Error(path + ": \"" + key + "\" is not an integer");
-  }
-}
 
 }  // namespace
 
 Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions& options)
     : model_(std::move(model)), options_(options) {
   options_.validate();
+  // Before the first step, so that a long run cannot fail only when it first saves.
+  for (const std::string& path : {options_.out_path, optimizer_state_path(options_.out_path)}) {
+    check_writable(path);
+    for (const std::string& removed : remove_stale_temporaries(path))
+      notes_.push_back("removed " + removed + ", left by an earlier run that was killed while it saved");
+  }
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
   const EngineOptions engine{options_.device, options_.engine, options_.tf32};
   engine_ = make_training_engine(choose_engine(engine, model_.config).engine, model_.config, engine);
@@ -73,6 +61,8 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
 Trainer::~Trainer() = default;
 
 const std::string& Trainer::engine_name() const { return engine_->name(); }
+
+const std::vector<std::string>& Trainer::notes() const { return notes_; }
 
 int64_t Trainer::total_steps() const {
   return options_.steps > 0 ? options_.steps : options_.epochs * data_->windows_per_epoch();
@@ -136,50 +126,23 @@ void Trainer::save_checkpoint() {
   NvtxRange range("checkpoint");
   const Model& current = model();
   current.save(options_.out_path);
-  const OptimizerState optimizer = engine_->optimizer_state();
-  const RecurrentState state = engine_->state();
-  SafetensorsFile file;
-  file.metadata = {{"genrnn.step", std::to_string(step_)},
-                   {"genrnn.optimizer_step", std::to_string(optimizer.step)},
-                   {"genrnn.batch", std::to_string(options_.batch)},
-                   {"genrnn.seq_len", std::to_string(options_.seq_len)},
-                   {"genrnn.seed", std::to_string(options_.seed)},
-                   {"genrnn.parameters", parameters_fingerprint(current.parameters)}};
-  const auto n = static_cast<int64_t>(optimizer.m.size());
-  if (n > 0) {
-    file.tensors["adam.m"] = SafeTensor::from_f32({n}, optimizer.m.data());
-    file.tensors["adam.v"] = SafeTensor::from_f32({n}, optimizer.v.data());
-  }
-  const std::vector<int64_t> state_shape{model_.config.num_layers, state.batch, model_.config.hidden_size};
-  file.tensors["state.h"] = SafeTensor::from_f32(state_shape, state.h.data());
-  if (!state.c.empty()) file.tensors["state.c"] = SafeTensor::from_f32(state_shape, state.c.data());
-  write_safetensors(optimizer_state_path(options_.out_path), file);
+  write_training_checkpoint(optimizer_state_path(options_.out_path),
+                            {step_, options_.seed, options_.batch, options_.seq_len, engine_->optimizer_state(),
+                             engine_->state()},
+                            current);
 }
 
 void Trainer::resume() {
-  const std::string path = optimizer_state_path(options_.out_path);
-  const SafetensorsFile file = read_safetensors(path);
-  if (file.metadata.count("genrnn.parameters") == 0 ||
-      file.metadata.at("genrnn.parameters") != parameters_fingerprint(model_.parameters))
-    throw Error(path + ": does not belong to the weights in " + options_.out_path +
-                " (was one of them replaced or is a write incomplete?)");
-  for (const auto& [key, value] : {std::pair{"batch", options_.batch}, {"seq_len", options_.seq_len}})
-    if (metadata_int(file, path, std::string("genrnn.") + key) != value)
-      throw Error(std::string("--resume: the run was trained with ") + key + " " +
-                  std::to_string(metadata_int(file, path, std::string("genrnn.") + key)) + ", not " +
-                  std::to_string(value));
-  step_ = metadata_int(file, path, "genrnn.step");
-  options_.seed = static_cast<uint64_t>(metadata_int(file, path, "genrnn.seed"));
-  OptimizerState optimizer;
-  optimizer.step = metadata_int(file, path, "genrnn.optimizer_step");
-  if (file.tensors.count("adam.m")) {
-    optimizer.m = file.tensors.at("adam.m").to_f32();
-    optimizer.v = file.tensors.at("adam.v").to_f32();
-  }
-  engine_->set_optimizer_state(optimizer);
-  RecurrentState state{options_.batch, file.tensors.at("state.h").to_f32(), {}};
-  if (file.tensors.count("state.c")) state.c = file.tensors.at("state.c").to_f32();
-  engine_->set_state(state);
+  const TrainingCheckpoint checkpoint = read_training_checkpoint(optimizer_state_path(options_.out_path), model_);
+  for (const auto& [key, saved, now] : {std::tuple{"batch", checkpoint.batch, options_.batch},
+                                        {"seq-len", checkpoint.seq_len, options_.seq_len}})
+    if (saved != now)
+      throw Error(std::string("--resume: the run was trained with --") + key + " " + std::to_string(saved) +
+                  ", not " + std::to_string(now));
+  step_ = checkpoint.step;
+  options_.seed = checkpoint.seed;
+  engine_->set_optimizer_state(checkpoint.optimizer);
+  engine_->set_state(checkpoint.state);
 }
 
 }  // namespace genrnn

@@ -1,17 +1,26 @@
 #include "core/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "genrnn/error.hpp"
 
 namespace genrnn {
 namespace {
+
+constexpr const char* temporary_infix = ".tmp.";
+
+std::string temporary_path(const std::string& path, pid_t pid) {
+  return path + temporary_infix + std::to_string(pid);
+}
 
 // errno can be 0 when a stream fails for a reason the C library did not record.
 std::string last_system_error() { return errno != 0 ? std::strerror(errno) : "input/output error"; }
@@ -31,10 +40,26 @@ void flush_to_disk(const std::string& path, const std::string& temp_path) {
   if (!synced) fail(path, "cannot flush " + temp_path + " to disk");
 }
 
+std::string folder_of(const std::string& path) {
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  return folder.empty() ? "." : folder;
+}
+
+// The pid in "<name>.tmp.<pid>", or 0 when `file` is not such a name.
+pid_t temporary_owner(const std::string& file, const std::string& name) {
+  const std::string prefix = name + temporary_infix;
+  if (file.size() <= prefix.size() || file.compare(0, prefix.size(), prefix) != 0) return 0;
+  const std::string digits = file.substr(prefix.size());
+  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return static_cast<pid_t>(std::stol(digits));
+}
+
+bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  const std::string temp_path = path + ".tmp." + std::to_string(::getpid());
+  const std::string temp_path = temporary_path(path, ::getpid());
   try {
     errno = 0;
     std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
@@ -49,6 +74,32 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     std::remove(temp_path.c_str());
     throw;
   }
+}
+
+void check_writable(const std::string& path) {
+  const std::string folder = folder_of(path);
+  struct stat status {};
+  if (::stat(folder.c_str(), &status) != 0) fail(path, "folder '" + folder + "'");
+  if (!S_ISDIR(status.st_mode)) throw Error("cannot write " + path + ": '" + folder + "' is not a folder");
+  if (::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode))
+    throw Error("cannot write " + path + ": it is a folder");
+  const std::string probe = temporary_path(path, ::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail(path, "cannot create a file in '" + folder + "'");
+  ::close(fd);
+  std::remove(probe.c_str());
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(folder_of(path), error)) {
+    const pid_t owner = temporary_owner(entry.path().filename().string(), name);
+    if (owner <= 0 || owner == ::getpid() || process_exists(owner)) continue;
+    if (std::filesystem::remove(entry.path(), error)) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 }  // namespace genrnn

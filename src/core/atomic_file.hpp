@@ -2,6 +2,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace genrnn {
 
@@ -9,5 +10,13 @@ namespace genrnn {
 // renames it over `path`, so `path` is either its old self or the complete new file. On any
 // failure the temporary file is removed and Error is thrown.
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+// Throws Error saying why (the folder is missing, is not a folder, or refuses writing; `path`
+// is a folder) unless write_file_atomically could write `path` now. Creates and removes a file.
+void check_writable(const std::string& path);
+
+// Removes the temporary files of `path` that processes no longer running left behind (a run
+// killed while it wrote); returns their names. Those of live processes are left alone.
+std::vector<std::string> remove_stale_temporaries(const std::string& path);
 
 }  // namespace genrnn

@@ -5,6 +5,7 @@
 #include "core/cell_table.hpp"
 #include "core/text_list.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 
 namespace genrnn {
 
@@ -13,16 +14,15 @@ int ModelConfig::gate_count() const { return describe_cell(cell).gates; }
 int ModelConfig::input_size() const { return embedding_dim > 0 ? embedding_dim : vocab_size; }
 
 void ModelConfig::validate() const {
-  // Bounds keep every tensor's element count well inside 32-bit BLAS indices.
   auto check = [](const char* field, int value, int lo, int hi) {
     if (value < lo || value > hi)
       throw Error(std::string("model ") + field + " is " + std::to_string(value) +
                   "; it must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   };
-  check("num_layers", num_layers, 1, 64);
-  check("hidden_size", hidden_size, 1, 16384);
-  check("embedding_dim", embedding_dim, 0, 16384);
-  check("vocab_size", vocab_size, 1, 1 << 21);
+  check("num_layers", num_layers, 1, limits::max_layers);
+  check("hidden_size", hidden_size, 1, limits::max_hidden_size);
+  check("embedding_dim", embedding_dim, 0, limits::max_embedding_dim);
+  check("vocab_size", vocab_size, 1, limits::max_vocab_size);
 }
 
 std::string to_string(CellType cell) { return describe_cell(cell).name; }

@@ -11,14 +11,13 @@
 
 #include "core/atomic_file.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 
 // Tensor bytes are copied to and from memory as they are: the format is little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
 
 namespace genrnn {
 namespace {
-
-constexpr uint64_t max_header_bytes = 100'000'000;
 
 struct DTypeInfo {
   DType dtype;
@@ -187,9 +186,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
   read_at(0, length_bytes, 8);
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = header_size << 8 | length_bytes[i];
-  if (header_size > max_header_bytes)
+  if (header_size > limits::max_header_bytes)
     throw fail("header length " + std::to_string(header_size) + " exceeds the limit of " +
-               std::to_string(max_header_bytes) + " bytes");
+               std::to_string(limits::max_header_bytes) + " bytes");
   if (header_size > file_size - 8)
     throw fail("truncated: header says " + std::to_string(header_size) + " bytes but the file has only " +
                std::to_string(file_size - 8) + " after the length");
@@ -203,6 +202,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
     throw fail(std::string("header is not valid JSON: ") + e.what());
   }
   if (!header.is_object()) throw fail("header is not a JSON object");
+  const std::size_t tensor_count = header.size() - header.count("__metadata__");
+  if (tensor_count > limits::max_tensors)
+    throw fail("the header lists " + std::to_string(tensor_count) + " tensors; the limit is " +
+               std::to_string(limits::max_tensors));
 
   const uint64_t data_start = 8 + header_size;
   SafetensorsFile file;
@@ -218,6 +221,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   } catch (const Error& e) {
     throw fail(e.what());
   }
+  uint64_t tensor_bytes = 0;  // no overflow: the tensors do not overlap inside the file
+  for (const auto& entry : entries) tensor_bytes += entry.end - entry.begin;
+  if (tensor_bytes > available_memory_bytes())
+    throw fail("its " + std::to_string(tensor_bytes) + " bytes of tensors do not fit in the " +
+               std::to_string(available_memory_bytes()) + " bytes of memory available");
 
   for (auto& entry : entries) {
     SafeTensor tensor{entry.dtype, std::move(entry.shape), std::vector<unsigned char>(entry.end - entry.begin)};

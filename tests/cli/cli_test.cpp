@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "include/genrnn/limits.hpp"
+#include "tests/support/exited_process.hpp"
 #include "tests/support/scratch_folder.hpp"
 
 namespace {
@@ -171,6 +173,8 @@ class CliErrors : public testing::Test {
   void SetUp() override {
     write_file(corpus_, small_corpus());
     write_file(placeholder_model_, "not read: parsing fails first");
+    write_file(dir_ / "huge.txt", "x");
+    fs::resize_file(dir_ / "huge.txt", genrnn::limits::max_prompt_bytes + 1);
   }
   ProcessResult run(const std::vector<std::string>& args) { return run_gen_cuda(dir_, args); }
   std::vector<std::string> train_args(std::vector<std::string> extra) const {
@@ -230,8 +234,13 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {sample_args({"--unknown", "ignore"}), "--unknown"},
       {sample_args({"--device", "tpu"}), "--device"},
       {sample_args({"--decoder", "fast"}), "--decoder"},
-      {{"sample", "-m", placeholder_model_.string()}, "--prompt"},
+      {{"sample", "-m", placeholder_model_.string()}, "--prompt or --prompt-file is required"},
       {sample_args({"--prompt-file", corpus_.string()}), "--prompt"},
+      // Found by tests/fuzz/cli_fuzzer: an empty argument made CLI11 parse forever.
+      {sample_args({"", "--temp", "0.5"}), "not expected"},
+      {{"train", "--data", corpus_.string(), "--out", (corpus_ / "m.safetensors").string()}, "is not a folder"},
+      {{"sample", "-m", placeholder_model_.string(), "--prompt-file", (dir_ / "huge.txt").string()},
+       "larger than 1.0 MiB"},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(bad.names);
@@ -336,6 +345,16 @@ TEST_F(CliEndToEnd, TrainReportsAndLogs) {
   EXPECT_EQ(std::count(rows[20].begin(), rows[20].end(), ','), 4) << rows[20];
   EXPECT_EQ(split(rows[19], ",")[2], "");              // step 19: no validation
   EXPECT_NE(split(rows[20], ",")[2], "") << rows[20];  // step 20: --eval-every 20
+}
+
+TEST_F(CliEndToEnd, TrainRemovesWhatAKilledRunLeftAndSaysSo) {
+  const fs::path out = dir_ / "again.safetensors";
+  const fs::path stale = out.string() + ".tmp." + std::to_string(genrnn::testing::pid_of_an_exited_process());
+  write_file(stale, "half a checkpoint");
+  const ProcessResult result = run(train_args(out, {"--steps", "2"}));
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.err.find("note: removed " + stale.string()), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 TEST_F(CliEndToEnd, SampleIsPromptThenTextAndRepeatsWithItsSeed) {

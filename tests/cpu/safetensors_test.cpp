@@ -11,6 +11,7 @@
 #include <random>
 
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 #include "tests/support/scratch_folder.hpp"
 
 namespace genrnn {
@@ -214,6 +215,22 @@ TEST_F(SafetensorsTest, RejectsAHeaderLengthPastTheEndOrOverTheLimit) {
   bytes[7] = 1;  // 2^56 + 1000
   write_bytes(path("bad.safetensors"), bytes);
   EXPECT_NE(load_error(path("bad.safetensors")).find("exceeds the limit"), std::string::npos);
+}
+
+TEST_F(SafetensorsTest, RejectsMoreTensorsThanTheLimit) {
+  std::string header = "{";
+  for (std::size_t k = 0; k <= limits::max_tensors; ++k)
+    header += (k ? ",\"t" : "\"t") + std::to_string(k) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+  write_bytes(path("too_many.safetensors"), raw_file(header + "}", ""));
+  const std::string message = load_error(path("too_many.safetensors"));  // not the header: 4 MB
+  EXPECT_NE(message.find("lists " + std::to_string(limits::max_tensors + 1) + " tensors; the limit is " +
+                         std::to_string(limits::max_tensors)),
+            std::string::npos)
+      << message;
+  // One fewer is a valid file of empty tensors.
+  header.erase(header.rfind(",\"t"));
+  write_bytes(path("many.safetensors"), raw_file(header + "}", ""));
+  EXPECT_EQ(read_safetensors(path("many.safetensors")).tensors.size(), limits::max_tensors);
 }
 
 TEST_F(SafetensorsTest, RejectsHeadersThatAreNotAJsonObject) {

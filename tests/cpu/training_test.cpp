@@ -1,12 +1,17 @@
 // Training, resuming, evaluation and generation through the public API on the CPU engine.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
 #include "cpu/network.hpp"
 #include "genrnn/genrnn.hpp"
+#include "tests/support/exited_process.hpp"
 #include "tests/support/numeric.hpp"
 #include "tests/support/scratch_folder.hpp"
 
@@ -111,6 +116,57 @@ TEST(Training, ResumeRefusesAnOptimizerFileOfOtherWeights) {
   EXPECT_THROW(resumed.resume(), Error);
 }
 
+TEST(Training, RemovesTheTemporaryFilesOfAKilledRunAndSaysSo) {
+  const std::string text = structured_text(3000, 5);
+  const Model model = small_model(text, CellType::lstm, 1, 6);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const testing::ScratchFolder scratch;
+  const TrainOptions options = short_run(16, 4, 2, 0, scratch.file("model.safetensors"));
+  const std::string dead = std::to_string(testing::pid_of_an_exited_process());
+  const std::string alive = std::to_string(::getppid());  // a writer that is still running
+  for (const std::string name : {"model.safetensors.tmp." + dead, "model.safetensors.optim.tmp." + dead,
+                                 "model.safetensors.tmp." + alive, "other.safetensors.tmp." + dead,
+                                 std::string("model.safetensors.tmp.notapid")})
+    std::ofstream(scratch.file(name)) << "partial";
+
+  const Trainer trainer(model, ids, options);
+  ASSERT_EQ(trainer.notes().size(), 2u);
+  EXPECT_NE(trainer.notes()[0].find(scratch.file("model.safetensors.tmp." + dead)), std::string::npos)
+      << trainer.notes()[0];
+  EXPECT_NE(trainer.notes()[1].find("killed"), std::string::npos) << trainer.notes()[1];
+  EXPECT_FALSE(std::filesystem::exists(scratch.file("model.safetensors.tmp." + dead)));
+  EXPECT_FALSE(std::filesystem::exists(scratch.file("model.safetensors.optim.tmp." + dead)));
+  for (const std::string kept : {"model.safetensors.tmp." + alive, "other.safetensors.tmp." + dead,
+                                 std::string("model.safetensors.tmp.notapid")})
+    EXPECT_TRUE(std::filesystem::exists(scratch.file(kept))) << kept;
+}
+
+TEST(Training, RefusesAnOutputPathItCouldNotWriteBeforeTheFirstStep) {
+  const std::string text = structured_text(3000, 6);
+  const Model model = small_model(text, CellType::gru, 1, 7);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const testing::ScratchFolder scratch;
+  std::ofstream(scratch.file("a_file")) << "not a folder";
+  std::filesystem::create_directory(scratch.file("a_folder"));
+  const struct {
+    std::string out_path, says;
+  } cases[] = {{scratch.file("missing/model.safetensors"), "No such file or directory"},
+               {scratch.file("a_file/model.safetensors"), "is not a folder"},
+               {scratch.file("a_folder"), "is a folder"}};
+  for (const auto& bad : cases) {
+    SCOPED_TRACE(bad.out_path);
+    try {
+      Trainer(model, ids, short_run(16, 4, 2, 0, bad.out_path));
+      ADD_FAILURE() << "accepted an output path it cannot write";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad.says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(bad.out_path), std::string::npos) << e.what();
+    }
+  }
+  const std::vector<std::filesystem::path> left{std::filesystem::directory_iterator(scratch.path()), {}};
+  EXPECT_EQ(left.size(), 2u) << "the check left a file behind";
+}
+
 TEST(Evaluate, OneStreamLossDoesNotDependOnChunking) {
   const std::string text = structured_text(1500, 4);
   const Model model = small_model(text, CellType::lstm, 2, 6);
@@ -149,6 +205,20 @@ TEST(Generator, SameSeedSameTextAndGreedyStreamsAgree) {
   ASSERT_EQ(greedy.size(), 3u);
   EXPECT_EQ(greedy[0], greedy[1]);
   EXPECT_EQ(greedy[0], greedy[2]);
+}
+
+TEST(Generator, RefusesAPromptPastTheLimit) {
+  const std::string text = structured_text(2000, 8);
+  GenerateOptions options;
+  options.length = 1;
+  try {
+    Generator(small_model(text, CellType::lstm, 1, 9), Device::cpu)
+        .generate(std::string(limits::max_prompt_bytes + 1, 'a'), options);
+    FAIL() << "took a prompt past the limit";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the limit is " + std::to_string(limits::max_prompt_bytes)), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Generator, KeepsItsOwnModel) {

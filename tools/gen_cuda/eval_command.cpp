@@ -49,7 +49,7 @@ std::string to_text(const genrnn::EvalResult& result) {
 
 int run_eval(const EvalArguments& args) {
   const genrnn::Model model = genrnn::Model::load(args.model_path);
-  const std::string text = read_text_file(args.data_path, "data file");
+  const std::string text = read_corpus_file(args.data_path);
   const std::vector<int> ids =
       model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
   const genrnn::EvalResult result = genrnn::evaluate(model, ids, genrnn::parse_device(args.device), args.engine);

@@ -28,9 +28,8 @@ struct SampleArguments {
 };
 
 int run_sample(SampleArguments& args) {
+  const std::string prompt = args.prompt_path.empty() ? args.prompt : read_prompt_file(args.prompt_path);
   const genrnn::Model model = genrnn::Model::load(args.model_path);
-  const std::string prompt =
-      args.prompt_path.empty() ? args.prompt : read_text_file(args.prompt_path, "prompt file");
   args.options.unknown = genrnn::parse_unknown_policy(args.unknown);
   // Checked before anything is printed, so that a bad prompt is the only line on stderr.
   if (model.tokenizer.encode(prompt, args.options.unknown).empty()) {
@@ -80,11 +79,15 @@ Command add_sample_command(CLI::App& parent) {
   command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
       ->required()
       ->check(CLI::ExistingFile);
-  CLI::Option_group* prompt_source = command->add_option_group("prompt", "The text to continue");
-  prompt_source->add_option("-p,--prompt", args->prompt, "Text the generated text continues");
-  prompt_source->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")
-      ->check(CLI::ExistingFile);
-  prompt_source->require_option(1);
+  // Not an option group: CLI11 2.1's nameless groups take an empty argument ("") for their own
+  // name and then parse forever (found by tests/fuzz/cli_fuzzer).
+  CLI::Option* prompt = command->add_option("-p,--prompt", args->prompt, "Text the generated text continues");
+  CLI::Option* prompt_file = command->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")
+                                 ->check(CLI::ExistingFile)
+                                 ->excludes(prompt);
+  command->parse_complete_callback([prompt, prompt_file] {
+    if (prompt->count() + prompt_file->count() == 0) throw CLI::RequiredError("--prompt or --prompt-file");
+  });
   command->add_option("-n,--length", options.length, "Tokens to generate")
       ->check(at_least(1))
       ->capture_default_str();

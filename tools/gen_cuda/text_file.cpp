@@ -1,8 +1,10 @@
 #include "text_file.hpp"
 
 #include <genrnn/error.hpp>
+#include <genrnn/limits.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,9 +31,17 @@ std::string describe(const std::string& path, const std::string& what) {
   return what + " '" + path + "'";
 }
 
-}  // namespace
+std::string mebibytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
 
-std::string read_text_file(const std::string& path, const std::string& what) {
+// The whole file, as bytes; `what` names it in errors ("data file"). One that cannot be opened
+// or read, a directory, an empty file, or one past max_bytes ("<what> is larger than <limit>:
+// <why>") throws genrnn::Error.
+std::string read_text_file(const std::string& path, const std::string& what, uint64_t max_bytes,
+                                 const std::string& why) {
   const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     throw genrnn::Error("cannot open " + describe(path, what) + ": " + std::strerror(errno));
@@ -43,6 +53,10 @@ std::string read_text_file(const std::string& path, const std::string& what) {
   if (S_ISDIR(status.st_mode)) {
     throw genrnn::Error("cannot read " + describe(path, what) + ": " + std::strerror(EISDIR));
   }
+  const auto too_large = [&] {
+    return genrnn::Error(describe(path, what) + " is larger than " + mebibytes(max_bytes) + ": " + why);
+  };
+  if (static_cast<uint64_t>(status.st_size) > max_bytes) throw too_large();
   // Read to the end rather than trusting st_size: pipes and /proc files report 0.
   std::string text;
   text.reserve(static_cast<std::size_t>(status.st_size));
@@ -55,9 +69,24 @@ std::string read_text_file(const std::string& path, const std::string& what) {
       throw genrnn::Error("cannot read " + describe(path, what) + ": " + std::strerror(errno));
     }
     text.append(buffer, static_cast<std::size_t>(count));
+    if (text.size() > max_bytes) throw too_large();
   }
   if (text.empty()) throw genrnn::Error(describe(path, what) + " is empty");
   return text;
+}
+
+}  // namespace
+
+std::string read_prompt_file(const std::string& path) {
+  return read_text_file(path, "prompt file", genrnn::limits::max_prompt_bytes, "the limit for a prompt");
+}
+
+std::string read_corpus_file(const std::string& path) {
+  const uint64_t available = genrnn::available_memory_bytes();
+  return read_text_file(path, "data file", available / genrnn::limits::corpus_memory_per_byte,
+                              "tokenizing it needs about " + std::to_string(genrnn::limits::corpus_memory_per_byte) +
+                                  " bytes of memory per byte of text, and " + mebibytes(available) +
+                                  " are available");
 }
 
 }  // namespace gen_cuda

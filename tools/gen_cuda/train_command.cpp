@@ -40,6 +40,7 @@ CLI::Validator in_existing_folder() {
   auto check = [](std::string& path) -> std::string {
     const std::filesystem::path folder = std::filesystem::path(path).parent_path();
     if (folder.empty() || std::filesystem::is_directory(folder)) return {};
+    if (std::filesystem::exists(folder)) return "'" + folder.string() + "' is not a folder";
     return "folder '" + folder.string() + "' does not exist";
   };
   return CLI::Validator(check, "FILE");
@@ -97,7 +98,7 @@ std::string describe_shape(const genrnn::ModelConfig& config) {
 }
 
 int run_train(TrainArguments& args) {
-  const std::string text = read_text_file(args.data_path, "data file");
+  const std::string text = read_corpus_file(args.data_path);
   genrnn::Model model = args.resume ? model_to_resume(args) : new_model(args, text);
   // Word level maps rare words to <unk> (the vocabulary is capped); every character of the
   // corpus is in a char vocabulary, unless a resumed model was built from another text.
@@ -112,6 +113,7 @@ int run_train(TrainArguments& args) {
   // A GPU engine waits for the device to read the loss: only when a progress line can show it.
   args.options.loss_every = ::isatty(STDERR_FILENO) == 1 ? 10 : args.log_every;
   genrnn::Trainer trainer(std::move(model), corpus, args.options);
+  for (const std::string& note : trainer.notes()) std::cerr << "note: " << note << '\n';
   if (args.resume) trainer.resume();
 
   std::cerr << "engine: " << trainer.engine_name() << '\n'

@@ -1,0 +1,35 @@
+#pragma once
+// What the fuzz targets share: the input as a file (the readers under test take paths) and a
+// check that fails loudly (libFuzzer keeps the input that aborted).
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace genrnn::fuzz {
+
+// The input written to `name` in this process's own scratch folder (rewritten for each input).
+inline std::string input_file(const uint8_t* data, std::size_t size, const std::string& name) {
+  static const std::filesystem::path folder = [] {
+    auto path = std::filesystem::temp_directory_path() / ("genrnn_fuzz_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+    return path;
+  }();
+  const std::string path = (folder / name).string();
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
+                                                                 static_cast<std::streamsize>(size));
+  return path;
+}
+
+// A property of the code under test that did not hold: abort, so libFuzzer saves the input.
+inline void require(bool holds, const char* property) {
+  if (holds) return;
+  std::fprintf(stderr, "fuzz property violated: %s\n", property);
+  std::abort();
+}
+
+}  // namespace genrnn::fuzz
