@@ -175,6 +175,9 @@ class CliErrors : public testing::Test {
     write_file(placeholder_model_, "not read: parsing fails first");
     write_file(dir_ / "huge.txt", "x");
     fs::resize_file(dir_ / "huge.txt", genrnn::limits::max_prompt_bytes + 1);
+    // Sparse: a corpus no machine here has 24 TiB of memory to tokenize, refused before reading.
+    write_file(dir_ / "terabyte.txt", "x");
+    fs::resize_file(dir_ / "terabyte.txt", uintmax_t{1} << 40);
   }
   ProcessResult run(const std::vector<std::string>& args) { return run_gen_cuda(dir_, args); }
   std::vector<std::string> train_args(std::vector<std::string> extra) const {
@@ -241,6 +244,7 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {{"train", "--data", corpus_.string(), "--out", (corpus_ / "m.safetensors").string()}, "is not a folder"},
       {{"sample", "-m", placeholder_model_.string(), "--prompt-file", (dir_ / "huge.txt").string()},
        "larger than 1.0 MiB"},
+      {{"train", "--data", (dir_ / "terabyte.txt").string(), "--out", "m.safetensors"}, "bytes of memory per byte"},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(bad.names);

@@ -12,14 +12,21 @@
 
 namespace genrnn::fuzz {
 
-// The input written to `name` in this process's own scratch folder (rewritten for each input).
+// This process's own scratch folder, removed when the fuzzer exits.
+struct ScratchFolder {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("genrnn_fuzz_" + std::to_string(::getpid()));
+  ScratchFolder() { std::filesystem::create_directories(path); }
+  ~ScratchFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+// The input written to `name` in the scratch folder (rewritten for each input).
 inline std::string input_file(const uint8_t* data, std::size_t size, const std::string& name) {
-  static const std::filesystem::path folder = [] {
-    auto path = std::filesystem::temp_directory_path() / ("genrnn_fuzz_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(path);
-    return path;
-  }();
-  const std::string path = (folder / name).string();
+  static const ScratchFolder folder;
+  const std::string path = (folder.path / name).string();
   std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
                                                                  static_cast<std::streamsize>(size));
   return path;
