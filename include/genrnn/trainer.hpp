@@ -12,7 +12,7 @@
 namespace genrnn {
 
 class TrainingEngine;
-struct CorpusBatches;
+class CorpusBatches;
 enum class Optimizer { adam, sgd };
 Optimizer parse_optimizer(const std::string& name);  // "adam" | "sgd"
 

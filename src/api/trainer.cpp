@@ -47,9 +47,9 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
   options_.validate();
   // Before the first step, so that a long run cannot fail only when it first saves.
   for (const std::string& path : {options_.out_path, optimizer_state_path(options_.out_path)}) {
-    check_writable(path);
     for (const std::string& removed : remove_stale_temporaries(path))
       notes_.push_back("removed " + removed + ", left by an earlier run that was killed while it saved");
+    check_writable(path);
   }
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
   const EngineOptions engine{options_.device, options_.engine, options_.tf32};

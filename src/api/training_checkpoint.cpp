@@ -72,11 +72,11 @@ TrainingCheckpoint read_training_checkpoint(const std::string& path, const Model
   try {
     if (metadata_text(file, "genrnn.parameters") != parameters_fingerprint(model.parameters))
       throw Error("does not belong to the weights beside it (was one of them replaced or is a write incomplete?)");
-    constexpr int64_t int64_max = std::numeric_limits<int64_t>::max();
+    constexpr int64_t max_steps = int64_t{1} << 62;  // far from overflow as training goes on
     constexpr int int_max = std::numeric_limits<int>::max();
     TrainingCheckpoint checkpoint;
-    checkpoint.step = metadata_number<int64_t>(file, "genrnn.step", 0, int64_max);
-    checkpoint.optimizer.step = metadata_number<int64_t>(file, "genrnn.optimizer_step", 0, int64_max);
+    checkpoint.step = metadata_number<int64_t>(file, "genrnn.step", 0, max_steps);
+    checkpoint.optimizer.step = metadata_number<int64_t>(file, "genrnn.optimizer_step", 0, max_steps);
     checkpoint.batch = metadata_number<int>(file, "genrnn.batch", 1, int_max);
     checkpoint.seq_len = metadata_number<int>(file, "genrnn.seq_len", 1, int_max);
     checkpoint.seed = metadata_number<uint64_t>(file, "genrnn.seed", 0, std::numeric_limits<uint64_t>::max());

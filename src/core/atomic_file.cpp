@@ -18,8 +18,10 @@ namespace {
 
 constexpr const char* temporary_infix = ".tmp.";
 
-std::string temporary_path(const std::string& path, pid_t pid) {
-  return path + temporary_infix + std::to_string(pid);
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
 }
 
 // errno can be 0 when a stream fails for a reason the C library did not record.
@@ -45,18 +47,26 @@ std::string folder_of(const std::string& path) {
   return folder.empty() ? "." : folder;
 }
 
-// The pid in "<name>.tmp.<pid>", or 0 when `file` is not such a name.
-pid_t temporary_owner(const std::string& file, const std::string& name) {
+// The pid in "<name>.tmp.<host>.<pid>" when <host> is this machine, or in the "<name>.tmp.<pid>"
+// of earlier versions; 0 for any other name (another machine's file on a shared folder, say).
+pid_t local_temporary_owner(const std::string& file, const std::string& name) {
   const std::string prefix = name + temporary_infix;
   if (file.size() <= prefix.size() || file.compare(0, prefix.size(), prefix) != 0) return 0;
-  const std::string digits = file.substr(prefix.size());
-  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  const std::string rest = file.substr(prefix.size());
+  const std::size_t dot = rest.rfind('.');
+  const std::string digits = dot == std::string::npos ? rest : rest.substr(dot + 1);
+  if (dot != std::string::npos && rest.substr(0, dot) != host_name()) return 0;
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
   return static_cast<pid_t>(std::stol(digits));
 }
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
 }  // namespace
+
+std::string temporary_path(const std::string& path, long pid) {
+  return path + temporary_infix + host_name() + "." + std::to_string(pid);
+}
 
 void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string temp_path = temporary_path(path, ::getpid());
@@ -91,13 +101,16 @@ void check_writable(const std::string& path) {
 }
 
 std::vector<std::string> remove_stale_temporaries(const std::string& path) {
-  const std::string name = std::filesystem::path(path).filename().string();
+  const std::filesystem::path target(path);
+  const std::string name = target.filename().string();
   std::vector<std::string> removed;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(folder_of(path), error)) {
-    const pid_t owner = temporary_owner(entry.path().filename().string(), name);
-    if (owner <= 0 || owner == ::getpid() || process_exists(owner)) continue;
-    if (std::filesystem::remove(entry.path(), error)) removed.push_back(entry.path().string());
+    const std::string file = entry.path().filename().string();
+    const pid_t owner = local_temporary_owner(file, name);
+    // Our own pid: an earlier process that had it, since this one is not writing `path` now.
+    if (owner <= 0 || (owner != ::getpid() && process_exists(owner))) continue;
+    if (std::filesystem::remove(entry.path(), error)) removed.push_back((target.parent_path() / file).string());
   }
   return removed;
 }

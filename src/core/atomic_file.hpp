@@ -15,8 +15,13 @@ void write_file_atomically(const std::string& path, const std::function<void(std
 // is a folder) unless write_file_atomically could write `path` now. Creates and removes a file.
 void check_writable(const std::string& path);
 
-// Removes the temporary files of `path` that processes no longer running left behind (a run
-// killed while it wrote); returns their names. Those of live processes are left alone.
+// The temporary file write_file_atomically writes for `path` in process `pid` of this machine:
+// "<path>.tmp.<host>.<pid>", so that a folder shared between machines tells theirs apart.
+std::string temporary_path(const std::string& path, long pid);
+
+// Removes the temporary files of `path` that processes of this machine no longer running left
+// behind (a run killed while it wrote); returns their names. Those of live processes and of
+// other machines are left alone. Call it while this process is not writing `path`.
 std::vector<std::string> remove_stale_temporaries(const std::string& path);
 
 }  // namespace genrnn

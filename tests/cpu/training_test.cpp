@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "core/atomic_file.hpp"
 #include "cpu/network.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/support/exited_process.hpp"
@@ -122,23 +123,29 @@ TEST(Training, RemovesTheTemporaryFilesOfAKilledRunAndSaysSo) {
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const testing::ScratchFolder scratch;
   const TrainOptions options = short_run(16, 4, 2, 0, scratch.file("model.safetensors"));
-  const std::string dead = std::to_string(testing::pid_of_an_exited_process());
-  const std::string alive = std::to_string(::getppid());  // a writer that is still running
-  for (const std::string name : {"model.safetensors.tmp." + dead, "model.safetensors.optim.tmp." + dead,
-                                 "model.safetensors.tmp." + alive, "other.safetensors.tmp." + dead,
-                                 std::string("model.safetensors.tmp.notapid")})
-    std::ofstream(scratch.file(name)) << "partial";
+  const long dead = testing::pid_of_an_exited_process();
+  const std::string model_temp = temporary_path(scratch.file("model.safetensors"), dead);
+  const std::string optim_temp = temporary_path(scratch.file("model.safetensors.optim"), dead);
+  const std::string own_pid_temp = temporary_path(scratch.file("model.safetensors.optim"), ::getpid());
+  const std::string earlier_version_temp = scratch.file("model.safetensors.tmp." + std::to_string(dead));
+  const std::vector<std::string> kept = {
+      temporary_path(scratch.file("model.safetensors"), ::getppid()),  // a writer still running
+      scratch.file("model.safetensors.tmp.another-machine." + std::to_string(dead)),
+      temporary_path(scratch.file("other.safetensors"), dead), scratch.file("model.safetensors.tmp.notapid")};
+  for (const std::string& name : {model_temp, optim_temp, own_pid_temp, earlier_version_temp})
+    std::ofstream(name) << "partial";
+  for (const std::string& name : kept) std::ofstream(name) << "partial";
 
   const Trainer trainer(model, ids, options);
-  ASSERT_EQ(trainer.notes().size(), 2u);
-  EXPECT_NE(trainer.notes()[0].find(scratch.file("model.safetensors.tmp." + dead)), std::string::npos)
-      << trainer.notes()[0];
-  EXPECT_NE(trainer.notes()[1].find("killed"), std::string::npos) << trainer.notes()[1];
-  EXPECT_FALSE(std::filesystem::exists(scratch.file("model.safetensors.tmp." + dead)));
-  EXPECT_FALSE(std::filesystem::exists(scratch.file("model.safetensors.optim.tmp." + dead)));
-  for (const std::string kept : {"model.safetensors.tmp." + alive, "other.safetensors.tmp." + dead,
-                                 std::string("model.safetensors.tmp.notapid")})
-    EXPECT_TRUE(std::filesystem::exists(scratch.file(kept))) << kept;
+  std::string notes;
+  for (const std::string& note : trainer.notes()) notes += note + "\n";
+  EXPECT_EQ(trainer.notes().size(), 4u) << notes;
+  for (const std::string& removed : {model_temp, optim_temp, own_pid_temp, earlier_version_temp}) {
+    EXPECT_NE(notes.find("removed " + removed + ", left by an earlier run that was killed"), std::string::npos)
+        << removed << " not in:\n" << notes;
+    EXPECT_FALSE(std::filesystem::exists(removed)) << removed;
+  }
+  for (const std::string& name : kept) EXPECT_TRUE(std::filesystem::exists(name)) << name;
 }
 
 TEST(Training, RefusesAnOutputPathItCouldNotWriteBeforeTheFirstStep) {
