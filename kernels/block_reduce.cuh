@@ -57,16 +57,24 @@ struct IntMaxOp {
   __device__ int operator()(int a, int b) const { return max(a, b); }
 };
 
+// Combines one value from every lane of the warp with `op` (a shuffle tree) and returns the
+// result to every lane; every lane of the warp must call it.
+template <class T, class Op>
+__device__ T warp_reduce(T value, Op op) {
+  constexpr unsigned kAllLanes = 0xffffffffu;
+  for (int lane_mask = 16; lane_mask > 0; lane_mask /= 2)
+    value = op(value, __shfl_xor_sync(kAllLanes, value, lane_mask));
+  return value;
+}
+
 // Combines one value from every thread of the block with `op` and returns the result to every
-// thread. A shuffle tree inside each warp, then each thread folds the warps' results in warp
+// thread. A shuffle tree inside each warp (warp_reduce), then each thread folds the warps' results in warp
 // order: the order depends only on blockDim.x, so the result is the same bits every run.
 // blockDim.x must be a multiple of 32 (at most 1024) and every thread of the block must call
 // it; `warp_results` is shared memory for 32 values, reusable by the next call.
 template <class T, class Op>
 __device__ T block_reduce(T value, Op op, T* warp_results) {
-  constexpr unsigned kAllLanes = 0xffffffffu;
-  for (int lane_mask = 16; lane_mask > 0; lane_mask /= 2)
-    value = op(value, __shfl_xor_sync(kAllLanes, value, lane_mask));
+  value = warp_reduce(value, op);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   __syncthreads();  // a previous call's readers are done with warp_results
   if (lane == 0) warp_results[warp] = value;

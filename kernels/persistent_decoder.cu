@@ -21,13 +21,6 @@
 namespace genrnn::kernels {
 namespace {
 
-constexpr unsigned kAllLanes = 0xffffffffu;
-
-__device__ inline float warp_sum(float value) {
-  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(kAllLanes, value, offset);
-  return value;
-}
-
 // Where a block keeps what it owns, in floats from the start of its dynamic shared memory:
 // per layer [weight_ih rows (layers >= 1) | weight_hh rows | bias_ih (layers >= 1) | bias_hh],
 // each row H wide and R = G * units rows (row g * units + j: gate g of unit j), then the
@@ -112,8 +105,8 @@ __global__ void persistent_decode_steps(PersistentModel model, PersistentShape s
             const float* w_ih = owned + layout.weight_ih(l) + std::size_t(r) * H;
             for (int k = lane; k < H; k += 32) input += w_ih[k] * below[std::size_t(b) * H + k];
           }
-          recurrent = warp_sum(recurrent);
-          input = warp_sum(input);
+          recurrent = warp_reduce(recurrent, SumOp{});
+          if (l > 0) input = warp_reduce(input, SumOp{});
           if (lane != 0) continue;
           gh[std::size_t(b) * R + r] = recurrent;
           gx[std::size_t(b) * R + r] =
@@ -145,7 +138,7 @@ __global__ void persistent_decode_steps(PersistentModel model, PersistentShape s
         const int b = item / V, v = item % V;
         float logit = 0.0f;
         for (int k = lane; k < H; k += 32) logit += model.head_weight[std::size_t(v) * H + k] * top[std::size_t(b) * H + k];
-        logit = warp_sum(logit);
+        logit = warp_reduce(logit, SumOp{});
         if (lane == 0) step.logits[std::size_t(b) * V + v] = logit + model.head_bias[v];
       }
       parity ^= 1;
@@ -179,8 +172,7 @@ PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batc
   const int units = (hidden + multiprocessors - 1) / multiprocessors;
   const SharedLayout layout{gates * units, hidden};
   const std::size_t bytes = layout.total(layers, batch) * sizeof(float);
-  constexpr std::size_t kStaticShared = 4096;  // the sampler's, with room to spare
-  if (bytes + kStaticShared > shared_per_block) {
+  if (bytes + sizeof(sampling::Shared) > shared_per_block) {  // and the sampler's static share
     why = "its share of the recurrent weights needs " + std::to_string(bytes >> 10) +
           " KiB of shared memory per block for " + std::to_string(batch) + " streams; a block has " +
           std::to_string(shared_per_block >> 10) + " KiB";

@@ -85,9 +85,8 @@ void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Mod
   std::vector<float> logits;
   std::vector<double> token_seconds;  // of the timed repetitions
   double decode_seconds = 0;
-  int runs = 0;
+  bool timed = false;  // measure() calls `seconds` for the timed repetitions only
   const auto decode = [&] {
-    const bool timed = runs++ >= timing.warmup;
     engine->set_state({bench.batch, {}, {}});
     engine->prefill(prompts, logits);
     const Clock::time_point start = Clock::now();
@@ -105,6 +104,7 @@ void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Mod
     result.decoder_note = stats.note;
   };
   measure(timing, int64_t{bench.batch} * bench.n_decode, result, decode, [&](const std::function<void()>& work) {
+    timed = true;
     work();
     return decode_seconds;
   });

@@ -49,13 +49,13 @@ std::string folder_of(const std::string& path) {
 
 // The pid in "<name>.tmp.<host>.<pid>" when <host> is this machine, or in the "<name>.tmp.<pid>"
 // of earlier versions; 0 for any other name (another machine's file on a shared folder, say).
-pid_t local_temporary_owner(const std::string& file, const std::string& name) {
+pid_t local_temporary_owner(const std::string& file, const std::string& name, const std::string& host) {
   const std::string prefix = name + temporary_infix;
   if (file.size() <= prefix.size() || file.compare(0, prefix.size(), prefix) != 0) return 0;
   const std::string rest = file.substr(prefix.size());
   const std::size_t dot = rest.rfind('.');
   const std::string digits = dot == std::string::npos ? rest : rest.substr(dot + 1);
-  if (dot != std::string::npos && rest.substr(0, dot) != host_name()) return 0;
+  if (dot != std::string::npos && rest.substr(0, dot) != host) return 0;
   if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
   return static_cast<pid_t>(std::stol(digits));
 }
@@ -102,12 +102,12 @@ void check_writable(const std::string& path) {
 
 std::vector<std::string> remove_stale_temporaries(const std::string& path) {
   const std::filesystem::path target(path);
-  const std::string name = target.filename().string();
+  const std::string name = target.filename().string(), host = host_name();
   std::vector<std::string> removed;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(folder_of(path), error)) {
     const std::string file = entry.path().filename().string();
-    const pid_t owner = local_temporary_owner(file, name);
+    const pid_t owner = local_temporary_owner(file, name, host);
     // Our own pid: an earlier process that had it, since this one is not writing `path` now.
     if (owner <= 0 || (owner != ::getpid() && process_exists(owner))) continue;
     if (std::filesystem::remove(entry.path(), error)) removed.push_back((target.parent_path() / file).string());

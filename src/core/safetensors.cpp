@@ -223,9 +223,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   uint64_t tensor_bytes = 0;  // no overflow: the tensors do not overlap inside the file
   for (const auto& entry : entries) tensor_bytes += entry.end - entry.begin;
-  if (tensor_bytes > available_memory_bytes())
+  if (const uint64_t available = available_memory_bytes(); tensor_bytes > available)
     throw fail("its " + std::to_string(tensor_bytes) + " bytes of tensors do not fit in the " +
-               std::to_string(available_memory_bytes()) + " bytes of memory available");
+               std::to_string(available) + " bytes of memory available");
 
   for (auto& entry : entries) {
     SafeTensor tensor{entry.dtype, std::move(entry.shape), std::vector<unsigned char>(entry.end - entry.begin)};

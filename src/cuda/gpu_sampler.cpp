@@ -17,11 +17,9 @@ void DeviceSampler::set_keys(const std::vector<DrawKey>& keys, uint64_t position
 }
 
 void DeviceSampler::draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids) {
-  const uint64_t* seeds = keys_.data();
-  uint64_t* counters = keys_.data() + 2 * static_cast<std::size_t>(streams_);
-  kernels::sample_tokens(logits, streams_, vocab, {sampling.temperature, sampling.top_k, sampling.top_p}, seeds,
-                         seeds + streams_, counters, ids, context_.stream());
-  kernels::advance_steps(counters, streams_, context_.stream());
+  kernels::sample_tokens(logits, streams_, vocab, {sampling.temperature, sampling.top_k, sampling.top_p}, seeds(),
+                         stream_ids(), counters(), ids, context_.stream());
+  kernels::advance_steps(counters(), streams_, context_.stream());
 }
 
 GpuSampler::GpuSampler(bool tf32)

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return 0;
   }
   const Model& model = *loaded;
-  const std::string copy = fuzz::input_file(nullptr, 0, "copy.safetensors");
+  const std::string copy = fuzz::scratch_path("copy.safetensors");
   model.save(copy);
   const Model again = Model::load(copy);
   fuzz::require(again.config.cell == model.config.cell && again.config.num_layers == model.config.num_layers &&

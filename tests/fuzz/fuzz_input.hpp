@@ -23,10 +23,15 @@ struct ScratchFolder {
   }
 };
 
-// The input written to `name` in the scratch folder (rewritten for each input).
-inline std::string input_file(const uint8_t* data, std::size_t size, const std::string& name) {
+// A file `name` in the scratch folder.
+inline std::string scratch_path(const std::string& name) {
   static const ScratchFolder folder;
-  const std::string path = (folder.path / name).string();
+  return (folder.path / name).string();
+}
+
+// The input written to scratch_path(name) (rewritten for each input).
+inline std::string input_file(const uint8_t* data, std::size_t size, const std::string& name) {
+  const std::string path = scratch_path(name);
   std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
                                                                  static_cast<std::streamsize>(size));
   return path;

@@ -79,6 +79,12 @@ std::string hex(uintptr_t address) {
   return text.str();
 }
 
+// [address, address + bytes) inside one live device allocation (not pinned host memory).
+bool in_device_allocation(uintptr_t address, std::size_t bytes) {
+  const Allocation* allocation = memory().find(address);
+  return allocation && !allocation->pinned && address + bytes <= allocation->begin + allocation->bytes;
+}
+
 // ---- shared memory ---------------------------------------------------------------------------
 
 uintptr_t shared_begin() { return reinterpret_cast<uintptr_t>(__start_genrnn_simt_shared); }
@@ -222,15 +228,6 @@ class Paused {
   bool was_;
 };
 
-std::string where() {
-  const Executor& e = executor();
-  std::ostringstream text;
-  text << "kernel " << e.block->launch->name << ", block (" << e.block->index.x << "," << e.block->index.y << ","
-       << e.block->index.z << "), thread (" << e.thread->index.x << "," << e.thread->index.y << ","
-       << e.thread->index.z << ")";
-  return text.str();
-}
-
 std::string thread_name(const Block& block, unsigned linear) {
   const uint3 i = block.threads[linear].index;
   std::ostringstream text;
@@ -277,6 +274,12 @@ std::string block_name(const Block& block) {
   text << "kernel " << block.launch->name << ", block (" << block.index.x << "," << block.index.y << ","
        << block.index.z << ")";
   return text.str();
+}
+
+// "kernel K, block (x,y,z), thread (x,y,z)": the running thread, for messages.
+std::string where() {
+  const Executor& e = executor();
+  return block_name(*e.block) + ", " + thread_name(*e.block, e.thread->linear);
 }
 
 // A barrier's release: every thread waiting in `state` goes on in a new barrier interval.
@@ -503,8 +506,7 @@ void check_access(const void* pointer, std::size_t bytes, bool write) {
     if (write) fail(where() + " writes into its launch's copy of the arguments");
     return;
   }
-  const Allocation* allocation = memory().find(address);
-  if (allocation && !allocation->pinned && address + bytes <= allocation->begin + allocation->bytes) return;
+  if (in_device_allocation(address, bytes)) return;
   fail(where() + (write ? " writes " : " reads ") + std::to_string(bytes) + " bytes at " + hex(address) + ", " +
        describe_address(address));
 }
@@ -518,8 +520,7 @@ T atomic_add_at(T* address, T value) {
   const auto dynamic = reinterpret_cast<uintptr_t>(e.block->dynamic.bytes.data());
   const bool shared = (a >= shared_begin() && a + sizeof(T) <= shared_end()) ||
                       (a >= dynamic && a + sizeof(T) <= dynamic + e.block->dynamic.bytes.size());
-  const Allocation* allocation = memory().find(a);
-  if (!shared && !(allocation && !allocation->pinned && a + sizeof(T) <= allocation->begin + allocation->bytes))
+  if (!shared && !in_device_allocation(a, sizeof(T)))
     fail(where() + " atomicAdd on " + std::to_string(sizeof(T)) + " bytes at " + hex(a) + ", " + describe_address(a));
   const T old = *address;
   *address = old + value;
@@ -566,8 +567,7 @@ MemoryKind memory_kind(const void* address) {
 void require_device_range(const void* address, std::size_t bytes, const std::string& what) {
   if (bytes == 0) return;
   const auto begin = reinterpret_cast<uintptr_t>(address);
-  const Allocation* allocation = memory().find(begin);
-  if (!allocation || allocation->pinned || begin + bytes > allocation->begin + allocation->bytes)
+  if (!in_device_allocation(begin, bytes))
     fail(what + ": " + std::to_string(bytes) + " bytes at " + hex(begin) + ", " + describe_address(begin));
 }
 
@@ -689,30 +689,24 @@ void* dynamic_shared_memory() {
 
 namespace {
 
-std::string mask_text(unsigned mask) {
-  std::ostringstream text;
-  text << "0x" << std::hex << mask;
-  return text.str();
-}
-
 // The checks of a lane joining a collective; messages are built only on failure.
 void check_collective(const Block& block, const Thread& thread, Collective kind, unsigned mask, int width) {
   const char* name = collective_name(kind);
   if (!((mask >> thread.lane) & 1u))
-    fail(where() + " calls " + name + " with mask " + mask_text(mask) + ", which leaves its own lane " +
+    fail(where() + " calls " + name + " with mask " + hex(mask) + ", which leaves its own lane " +
          std::to_string(thread.lane) + " out");
   if (width < 1 || width > 32 || (width & (width - 1)) != 0)
     fail(where() + " calls " + name + " with width " + std::to_string(width) + ", not a power of 2 up to 32");
   const unsigned first = thread.warp * 32, lanes = std::min<unsigned>(32, unsigned(block.threads.size()) - first);
   if (lanes < 32 && (mask >> lanes) != 0)
-    fail(where() + " calls " + name + " with mask " + mask_text(mask) +
+    fail(where() + " calls " + name + " with mask " + hex(mask) +
          ", naming lanes the block does not have (its warp has " + std::to_string(lanes) + ")");
   const Warp& warp = block.warps[thread.warp];
   if (warp.active && (warp.kind != kind || warp.mask != mask))
-    fail(where() + " calls " + name + " with mask " + mask_text(mask) + " while lanes of its warp wait in " +
-         collective_name(warp.kind) + " with mask " + mask_text(warp.mask) + ": divergent warp collectives");
+    fail(where() + " calls " + name + " with mask " + hex(mask) + " while lanes of its warp wait in " +
+         collective_name(warp.kind) + " with mask " + hex(warp.mask) + ": divergent warp collectives");
   if (mask & warp.exited)
-    fail(where() + " calls " + name + " with mask " + mask_text(mask) + ", but lanes " + mask_text(mask & warp.exited) +
+    fail(where() + " calls " + name + " with mask " + hex(mask) + ", but lanes " + hex(mask & warp.exited) +
          " of its warp have exited");
 }
 
@@ -774,7 +768,7 @@ uint64_t warp_collective(Collective kind, unsigned mask, uint64_t value, int arg
       if (source < 0 || source >= 32 || !((mask >> source) & 1u))
         fail("kernel " + std::string(block.launch->name) + ": lane " + std::to_string(l) + " of warp " +
              std::to_string(thread.warp) + " reads lane " + std::to_string(source) + " in " + collective_name(kind) +
-             ", which is not in the mask " + mask_text(mask) + " (undefined on a GPU)");
+             ", which is not in the mask " + hex(mask) + " (undefined on a GPU)");
       result = warp.values[source];
     } else if (kind == Collective::ballot) {
       result = ballot;
@@ -792,9 +786,7 @@ uint64_t warp_collective(Collective kind, unsigned mask, uint64_t value, int arg
 }
 
 float atomic_add(float* address, float value) { return atomic_add_at(address, value); }
-double atomic_add(double* address, double value) { return atomic_add_at(address, value); }
 int atomic_add(int* address, int value) { return atomic_add_at(address, value); }
-unsigned atomic_add(unsigned* address, unsigned value) { return atomic_add_at(address, value); }
 
 }  // namespace genrnn::simt
 

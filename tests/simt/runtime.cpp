@@ -239,7 +239,6 @@ cudaError_t cudaGetLastError() {
   return error;
 }
 
-cudaError_t cudaPeekAtLastError() { return genrnn::simt::last_error; }
 
 // ---- the device ----
 
@@ -336,14 +335,6 @@ cudaError_t cudaMemcpyAsync(void* to, const void* from, std::size_t bytes, cudaM
   return copy(to, from, bytes, kind, stream, false);
 }
 
-cudaError_t cudaMemset(void* to, int value, std::size_t bytes) {
-  if (capturing()) return refuse_during_capture();
-  require_device_range(to, bytes, "cudaMemset");
-  drain(stream_of(nullptr));
-  std::memset(to, value, bytes);
-  return cudaSuccess;
-}
-
 cudaError_t cudaMemsetAsync(void* to, int value, std::size_t bytes, cudaStream_t stream) {
   if (bytes == 0) return cudaSuccess;
   require_device_range(to, bytes, "cudaMemsetAsync");
@@ -352,7 +343,6 @@ cudaError_t cudaMemsetAsync(void* to, int value, std::size_t bytes, cudaStream_t
 
 // ---- streams ----
 
-cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
   *stream = new CUstream_st;

@@ -41,7 +41,7 @@ std::string mebibytes(uint64_t bytes) {
 // or read, a directory, an empty file, or one past max_bytes ("<what> is larger than <limit>:
 // <why>") throws genrnn::Error.
 std::string read_text_file(const std::string& path, const std::string& what, uint64_t max_bytes,
-                                 const std::string& why) {
+                           const std::string& why) {
   const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     throw genrnn::Error("cannot open " + describe(path, what) + ": " + std::strerror(errno));
@@ -84,9 +84,8 @@ std::string read_prompt_file(const std::string& path) {
 std::string read_corpus_file(const std::string& path) {
   const uint64_t available = genrnn::available_memory_bytes();
   return read_text_file(path, "data file", available / genrnn::limits::corpus_memory_per_byte,
-                              "tokenizing it needs about " + std::to_string(genrnn::limits::corpus_memory_per_byte) +
-                                  " bytes of memory per byte of text, and " + mebibytes(available) +
-                                  " are available");
+                        "tokenizing it needs about " + std::to_string(genrnn::limits::corpus_memory_per_byte) +
+                            " bytes of memory per byte of text, and " + mebibytes(available) + " are available");
 }
 
 }  // namespace gen_cuda

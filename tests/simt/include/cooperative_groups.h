@@ -11,10 +11,4 @@ class grid_group {
 };
 inline grid_group this_grid() { return {}; }
 
-class thread_block {
- public:
-  void sync() const { ::genrnn::simt::sync_threads(); }
-};
-inline thread_block this_thread_block() { return {}; }
-
 }  // namespace cooperative_groups

@@ -99,9 +99,7 @@ void launch(const char* name, bool cooperative, void (*kernel)(Parameters...), d
 
 // Device atomics: done by the executor, outside the instrumented code (they never race).
 float atomic_add(float* address, float value);
-double atomic_add(double* address, double value);
 int atomic_add(int* address, int value);
-unsigned atomic_add(unsigned* address, unsigned value);
 
 }  // namespace genrnn::simt
 
@@ -152,14 +150,10 @@ inline int __all_sync(unsigned mask, int predicate) {
 
 // ---- atomics and intrinsics ----
 inline float atomicAdd(float* address, float value) { return ::genrnn::simt::atomic_add(address, value); }
-inline double atomicAdd(double* address, double value) { return ::genrnn::simt::atomic_add(address, value); }
 inline int atomicAdd(int* address, int value) { return ::genrnn::simt::atomic_add(address, value); }
-inline unsigned atomicAdd(unsigned* address, unsigned value) { return ::genrnn::simt::atomic_add(address, value); }
 
 inline unsigned __float_as_uint(float x) { return ::genrnn::simt::from_bits<unsigned>(::genrnn::simt::to_bits(x)); }
 inline float __uint_as_float(unsigned x) { return ::genrnn::simt::from_bits<float>(::genrnn::simt::to_bits(x)); }
-inline int __float_as_int(float x) { return ::genrnn::simt::from_bits<int>(::genrnn::simt::to_bits(x)); }
-inline float __int_as_float(int x) { return ::genrnn::simt::from_bits<float>(::genrnn::simt::to_bits(x)); }
 
 // CUDA's integer min and max, which device code calls unqualified.
 inline int min(int a, int b) { return a < b ? a : b; }
