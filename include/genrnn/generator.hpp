@@ -69,6 +69,9 @@ class Generator {
   // num_samples, seed and stop are not used). Returns each stream's generated text.
   std::vector<std::string> generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                     const TokenCallback& on_token = {});
+  // The state after reading `text` as one stream from `initial` (zeros when null; batch 1): to
+  // hand to generate() later, or to read. Every engine gives the same state (within rounding).
+  RecurrentState state_after(const std::string& text, UnknownPolicy unknown, const RecurrentState* initial = nullptr);
 
  private:
   std::vector<std::string> run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,

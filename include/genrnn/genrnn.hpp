@@ -11,6 +11,7 @@
 #include "genrnn/parameters.hpp"
 #include "genrnn/sampling.hpp"
 #include "genrnn/state.hpp"
+#include "genrnn/text_file.hpp"
 #include "genrnn/tokenizer.hpp"
 #include "genrnn/trainer.hpp"
 #include "genrnn/version.hpp"

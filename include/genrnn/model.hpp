@@ -19,6 +19,9 @@ struct Model {
   // PyTorch's default initialisation: U(-1/sqrt(H), 1/sqrt(H)) for the RNN and the head,
   // N(0, 1) for the embedding; deterministic in `seed`.
   static Model initialize(const ModelConfig& config, Tokenizer tokenizer, uint64_t seed);
+  // A new model for training on `text`: the vocabulary built from it (shape.tokenizer's kind, at
+  // word level at most max_vocab tokens), shape.vocab_size set to its size, initialised as above.
+  static Model for_text(ModelConfig shape, const std::string& text, int max_vocab, uint64_t seed);
   // A safetensors checkpoint (see README): validated completely before anything is used.
   static Model load(const std::string& path);
   // Written to a temporary file and renamed into place.

@@ -46,8 +46,9 @@ struct TrainProgress {
   double val_loss = -1;     // last validation loss; < 0 while there is none
   bool evaluated = false;   // val_loss was computed at this step
   bool checkpointed = false;
-  double tokens_per_second = 0;
-  double elapsed_seconds = 0;
+  int64_t tokens = 0;       // tokens trained on since the run's first step: step x batch x seq-len
+  double tokens_per_second = 0;  // in this call of run()
+  double elapsed_seconds = 0;    // in this call of run()
 };
 using ProgressCallback = std::function<void(const TrainProgress&)>;
 
@@ -89,5 +90,10 @@ class Trainer {
 };
 
 std::string optimizer_state_path(const std::string& checkpoint_path);
+
+// A training text as ids of `tokenizer`: word level maps the words its capped vocabulary lacks
+// to <unk>; char level refuses a character outside the vocabulary (a model built from another
+// text), naming it.
+std::vector<int> encode_corpus(const Tokenizer& tokenizer, const std::string& text);
 
 }  // namespace genrnn

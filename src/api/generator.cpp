@@ -67,6 +67,17 @@ std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& r
   return run(requests, options, on_token, nullptr);
 }
 
+RecurrentState Generator::state_after(const std::string& text, UnknownPolicy unknown, const RecurrentState* initial) {
+  if (initial && initial->batch != 1)
+    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; reading a text takes 1");
+  const std::vector<int> ids = model_.tokenizer.encode(text, unknown);
+  if (ids.empty()) throw Error("the text is empty: give at least one token to read");
+  engine_->set_state(initial ? *initial : RecurrentState{1, {}, {}});
+  std::vector<float> logits;
+  engine_->prefill(ids, logits);
+  return engine_->state();
+}
+
 std::vector<std::string> Generator::run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                         const TokenCallback& on_token, const RecurrentState* initial) {
   options.sampling.validate();

@@ -36,6 +36,10 @@ void TrainOptions::validate() const {
 
 std::string optimizer_state_path(const std::string& checkpoint_path) { return checkpoint_path + ".optim"; }
 
+std::vector<int> encode_corpus(const Tokenizer& tokenizer, const std::string& text) {
+  return tokenizer.encode(text, tokenizer.kind() == TokenizerKind::word ? UnknownPolicy::unk : UnknownPolicy::error);
+}
+
 namespace {
 
 RecurrentState zero_state(int batch) { return {batch, {}, {}}; }
@@ -95,6 +99,7 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
     if (progress.evaluated) progress.val_loss = validation_loss();
     if (progress.checkpointed) save_checkpoint();
     progress.step = step_;
+    progress.tokens = step_ * window.batch * window.seq_len;
     progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.tokens_per_second = tokens / std::max(progress.elapsed_seconds, 1e-9);
     if (on_progress) on_progress(progress);

@@ -61,6 +61,12 @@ void check_tensors(const SafetensorsFile& file, const std::vector<TensorSpec>& l
 
 }  // namespace
 
+Model Model::for_text(ModelConfig shape, const std::string& text, int max_vocab, uint64_t seed) {
+  Tokenizer tokenizer = Tokenizer::build(shape.tokenizer, text, max_vocab);
+  shape.vocab_size = tokenizer.size();
+  return initialize(shape, std::move(tokenizer), seed);
+}
+
 Model Model::initialize(const ModelConfig& config, Tokenizer tokenizer, uint64_t seed) {
   config.validate();
   if (config.vocab_size != tokenizer.size())

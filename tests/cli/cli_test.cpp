@@ -344,9 +344,10 @@ TEST_F(CliEndToEnd, TrainReportsAndLogs) {
 
   const std::vector<std::string> rows = split(read_file(csv()), "\n");
   ASSERT_EQ(rows.size(), 62u);  // header, 60 steps, the empty piece after the last newline
-  EXPECT_EQ(rows[0], "step,train_loss,val_loss,tokens_per_second,elapsed_seconds");
+  EXPECT_EQ(rows[0], "step,train_loss,val_loss,tokens_per_second,elapsed_seconds,tokens");
   EXPECT_EQ(rows[1].rfind("1,", 0), 0u) << rows[1];
-  EXPECT_EQ(std::count(rows[20].begin(), rows[20].end(), ','), 4) << rows[20];
+  EXPECT_EQ(std::count(rows[20].begin(), rows[20].end(), ','), 5) << rows[20];
+  EXPECT_EQ(split(rows[20], ",")[5], std::to_string(20 * 8 * 20));  // steps x --batch x --seq-len
   EXPECT_EQ(split(rows[19], ",")[2], "");              // step 19: no validation
   EXPECT_NE(split(rows[20], ",")[2], "") << rows[20];  // step 20: --eval-every 20
 }

@@ -310,5 +310,30 @@ TEST(Generator, InitialStateIsUsedAndChecked) {
   EXPECT_THROW(generator.generate("", options), Error);
 }
 
+TEST(Generator, StateAfterATextIsTheStateThatTextLeaves) {
+  for (CellType cell : {CellType::lstm, CellType::gru}) {
+    const std::string text = structured_text(2000, 7);
+    const Model model = small_model(text, cell, 2, 9);
+    Generator generator(model, Device::cpu);
+    const RecurrentState after_the = generator.state_after("the ", UnknownPolicy::error);
+    ASSERT_EQ(after_the.batch, 1);
+    ASSERT_EQ(after_the.h.size(), 2u * 48);
+    EXPECT_EQ(after_the.c.size(), cell == CellType::lstm ? 2u * 48 : 0u);
+    // Read in two parts, the second from the first's state, the text leaves the same state.
+    const RecurrentState after_th = generator.state_after("th", UnknownPolicy::error);
+    const RecurrentState in_two = generator.state_after("e ", UnknownPolicy::error, &after_th);
+    EXPECT_LT(testing::max_relative_error(in_two.h, after_the.h), 1e-6);
+    EXPECT_LT(testing::max_relative_error(in_two.c, after_the.c), 1e-6);
+    // And generation from it continues that text exactly.
+    GenerateOptions options;
+    options.length = 20;
+    options.sampling.seed = 5;
+    EXPECT_EQ(generator.generate("c", options, {}, &after_the), generator.generate("the c", options));
+    const RecurrentState wrong_batch{2, {}, {}};
+    EXPECT_THROW(generator.state_after("a", UnknownPolicy::error, &wrong_batch), Error);
+    EXPECT_THROW(generator.state_after("", UnknownPolicy::error), Error);
+  }
+}
+
 }  // namespace
 }  // namespace genrnn

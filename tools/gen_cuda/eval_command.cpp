@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "text_file.hpp"
 
 namespace gen_cuda {
 namespace {
@@ -49,7 +48,7 @@ std::string to_text(const genrnn::EvalResult& result) {
 
 int run_eval(const EvalArguments& args) {
   const genrnn::Model model = genrnn::Model::load(args.model_path);
-  const std::string text = read_corpus_file(args.data_path);
+  const std::string text = genrnn::read_corpus_file(args.data_path);
   const std::vector<int> ids =
       model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
   const genrnn::EvalResult result = genrnn::evaluate(model, ids, genrnn::parse_device(args.device), args.engine);

@@ -61,7 +61,7 @@ ProgressReporter::ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_
     throw genrnn::Error("cannot open log file '" + csv_path + "': " + std::strerror(errno));
   }
   csv_ << std::setprecision(9);
-  if (!continues_rows) csv_ << "step,train_loss,val_loss,tokens_per_second,elapsed_seconds\n";
+  if (!continues_rows) csv_ << "step,train_loss,val_loss,tokens_per_second,elapsed_seconds,tokens\n";
 }
 
 std::string ProgressReporter::summary(const genrnn::TrainProgress& progress) const {
@@ -106,7 +106,7 @@ void ProgressReporter::write_csv_row(const genrnn::TrainProgress& progress) {
   if (progress.loss_read) csv_ << progress.train_loss;
   csv_ << ',';
   if (progress.evaluated) csv_ << progress.val_loss;
-  csv_ << ',' << progress.tokens_per_second << ',' << progress.elapsed_seconds << '\n';
+  csv_ << ',' << progress.tokens_per_second << ',' << progress.elapsed_seconds << ',' << progress.tokens << '\n';
   // Keep the file current for whoever plots it during a long run.
   if (progress.evaluated || progress.checkpointed) csv_.flush();
 }

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "text_file.hpp"
 
 namespace gen_cuda {
 namespace {
@@ -28,7 +27,7 @@ struct SampleArguments {
 };
 
 int run_sample(SampleArguments& args) {
-  const std::string prompt = args.prompt_path.empty() ? args.prompt : read_prompt_file(args.prompt_path);
+  const std::string prompt = args.prompt_path.empty() ? args.prompt : genrnn::read_prompt_file(args.prompt_path);
   const genrnn::Model model = genrnn::Model::load(args.model_path);
   args.options.unknown = genrnn::parse_unknown_policy(args.unknown);
   // Checked before anything is printed, so that a bad prompt is the only line on stderr.

@@ -12,7 +12,6 @@
 
 #include "commands.hpp"
 #include "progress_reporter.hpp"
-#include "text_file.hpp"
 
 namespace gen_cuda {
 namespace {
@@ -63,16 +62,13 @@ void install_stop_handler() {
 }
 
 genrnn::Model new_model(const TrainArguments& args, const std::string& text) {
-  const genrnn::TokenizerKind kind = genrnn::parse_tokenizer_kind(args.tokenizer);
-  genrnn::Tokenizer tokenizer = genrnn::Tokenizer::build(kind, text, args.vocab_size);
-  genrnn::ModelConfig config;
-  config.cell = genrnn::parse_cell(args.cell);
-  config.num_layers = args.layers;
-  config.hidden_size = args.hidden;
-  config.embedding_dim = args.embed;
-  config.vocab_size = tokenizer.size();
-  config.tokenizer = kind;
-  return genrnn::Model::initialize(config, std::move(tokenizer), args.options.seed);
+  genrnn::ModelConfig shape;
+  shape.cell = genrnn::parse_cell(args.cell);
+  shape.num_layers = args.layers;
+  shape.hidden_size = args.hidden;
+  shape.embedding_dim = args.embed;
+  shape.tokenizer = genrnn::parse_tokenizer_kind(args.tokenizer);
+  return genrnn::Model::for_text(shape, text, args.vocab_size, args.options.seed);
 }
 
 genrnn::Model model_to_resume(const TrainArguments& args) {
@@ -98,14 +94,9 @@ std::string describe_shape(const genrnn::ModelConfig& config) {
 }
 
 int run_train(TrainArguments& args) {
-  const std::string text = read_corpus_file(args.data_path);
+  const std::string text = genrnn::read_corpus_file(args.data_path);
   genrnn::Model model = args.resume ? model_to_resume(args) : new_model(args, text);
-  // Word level maps rare words to <unk> (the vocabulary is capped); every character of the
-  // corpus is in a char vocabulary, unless a resumed model was built from another text.
-  const genrnn::UnknownPolicy unknown = model.config.tokenizer == genrnn::TokenizerKind::word
-                                            ? genrnn::UnknownPolicy::unk
-                                            : genrnn::UnknownPolicy::error;
-  const std::vector<int> corpus = model.tokenizer.encode(text, unknown);
+  const std::vector<int> corpus = genrnn::encode_corpus(model.tokenizer, text);
   const genrnn::ModelConfig config = model.config;
 
   args.options.optimizer = genrnn::parse_optimizer(args.optimizer);

@@ -1,7 +1,7 @@
-#include "text_file.hpp"
+#include "genrnn/text_file.hpp"
 
-#include <genrnn/error.hpp>
-#include <genrnn/limits.hpp>
+#include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace gen_cuda {
+namespace genrnn {
 namespace {
 
 class FileDescriptor {
@@ -39,22 +39,22 @@ std::string mebibytes(uint64_t bytes) {
 
 // The whole file, as bytes; `what` names it in errors ("data file"). One that cannot be opened
 // or read, a directory, an empty file, or one past max_bytes ("<what> is larger than <limit>:
-// <why>") throws genrnn::Error.
+// <why>") throws Error.
 std::string read_text_file(const std::string& path, const std::string& what, uint64_t max_bytes,
                            const std::string& why) {
   const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
-    throw genrnn::Error("cannot open " + describe(path, what) + ": " + std::strerror(errno));
+    throw Error("cannot open " + describe(path, what) + ": " + std::strerror(errno));
   }
   struct stat status {};
   if (::fstat(file.get(), &status) != 0) {
-    throw genrnn::Error("cannot read " + describe(path, what) + ": " + std::strerror(errno));
+    throw Error("cannot read " + describe(path, what) + ": " + std::strerror(errno));
   }
   if (S_ISDIR(status.st_mode)) {
-    throw genrnn::Error("cannot read " + describe(path, what) + ": " + std::strerror(EISDIR));
+    throw Error("cannot read " + describe(path, what) + ": " + std::strerror(EISDIR));
   }
   const auto too_large = [&] {
-    return genrnn::Error(describe(path, what) + " is larger than " + mebibytes(max_bytes) + ": " + why);
+    return Error(describe(path, what) + " is larger than " + mebibytes(max_bytes) + ": " + why);
   };
   if (static_cast<uint64_t>(status.st_size) > max_bytes) throw too_large();
   // Read to the end rather than trusting st_size: pipes and /proc files report 0.
@@ -66,26 +66,26 @@ std::string read_text_file(const std::string& path, const std::string& what, uin
     if (count == 0) break;
     if (count < 0) {
       if (errno == EINTR) continue;
-      throw genrnn::Error("cannot read " + describe(path, what) + ": " + std::strerror(errno));
+      throw Error("cannot read " + describe(path, what) + ": " + std::strerror(errno));
     }
     text.append(buffer, static_cast<std::size_t>(count));
     if (text.size() > max_bytes) throw too_large();
   }
-  if (text.empty()) throw genrnn::Error(describe(path, what) + " is empty");
+  if (text.empty()) throw Error(describe(path, what) + " is empty");
   return text;
 }
 
 }  // namespace
 
 std::string read_prompt_file(const std::string& path) {
-  return read_text_file(path, "prompt file", genrnn::limits::max_prompt_bytes, "the limit for a prompt");
+  return read_text_file(path, "prompt file", limits::max_prompt_bytes, "the limit for a prompt");
 }
 
 std::string read_corpus_file(const std::string& path) {
-  const uint64_t available = genrnn::available_memory_bytes();
-  return read_text_file(path, "data file", available / genrnn::limits::corpus_memory_per_byte,
-                        "tokenizing it needs about " + std::to_string(genrnn::limits::corpus_memory_per_byte) +
+  const uint64_t available = available_memory_bytes();
+  return read_text_file(path, "data file", available / limits::corpus_memory_per_byte,
+                        "tokenizing it needs about " + std::to_string(limits::corpus_memory_per_byte) +
                             " bytes of memory per byte of text, and " + mebibytes(available) + " are available");
 }
 
-}  // namespace gen_cuda
+}  // namespace genrnn
