@@ -12,7 +12,9 @@ Example, the lesson's char model (all_letters plus an end-of-line token):
       --vocab-chars "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-" --append-newline
 """
 import argparse
+import importlib.util
 import json
+import pathlib
 import string
 import sys
 
@@ -21,7 +23,20 @@ from torch import nn
 
 from genrnn_model import GenRNN, check_state_dict, check_vocab, save_checkpoint
 
-GATES_TO_CELL = {4: "lstm", 3: "gru", 1: "rnn"}
+
+def load_torch_names():
+    """The Python package's renaming (python/genrnn/torch_names.py), without the package built."""
+    path = pathlib.Path(__file__).resolve().parent.parent / "python" / "genrnn" / "torch_names.py"
+    spec = importlib.util.spec_from_file_location("genrnn_torch_names", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+torch_names = load_torch_names()
+guess_prefix_map, rename_keys, infer_config = (torch_names.guess_prefix_map, torch_names.rename_keys,
+                                               torch_names.infer_config)
+
 LESSON_ALPHABET = string.ascii_letters + " .,;'-"
 LESSON_VOCAB = list(LESSON_ALPHABET) + ["\n"]
 LESSON_PREFIX_MAP = {"lstm": "rnn", "fc": "head"}
@@ -39,56 +54,6 @@ class LessonModel(nn.Module):
         """x: one-hot [T, B, V], sequence first as in the lesson; returns (logits, hidden)."""
         out, hidden = self.lstm(x, hidden)
         return self.fc(out), hidden
-
-
-def guess_prefix_map(state_dict):
-    """Map each submodule prefix to embedding / rnn / head by the tensor names it owns."""
-    suffixes = {}
-    for key in state_dict:
-        prefix, _, suffix = key.rpartition(".")
-        suffixes.setdefault(prefix, set()).add(suffix)
-    roles = {}
-    for prefix, names in suffixes.items():
-        if "weight_ih_l0" in names:
-            roles.setdefault("rnn", []).append(prefix)
-        elif names == {"weight"}:
-            roles.setdefault("embedding", []).append(prefix)
-        elif names == {"weight", "bias"}:
-            roles.setdefault("head", []).append(prefix)
-    return {prefixes[0]: role for role, prefixes in roles.items() if len(prefixes) == 1}
-
-
-def rename_keys(state_dict, prefix_map):
-    """Rename keys whose submodule prefix is in prefix_map (old -> new)."""
-    renamed = {}
-    for key, value in state_dict.items():
-        prefix, _, suffix = key.rpartition(".")
-        new_key = f"{prefix_map.get(prefix, prefix)}.{suffix}" if prefix else key
-        if new_key in renamed:
-            raise ValueError(f"two tensors would both be named {new_key!r} after renaming")
-        renamed[new_key] = value
-    return renamed
-
-
-def infer_config(state_dict, tokenizer, cell=None):
-    """Read the genrnn config (cell, L, H, E, V) off the shapes of a renamed state_dict."""
-    if "rnn.weight_hh_l0" not in state_dict or "head.weight" not in state_dict:
-        raise ValueError("no rnn.weight_hh_l0 / head.weight tensors; tensor names are "
-                         f"{sorted(state_dict)}; rename submodules with --map old=new")
-    shape = tuple(state_dict["rnn.weight_hh_l0"].shape)
-    fits = len(shape) == 2 and shape[1] > 0 and shape[0] % shape[1] == 0
-    inferred = GATES_TO_CELL.get(shape[0] // shape[1]) if fits else None
-    if inferred is None:
-        raise ValueError(f"rnn.weight_hh_l0 shape {list(shape)} fits no LSTM, GRU or RNN")
-    if cell is not None and cell != inferred:
-        raise ValueError(f"--cell {cell} but the weights are those of a {inferred}")
-    layers = 0
-    while f"rnn.weight_ih_l{layers}" in state_dict:
-        layers += 1
-    embedding = state_dict.get("embedding.weight")
-    return {"cell": inferred, "num_layers": layers, "hidden_size": shape[1],
-            "embedding_dim": 0 if embedding is None else embedding.shape[1],
-            "vocab_size": state_dict["head.weight"].shape[0], "tokenizer": tokenizer}
 
 
 def export_state_dict(state_dict, vocab, tokenizer, out, cell=None, prefix_map=None):

@@ -3,9 +3,9 @@
 
 namespace genrnn {
 
-// Whole text files as bytes, for gen_cuda and the Python package alike (the same messages). One
-// that cannot be opened or read, a directory, an empty file, or one past the limit throws Error
-// naming it.
+// Whole UTF-8 text files, for gen_cuda and the Python package alike (the same messages). One that
+// cannot be opened or read, a directory, an empty file, one past the limit, or invalid UTF-8
+// throws Error naming it.
 
 // A prompt: at most limits::max_prompt_bytes.
 std::string read_prompt_file(const std::string& path);

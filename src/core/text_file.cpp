@@ -2,6 +2,7 @@
 
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
+#include "core/utf8.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -72,6 +73,11 @@ std::string read_text_file(const std::string& path, const std::string& what, uin
     if (text.size() > max_bytes) throw too_large();
   }
   if (text.empty()) throw Error(describe(path, what) + " is empty");
+  try {
+    decode_utf8(text);  // a text file, so that every caller gets strings it can hand on (Python's str)
+  } catch (const Error& error) {
+    throw Error(describe(path, what) + ": " + error.what());
+  }
   return text;
 }
 

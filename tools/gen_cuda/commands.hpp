@@ -1,5 +1,7 @@
 #pragma once
-// The gen_cuda subcommands and the option helpers they share.
+// The gen_cuda subcommands and the option helpers they share. Input files are not checked by
+// CLI11 but by the library as it reads them (genrnn/text_file.hpp, Model::load): the messages are
+// then the Python package's too.
 #include <CLI/CLI.hpp>
 #include <genrnn/config.hpp>
 #include <genrnn/device.hpp>

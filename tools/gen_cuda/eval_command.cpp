@@ -65,11 +65,9 @@ Command add_eval_command(CLI::App& parent) {
       "eval", "Mean cross-entropy of a text under a model (one stream from a zero state)");
   auto args = std::make_shared<EvalArguments>();
   command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   command->add_option("--data", args->data_path, "Text to evaluate (UTF-8)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   command->add_flag("--json", args->json,
                     "Print only {\"loss\", \"bits_per_token\", \"perplexity\", \"tokens\"}");
   add_unknown_option(*command, args->unknown);

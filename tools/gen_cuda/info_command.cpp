@@ -84,8 +84,7 @@ Command add_info_command(CLI::App& parent) {
   CLI::App* command =
       parent.add_subcommand("info", "Version, build, GPUs and, with -m, a model's shape");
   auto model_path = std::make_shared<std::string>();
-  command->add_option("-m,--model", *model_path, "Model checkpoint (safetensors)")
-      ->check(CLI::ExistingFile);
+  command->add_option("-m,--model", *model_path, "Model checkpoint (safetensors)");
   return {command, [model_path] { return run_info(*model_path); }};
 }
 

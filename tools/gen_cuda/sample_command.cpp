@@ -76,13 +76,11 @@ Command add_sample_command(CLI::App& parent) {
   options.sampling.temperature = 0.8f;
 
   command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   // Not an option group: CLI11 2.1's nameless groups take an empty argument ("") for their own
   // name and then parse forever (found by tests/fuzz/cli_fuzzer).
   CLI::Option* prompt = command->add_option("-p,--prompt", args->prompt, "Text the generated text continues");
   CLI::Option* prompt_file = command->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")
-                                 ->check(CLI::ExistingFile)
                                  ->excludes(prompt);
   command->parse_complete_callback([prompt, prompt_file] {
     if (prompt->count() + prompt_file->count() == 0) throw CLI::RequiredError("--prompt or --prompt-file");

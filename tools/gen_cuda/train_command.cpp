@@ -144,8 +144,7 @@ Command add_train_command(CLI::App& parent) {
   genrnn::TrainOptions& options = args->options;
 
   command->add_option("--data", args->data_path, "Training text (UTF-8)")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   command->add_option("--out", options.out_path, "Checkpoint to write (safetensors)")
       ->required()
       ->check(in_existing_folder());

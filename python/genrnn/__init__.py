@@ -1,0 +1,26 @@
+"""genrnn: recurrent language models (LSTM, GRU, tanh RNN), char- or word-level.
+
+Train on a text, generate with temperature, top-k and top-p, evaluate, and move models to and
+from PyTorch; the same C++ library and checkpoints as the gen_cuda command line.
+
+    import genrnn
+    model = genrnn.train("corpus.txt", cell="lstm", layers=1, hidden=64, embed=0, steps=500)
+    print(model.generate("The ", 200, temperature=0.5, seed=1))
+    model.save("model.safetensors")
+
+Every failure raises genrnn.Error (a ValueError) with the library's one-line message.
+"""
+from . import _genrnn
+from ._genrnn import Error, EvalResult, TrainProgress
+from .model import Config, Model, State, from_torch, read_text
+from .plot import plot_training
+from .training import train
+
+__version__ = _genrnn.version()
+__all__ = ["Config", "Error", "EvalResult", "Model", "State", "TrainProgress", "engines", "from_torch",
+           "plot_training", "read_text", "train"]
+
+
+def engines() -> list:
+    """The engines: name, description, device ("cpu" or "cuda"), in_this_build, why_not."""
+    return _genrnn.engines()

@@ -1,0 +1,92 @@
+"""genrnn.train: a model trained on a text, char-rnn style (truncated BPTT over parallel streams)."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Callable, Optional
+
+from . import _genrnn
+from ._genrnn import Error, TrainProgress
+from .model import Model, PathOrText, read_text
+
+
+def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int = 10000, cell: str = "lstm",
+          layers: int = 2, hidden: int = 128, embed: int = 32, seq_len: int = 100, batch: int = 32,
+          steps: Optional[int] = None, epochs: Optional[int] = None, lr: float = 2e-3, clip: float = 5.0,
+          dropout: float = 0.0, optimizer: str = "adam", val_frac: float = 0.05, seed: int = 1234,
+          eval_every: int = 100, checkpoint_every: int = 1000, out: Optional[PathOrText] = None,
+          device: str = "auto", engine: str = "auto", tf32: bool = False, resume: bool = False,
+          callback: Optional[Callable[[TrainProgress], None]] = None) -> Model:
+    """Train a model on a text and return it; the defaults are gen_cuda train's.
+
+    text_or_path: the text, or a file (a path-like object, or a str naming a file; see
+    genrnn.model.read_text). tokenizer: "char" (code points) or "word" (words and punctuation,
+    at most vocab_size tokens with <unk>). cell: "lstm", "gru" or "rnn"; layers, hidden; embed:
+    the embedding size, 0 for one-hot input (the lesson's model). The text becomes `batch`
+    parallel streams read in windows of `seq_len` tokens, the state carried between windows.
+    steps or epochs (default: one epoch); lr, clip (global gradient norm, 0: off), dropout
+    between layers, optimizer "adam" or "sgd"; the last val_frac of the text is held out and
+    evaluated every eval_every steps. seed: initialisation and dropout.
+    out: the checkpoint, saved every checkpoint_every steps and at the end (with its optimizer
+    state in OUT.optim); None keeps no file. resume: continue the run saved in `out` (weights,
+    optimizer, data position, RNG; the shape arguments are then the checkpoint's).
+    device, engine, tf32: as for Model.generate; tf32 lets a GPU use TF32 tensor cores.
+    callback(progress) runs after every step (progress.step, total_steps, train_loss,
+    val_loss, tokens, tokens_per_second, ...); without one, a tqdm bar shows progress when tqdm
+    is installed. Ctrl-C (KeyboardInterrupt) stops after the current step, keeps the checkpoint
+    and returns the model trained so far. Raises genrnn.Error on a bad argument or file.
+    """
+    if steps is not None and epochs is not None:
+        raise Error("give steps or epochs, not both")
+    if resume and out is None:
+        raise Error("resume needs out: the checkpoint of the run to continue")
+    text = read_text(text_or_path)
+    with tempfile.TemporaryDirectory(prefix="genrnn-train-") as scratch:
+        out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
+        if resume:
+            native = _genrnn.Model.load(out_path)
+        else:
+            native = _genrnn.Model.for_text(text, cell, layers, hidden, embed, tokenizer, vocab_size, seed)
+        run = _genrnn.Training(native, text, seq_len, batch, steps or 0, epochs or 1, optimizer, lr, clip,
+                               dropout, val_frac, seed, eval_every, checkpoint_every if out is not None else 0,
+                               1 if callback else 10, out_path, device, engine, tf32, resume)
+        for note in run.notes:
+            print(f"genrnn: note: {note}", file=sys.stderr)
+        bar = _progress_bar(run) if callback is None else None
+        try:
+            run.run(callback if bar is None else bar.report)
+        except KeyboardInterrupt:
+            kept = f"checkpoint saved to {out_path}" if out is not None else "no checkpoint kept (out=None)"
+            print(f"genrnn: training interrupted at step {run.step} of {run.total_steps}; {kept}; "
+                  "returning the model trained so far", file=sys.stderr)
+        finally:
+            if bar is not None:
+                bar.close()
+        return Model(run.model())
+
+
+class _TqdmReport:
+    """A tqdm bar fed by the training callback: steps, loss, validation loss."""
+
+    def __init__(self, tqdm, run):
+        self._bar = tqdm(total=run.total_steps, initial=run.step, unit="step", desc=f"train ({run.engine_name})")
+
+    def report(self, progress: TrainProgress) -> None:
+        self._bar.update(progress.step - self._bar.n)
+        if progress.loss_read or progress.evaluated:
+            postfix = {"loss": f"{progress.train_loss:.4f}"}
+            if progress.val_loss >= 0:
+                postfix["val"] = f"{progress.val_loss:.4f}"
+            self._bar.set_postfix(postfix, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress_bar(run) -> Optional[_TqdmReport]:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return _TqdmReport(tqdm, run)

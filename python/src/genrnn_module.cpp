@@ -1,0 +1,370 @@
+// genrnn._genrnn: the C++ library as the Python package (python/genrnn) sees it. Thin on
+// purpose: each binding converts its arguments, releases the GIL around the library's work and
+// converts the result; the Pythonic API (defaults, text or path, torch, progress bars) is in
+// python/genrnn. genrnn::Error becomes genrnn.Error, with the library's one-line message.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <genrnn/genrnn.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+using Array = nb::ndarray<nb::numpy, float>;
+// What Python hands in: float32, C order, on the host (python/genrnn converts before calling).
+using InputArray = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
+
+Array to_numpy(std::vector<float> values, std::vector<std::size_t> shape) {
+  auto* owner = new std::vector<float>(std::move(values));
+  nb::capsule free_when_done(owner, [](void* p) noexcept { delete static_cast<std::vector<float>*>(p); });
+  return Array(owner->data(), shape.size(), shape.data(), free_when_done);
+}
+
+std::vector<float> to_vector(const InputArray& array) {
+  return std::vector<float>(array.data(), array.data() + array.size());
+}
+
+// A state as numpy [layers, batch, hidden]: h, and c for an LSTM (None otherwise).
+using StateArrays = std::pair<Array, std::optional<Array>>;
+
+StateArrays state_to_numpy(const genrnn::ModelConfig& config, genrnn::RecurrentState state) {
+  const std::vector<std::size_t> shape{static_cast<std::size_t>(config.num_layers),
+                                       static_cast<std::size_t>(state.batch),
+                                       static_cast<std::size_t>(config.hidden_size)};
+  std::optional<Array> c;
+  if (!state.c.empty()) c = to_numpy(std::move(state.c), shape);
+  return {to_numpy(std::move(state.h), shape), c};
+}
+
+// h (and c) of shape [layers, batch, hidden] as the library's state; the engine checks the sizes.
+std::optional<genrnn::RecurrentState> state_from_numpy(const genrnn::ModelConfig& config,
+                                                       const std::optional<InputArray>& h,
+                                                       const std::optional<InputArray>& c) {
+  if (!h) {
+    if (c) throw genrnn::Error("an initial state with c needs h too");
+    return std::nullopt;
+  }
+  auto check = [&](const InputArray& array, const char* which) {
+    if (array.ndim() != 3 || array.shape(0) != static_cast<std::size_t>(config.num_layers) ||
+        array.shape(2) != static_cast<std::size_t>(config.hidden_size) || (c && array.shape(1) != h->shape(1)))
+      throw genrnn::Error(std::string("the initial state's ") + which + " must have shape [layers " +
+                          std::to_string(config.num_layers) + ", batch, hidden " +
+                          std::to_string(config.hidden_size) + "]");
+  };
+  check(*h, "h");
+  if (c) check(*c, "c");
+  return genrnn::RecurrentState{static_cast<int>(h->shape(1)), to_vector(*h), c ? to_vector(*c) : std::vector<float>{}};
+}
+
+genrnn::EngineOptions engine_options(const std::string& device, const std::string& engine, const std::string& decoder,
+                                     bool cuda_graphs) {
+  genrnn::EngineOptions options{genrnn::parse_device(device), engine};
+  options.decoder = decoder;
+  options.cuda_graphs = cuda_graphs;
+  return options;
+}
+
+genrnn::Model model_from_parts(const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
+                               const std::string& tokenizer, std::vector<std::string> vocab,
+                               const InputArray& parameters) {
+  genrnn::ModelConfig config{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim,
+                             static_cast<int>(vocab.size()), genrnn::parse_tokenizer_kind(tokenizer)};
+  config.validate();
+  const std::size_t expected = genrnn::parameter_count(config);
+  if (parameters.size() != expected)
+    throw genrnn::Error("the model has " + std::to_string(expected) + " parameters; " +
+                        std::to_string(parameters.size()) + " were given");
+  genrnn::Tokenizer vocabulary = genrnn::Tokenizer::from_vocab(config.tokenizer, std::move(vocab));
+  return genrnn::Model{config, std::move(vocabulary), to_vector(parameters)};
+}
+
+// Training in steps Python can watch: the callback runs after each step with the GIL held, and a
+// KeyboardInterrupt (or any exception) it raises, or a Ctrl-C pending, stops the run after that
+// step; the checkpoint is saved, then the exception is raised again.
+class Training {
+ public:
+  Training(genrnn::Model model, const std::string& text, const genrnn::TrainOptions& options, bool resume) {
+    std::vector<int> corpus = genrnn::encode_corpus(model.tokenizer, text);
+    trainer_ = std::make_unique<genrnn::Trainer>(std::move(model), corpus, options);
+    if (resume) trainer_->resume();
+  }
+
+  void run(const nb::object& on_progress) {
+    std::atomic<bool> stop{false};
+    std::optional<nb::python_error> raised;
+    {
+      nb::gil_scoped_release release;
+      trainer_->run(
+          [&](const genrnn::TrainProgress& progress) {
+            nb::gil_scoped_acquire acquire;
+            try {
+              if (PyErr_CheckSignals() != 0) throw nb::python_error();
+              if (!on_progress.is_none()) on_progress(progress);
+            } catch (nb::python_error& error) {
+              raised.emplace(std::move(error));
+              stop = true;
+            }
+          },
+          &stop);
+    }
+    if (raised) throw std::move(*raised);
+  }
+
+  genrnn::Trainer& trainer() { return *trainer_; }
+
+ private:
+  std::unique_ptr<genrnn::Trainer> trainer_;
+};
+
+// The library's token callback over a Python callable (stream, piece) -> None, called with the
+// GIL held; also where a Ctrl-C reaches a long generation, with or without a callable. (Pieces
+// are whole tokens, and a stop string cuts at its own end: always whole UTF-8 characters.)
+genrnn::TokenCallback piece_callback(const nb::object& on_piece) {
+  return [on_piece](int stream, int, const std::string& piece) {
+    nb::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw nb::python_error();
+    if (!on_piece.is_none()) on_piece(stream, piece);
+  };
+}
+
+}  // namespace
+
+NB_MODULE(_genrnn, m) {
+  m.doc() = "genrnn's C++ library; use the genrnn package, which wraps it.";
+  nb::exception<genrnn::Error> error(m, "Error", PyExc_ValueError);
+  error.attr("__doc__") = "What genrnn refused or failed at, in one line (the same as gen_cuda's message).";
+
+  m.def("version", &genrnn::version, "The library's version.");
+  m.def(
+      "engines",
+      [] {
+        std::vector<nb::dict> engines;
+        for (const genrnn::EngineInfo& info : genrnn::registered_engines()) {
+          nb::dict engine;
+          engine["name"] = info.name;
+          engine["description"] = info.description;
+          engine["device"] = info.device;
+          engine["in_this_build"] = info.in_this_build;
+          engine["why_not"] = info.why_not;
+          engines.push_back(engine);
+        }
+        return engines;
+      },
+      "The registered engines: name, description, device, in_this_build, why_not.");
+  m.def("read_corpus_file", &genrnn::read_corpus_file, "path"_a, "A training or evaluation text file (UTF-8, within the memory limit), as text.");
+  m.def(
+      "parameter_layout",
+      [](const std::string& cell, int num_layers, int hidden_size, int embedding_dim, int vocab_size,
+         const std::string& tokenizer) {
+        const genrnn::ModelConfig config{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim, vocab_size,
+                                         genrnn::parse_tokenizer_kind(tokenizer)};
+        config.validate();
+        std::vector<std::tuple<std::string, std::vector<int64_t>, std::size_t>> layout;
+        for (const genrnn::TensorSpec& spec : genrnn::parameter_layout(config))
+          layout.emplace_back(spec.name, spec.shape, spec.offset);
+        return layout;
+      },
+      "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a, "vocab_size"_a, "tokenizer"_a,
+      "The model's tensors in the flat parameter buffer: (PyTorch name, shape, offset).");
+
+  nb::class_<genrnn::Model>(m, "Model", "A model on the host: shape, vocabulary and weights.")
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            nb::gil_scoped_release release;
+            return genrnn::Model::load(path);
+          },
+          "path"_a, "Reads a safetensors checkpoint, validated completely.")
+      .def_static(
+          "for_text",
+          [](const std::string& text, const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
+             const std::string& tokenizer, int max_vocab, uint64_t seed) {
+            genrnn::ModelConfig shape{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim, 0,
+                                      genrnn::parse_tokenizer_kind(tokenizer)};
+            nb::gil_scoped_release release;
+            return genrnn::Model::for_text(shape, text, max_vocab, seed);
+          },
+          "text"_a, "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a, "tokenizer"_a, "max_vocab"_a,
+          "seed"_a, "A new, initialised model with the vocabulary of `text`.")
+      .def_static("from_parts", &model_from_parts, "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a,
+                  "tokenizer"_a, "vocab"_a, "parameters"_a,
+                  "A model from its shape, vocabulary and flat float32 parameters (parameter_layout's order).")
+      .def(
+          "save",
+          [](const genrnn::Model& model, const std::string& path) {
+            nb::gil_scoped_release release;
+            model.save(path);
+          },
+          "path"_a, "Writes a safetensors checkpoint (a temporary file renamed into place).")
+      .def_prop_ro("cell", [](const genrnn::Model& model) { return genrnn::to_string(model.config.cell); })
+      .def_prop_ro("num_layers", [](const genrnn::Model& model) { return model.config.num_layers; })
+      .def_prop_ro("hidden_size", [](const genrnn::Model& model) { return model.config.hidden_size; })
+      .def_prop_ro("embedding_dim", [](const genrnn::Model& model) { return model.config.embedding_dim; })
+      .def_prop_ro("vocab_size", [](const genrnn::Model& model) { return model.config.vocab_size; })
+      .def_prop_ro("tokenizer", [](const genrnn::Model& model) { return genrnn::to_string(model.config.tokenizer); })
+      .def_prop_ro("vocab", [](const genrnn::Model& model) { return model.tokenizer.tokens(); })
+      .def_prop_ro("num_parameters", [](const genrnn::Model& model) { return model.parameters.size(); })
+      .def(
+          "parameters", [](const genrnn::Model& model) { return to_numpy(model.parameters, {model.parameters.size()}); },
+          "A copy of the flat float32 parameters.")
+      .def(
+          "encode",
+          [](const genrnn::Model& model, const std::string& text, const std::string& unknown) {
+            return model.tokenizer.encode(text, genrnn::parse_unknown_policy(unknown));
+          },
+          "text"_a, "unknown"_a, "Token ids of `text`.")
+      .def(
+          "decode", [](const genrnn::Model& model, const std::vector<int>& ids) { return model.tokenizer.decode(ids); },
+          "ids"_a, "The text of token ids.");
+
+  nb::class_<genrnn::TrainProgress>(m, "TrainProgress", "Where a training run stands, after a step.")
+      .def_ro("step", &genrnn::TrainProgress::step, "Steps done.")
+      .def_ro("total_steps", &genrnn::TrainProgress::total_steps)
+      .def_ro("train_loss", &genrnn::TrainProgress::train_loss,
+              "Mean cross-entropy (nats per token) of the last step that read it.")
+      .def_ro("loss_read", &genrnn::TrainProgress::loss_read, "train_loss was read at this step.")
+      .def_ro("val_loss", &genrnn::TrainProgress::val_loss, "The last validation loss; < 0 while there is none.")
+      .def_ro("evaluated", &genrnn::TrainProgress::evaluated, "val_loss was computed at this step.")
+      .def_ro("checkpointed", &genrnn::TrainProgress::checkpointed, "A checkpoint was saved at this step.")
+      .def_ro("tokens", &genrnn::TrainProgress::tokens, "Tokens trained on since the run's first step.")
+      .def_ro("tokens_per_second", &genrnn::TrainProgress::tokens_per_second)
+      .def_ro("elapsed_seconds", &genrnn::TrainProgress::elapsed_seconds)
+      .def("__repr__", [](const genrnn::TrainProgress& p) {
+        return "TrainProgress(step=" + std::to_string(p.step) + "/" + std::to_string(p.total_steps) +
+               ", train_loss=" + std::to_string(p.train_loss) + ", val_loss=" + std::to_string(p.val_loss) + ")";
+      });
+
+  nb::class_<Training>(m, "Training", "A training run (genrnn.train drives it).")
+      .def(
+          "__init__",
+          [](Training* self, const genrnn::Model& model, const std::string& text, int seq_len, int batch, int64_t steps,
+             int epochs, const std::string& optimizer, float learning_rate, float clip, float dropout, float val_frac,
+             uint64_t seed, int64_t eval_every, int64_t checkpoint_every, int64_t loss_every,
+             const std::string& out_path, const std::string& device, const std::string& engine, bool tf32,
+             bool resume) {
+            genrnn::TrainOptions options;
+            options.seq_len = seq_len;
+            options.batch = batch;
+            options.steps = steps;
+            options.epochs = epochs;
+            options.optimizer = genrnn::parse_optimizer(optimizer);
+            options.learning_rate = learning_rate;
+            options.clip = clip;
+            options.dropout = dropout;
+            options.val_frac = val_frac;
+            options.seed = seed;
+            options.eval_every = eval_every;
+            options.checkpoint_every = checkpoint_every;
+            options.loss_every = loss_every;
+            options.out_path = out_path;
+            options.device = genrnn::parse_device(device);
+            options.engine = engine;
+            options.tf32 = tf32;
+            nb::gil_scoped_release release;
+            new (self) Training(model, text, options, resume);
+          },
+          "model"_a, "text"_a, "seq_len"_a, "batch"_a, "steps"_a, "epochs"_a, "optimizer"_a, "learning_rate"_a,
+          "clip"_a, "dropout"_a, "val_frac"_a, "seed"_a, "eval_every"_a, "checkpoint_every"_a, "loss_every"_a,
+          "out_path"_a, "device"_a, "engine"_a, "tf32"_a, "resume"_a)
+      .def("run", &Training::run, "on_progress"_a.none(),
+           "Trains to the end, calling on_progress(TrainProgress) after each step; stops early on an exception.")
+      .def_prop_ro("engine_name", [](Training& t) { return t.trainer().engine_name(); })
+      .def_prop_ro("notes", [](Training& t) { return t.trainer().notes(); })
+      .def_prop_ro("total_steps", [](Training& t) { return t.trainer().total_steps(); })
+      .def_prop_ro("step", [](Training& t) { return t.trainer().step(); })
+      .def("model", [](Training& t) {
+        nb::gil_scoped_release release;
+        return t.trainer().model();
+      }, "The current weights, as a Model.");
+
+  nb::class_<genrnn::Generator>(m, "Generator", "A model set up on an engine for generation.")
+      .def(
+          "__init__",
+          [](genrnn::Generator* self, const genrnn::Model& model, const std::string& device, const std::string& engine,
+             const std::string& decoder, bool cuda_graphs) {
+            const genrnn::EngineOptions options = engine_options(device, engine, decoder, cuda_graphs);
+            nb::gil_scoped_release release;
+            new (self) genrnn::Generator(model, options);
+          },
+          "model"_a, "device"_a, "engine"_a, "decoder"_a, "cuda_graphs"_a)
+      .def_prop_ro("engine_name", &genrnn::Generator::engine_name)
+      .def_prop_ro("last_decoder", [](const genrnn::Generator& g) { return g.last_decode().decoder; })
+      .def_prop_ro("last_decoder_note", [](const genrnn::Generator& g) { return g.last_decode().note; })
+      .def(
+          "generate",
+          [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& prompt, int length,
+             int num_samples, float temperature, int top_k, float top_p, uint64_t seed, const std::string& stop,
+             const std::string& unknown, const std::optional<InputArray>& h, const std::optional<InputArray>& c,
+             const nb::object& on_piece) {
+            genrnn::GenerateOptions options;
+            options.length = length;
+            options.num_samples = num_samples;
+            options.sampling = {temperature, top_k, top_p, seed};
+            options.unknown = genrnn::parse_unknown_policy(unknown);
+            options.stop = stop;
+            const auto initial = state_from_numpy(model.config, h, c);
+            const genrnn::TokenCallback callback = piece_callback(on_piece);
+            std::vector<std::string> texts;
+            {
+              nb::gil_scoped_release release;
+              texts = generator.generate(prompt, options, callback, initial ? &*initial : nullptr);
+            }
+            return texts;
+          },
+          "model"_a, "prompt"_a, "length"_a, "num_samples"_a, "temperature"_a, "top_k"_a, "top_p"_a, "seed"_a,
+          "stop"_a, "unknown"_a, "h"_a.none(), "c"_a.none(), "on_piece"_a.none(),
+          "Each stream's generated text; on_piece(stream, piece) is called per token.")
+      .def(
+          "state_after",
+          [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& text,
+             const std::string& unknown, const std::optional<InputArray>& h, const std::optional<InputArray>& c) {
+            const auto initial = state_from_numpy(model.config, h, c);
+            const genrnn::UnknownPolicy policy = genrnn::parse_unknown_policy(unknown);
+            genrnn::RecurrentState state;
+            {
+              nb::gil_scoped_release release;
+              state = generator.state_after(text, policy, initial ? &*initial : nullptr);
+            }
+            return state_to_numpy(model.config, std::move(state));
+          },
+          "model"_a, "text"_a, "unknown"_a, "h"_a.none(), "c"_a.none(),
+          "The state [layers, 1, hidden] (h, and c or None) after reading `text` from the given one.");
+
+  nb::class_<genrnn::EvalResult>(m, "EvalResult", "How well a model predicts a text.")
+      .def_ro("loss", &genrnn::EvalResult::loss, "Mean cross-entropy, nats per token.")
+      .def_ro("bits_per_token", &genrnn::EvalResult::bits_per_token)
+      .def_ro("perplexity", &genrnn::EvalResult::perplexity)
+      .def_ro("tokens", &genrnn::EvalResult::tokens, "Tokens predicted: the text's tokens less one.")
+      .def_ro("engine", &genrnn::EvalResult::engine, "The engine that computed it.")
+      .def("__repr__", [](const genrnn::EvalResult& r) {
+        return "EvalResult(loss=" + std::to_string(r.loss) + ", bits_per_token=" + std::to_string(r.bits_per_token) +
+               ", perplexity=" + std::to_string(r.perplexity) + ", tokens=" + std::to_string(r.tokens) +
+               ", engine='" + r.engine + "')";
+      });
+  m.def(
+      "evaluate",
+      [](const genrnn::Model& model, const std::string& text, const std::string& unknown, const std::string& device,
+         const std::string& engine) {
+        const genrnn::UnknownPolicy policy = genrnn::parse_unknown_policy(unknown);
+        const genrnn::Device where = genrnn::parse_device(device);
+        nb::gil_scoped_release release;
+        return genrnn::evaluate(model, model.tokenizer.encode(text, policy), where, engine);
+      },
+      "model"_a, "text"_a, "unknown"_a, "device"_a, "engine"_a,
+      "Mean cross-entropy of `text`, as one stream from a zero state.");
+}

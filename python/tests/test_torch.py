@@ -1,0 +1,105 @@
+"""PyTorch interop: models trained in PyTorch move over and generate PyTorch's own greedy text."""
+import numpy as np
+import pytest
+
+import genrnn
+from conftest import torch_or_skip
+
+torch = torch_or_skip()
+nn = torch.nn
+
+LESSON_VOCAB = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-") + ["\n"]
+
+
+class LessonModel(nn.Module):
+    """The lesson's model: one-hot input -> nn.LSTM(V, 64) -> nn.Linear(64, V), sequence first."""
+
+    def __init__(self, n_letters, hidden_size=64):
+        super().__init__()
+        self.lstm = nn.LSTM(n_letters, hidden_size)
+        self.fc = nn.Linear(hidden_size, n_letters)
+
+    def forward(self, x, hidden=None):
+        out, hidden = self.lstm(x, hidden)
+        return self.fc(out), hidden
+
+
+class EmbeddedModel(nn.Module):
+    def __init__(self, rnn_class, vocab, embed, hidden, layers):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embed)
+        self.rnn = rnn_class(embed, hidden, layers, batch_first=True)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, ids, hidden=None):
+        out, hidden = self.rnn(self.embedding(ids), hidden)
+        return self.head(out), hidden
+
+
+def torch_greedy(step, prompt_ids, n):
+    """PyTorch's own loop: the prompt, then argmax token by token, feeding each back."""
+    with torch.no_grad():
+        logits, hidden = step(torch.tensor(prompt_ids), None)
+        out = []
+        for _ in range(n):
+            token = int(torch.argmax(logits[-1]))
+            out.append(token)
+            logits, hidden = step(torch.tensor([token]), hidden)
+    return out
+
+
+@pytest.fixture()
+def seeded():
+    torch.manual_seed(int(np.random.randint(1 << 30)))
+
+
+def test_the_lessons_model_moves_over_in_one_call_and_generates_pytorchs_greedy_text(seeded):
+    lesson = LessonModel(len(LESSON_VOCAB))
+    for p in lesson.parameters():  # larger weights than the initialisation: a less flat distribution
+        p.data.mul_(4)
+    model = genrnn.from_torch(lesson, LESSON_VOCAB)
+    assert model.config == genrnn.Config("lstm", 1, 64, 0, len(LESSON_VOCAB), "char")
+    one_hot = lambda ids: nn.functional.one_hot(ids, len(LESSON_VOCAB)).float().unsqueeze(1)  # noqa: E731
+    step = lambda ids, hidden: (lambda out: (out[0][:, 0], out[1]))(lesson(one_hot(ids), hidden))  # noqa: E731
+    prompt = "Abe"
+    expected = torch_greedy(step, [LESSON_VOCAB.index(ch) for ch in prompt], 60)
+    assert model.generate(prompt, 60, temperature=0, device="cpu") == "".join(LESSON_VOCAB[i] for i in expected)
+
+
+@pytest.mark.parametrize("rnn_class", [nn.LSTM, nn.GRU, nn.RNN])
+def test_an_embedded_stack_of_each_cell_generates_pytorchs_greedy_text(rnn_class, seeded):
+    vocab = [chr(c) for c in range(ord("a"), ord("a") + 20)]
+    torch_model = EmbeddedModel(rnn_class, len(vocab), 12, 24, 2)
+    for p in torch_model.parameters():
+        p.data.mul_(3)
+    model = genrnn.from_torch(torch_model, vocab)
+    assert model.config.num_layers == 2 and model.config.embedding_dim == 12
+    step = lambda ids, hidden: (lambda out: (out[0][0], out[1]))(torch_model(ids.unsqueeze(0), hidden))  # noqa: E731
+    expected = torch_greedy(step, [0, 5, 7], 50)
+    assert model.generate("afh", 50, temperature=0, device="cpu") == "".join(vocab[i] for i in expected)
+
+
+def test_state_dict_is_torch_tensors_that_load_into_the_pytorch_module(text):
+    model = genrnn.train(text, cell="gru", layers=2, hidden=16, embed=8, seq_len=20, batch=4, steps=5,
+                         device="cpu")
+    state = model.state_dict()
+    assert all(isinstance(v, torch.Tensor) and v.dtype == torch.float32 for v in state.values())
+    torch_model = EmbeddedModel(nn.GRU, model.config.vocab_size, 8, 16, 2)
+    torch_model.load_state_dict(state, strict=True)
+    step = lambda ids, hidden: (lambda out: (out[0][0], out[1]))(torch_model(ids.unsqueeze(0), hidden))  # noqa: E731
+    ids = model.encode("the ")
+    expected = torch_greedy(step, ids, 40)
+    assert model.generate("the ", 40, temperature=0, device="cpu") == model.decode(expected)
+    h = model.state("the ", device="cpu")
+    with torch.no_grad():
+        _, torch_h = torch_model(torch.tensor([ids]))
+    np.testing.assert_allclose(h, torch_h.numpy(), atol=1e-5)
+
+
+def test_modules_that_compute_something_else_are_refused():
+    with pytest.raises(genrnn.Error, match="nonlinearity='relu'"):
+        genrnn.from_torch(EmbeddedModel(lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k), 5, 4, 4, 1),
+                          list("abcde"))
+    bidirectional = EmbeddedModel(lambda *a, **k: nn.LSTM(*a, bidirectional=True, **k), 5, 4, 4, 1)
+    with pytest.raises(genrnn.Error, match="reverse"):
+        genrnn.from_torch(bidirectional, list("abcde"))

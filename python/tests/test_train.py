@@ -1,0 +1,83 @@
+"""genrnn.train: learning, files, checkpoints and resume, progress, Ctrl-C."""
+import pathlib
+
+import numpy as np
+import pytest
+
+import genrnn
+from conftest import unigram_entropy
+
+
+def flat(model):
+    return np.concatenate([np.asarray(v).reshape(-1) for v in model.state_dict().values()])
+
+
+SHORT = dict(layers=1, hidden=24, embed=8, seq_len=30, batch=6, lr=0.01, device="cpu", seed=9)
+
+
+def test_training_lowers_the_validation_loss_below_the_unigram_entropy(text):
+    seen = []
+    model = genrnn.train(text, layers=1, hidden=64, embed=0, seq_len=50, batch=16, steps=150, lr=0.01,
+                         eval_every=50, device="cpu", callback=seen.append)
+    assert [p.step for p in seen] == list(range(1, 151))
+    assert all(p.total_steps == 150 and p.loss_read for p in seen)
+    assert seen[-1].tokens == 150 * 16 * 50
+    val = [p.val_loss for p in seen if p.evaluated]
+    assert len(val) == 3
+    entropy = unigram_entropy(model.encode(text))
+    assert val[-1] < 0.6 * entropy, (val, entropy)
+    assert model.evaluate(text[-1000:], device="cpu").loss < 0.6 * entropy
+
+
+def test_a_file_trains_as_its_text_does(text, tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(text, encoding="utf-8")
+    from_text = genrnn.train(text, steps=5, **SHORT)
+    for given in (path, str(path)):
+        assert np.array_equal(flat(genrnn.train(given, steps=5, **SHORT)), flat(from_text))
+    assert genrnn.read_text(path) == text
+    assert genrnn.read_text("just some text") == "just some text"
+
+
+def test_a_resumed_run_continues_exactly_as_one_uninterrupted_run(text, tmp_path):
+    whole = genrnn.train(text, steps=40, out=tmp_path / "whole.safetensors", **SHORT)
+    out = tmp_path / "halves.safetensors"
+    genrnn.train(text, steps=20, out=out, **SHORT)
+    assert out.exists() and pathlib.Path(str(out) + ".optim").exists()
+    resumed = genrnn.train(text, steps=40, out=out, resume=True, **SHORT)
+    assert np.array_equal(flat(resumed), flat(whole))
+    assert np.array_equal(flat(genrnn.Model.load(out)), flat(whole))
+
+
+def test_keyboard_interrupt_stops_after_the_step_and_keeps_the_checkpoint(text, tmp_path, capfd):
+    out = tmp_path / "model.safetensors"
+
+    def interrupt_at_5(progress):
+        if progress.step == 5:
+            raise KeyboardInterrupt
+
+    model = genrnn.train(text, steps=1000, out=out, callback=interrupt_at_5, **SHORT)
+    assert "interrupted at step 5 of 1000" in capfd.readouterr().err
+    assert np.array_equal(flat(genrnn.Model.load(out)), flat(model))
+    resumed = genrnn.train(text, steps=6, out=out, resume=True, **SHORT)  # step 6 is all that is left
+    assert resumed.config == model.config
+
+
+def test_an_error_in_the_callback_is_raised_after_the_checkpoint(text, tmp_path):
+    out = tmp_path / "model.safetensors"
+
+    def fail(progress):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        genrnn.train(text, steps=100, out=out, callback=fail, **SHORT)
+    assert out.exists()
+
+
+def test_word_level_training_and_generation(text):
+    model = genrnn.train(text, tokenizer="word", vocab_size=20, steps=20, **SHORT)
+    assert model.config.tokenizer == "word" and model.config.vocab_size == 20
+    assert model.vocab[0] == "<unk>"
+    words = model.generate("the cat", 12, temperature=0, device="cpu")
+    assert words.strip()
+    assert {word.strip(".") for word in words.split()} - {""} <= set(model.vocab)
