@@ -24,7 +24,8 @@ echo "corpus: $(wc -c < "$corpus") bytes of fortunes; training $steps steps take
 
 build/gen_cuda train --data "$corpus" --tokenizer char --cell lstm --layers 1 --hidden 256 \
   --embed 32 --seq-len 64 --batch 32 --steps "$steps" --lr 3e-3 --val-frac 0.01 \
-  --eval-every 100 --out out/fortunes.safetensors
+  --eval-every 100 --out out/fortunes.safetensors --log-csv out/fortunes.csv
+echo "training log: out/fortunes.csv (with the Python package: python -m genrnn.plot out/fortunes.csv -o curve.png)" >&2
 echo >&2
 seed=1
 for prompt in "The " "A computer " "Love is "; do

@@ -4,7 +4,8 @@
 # usable; and the GPU suite once more on the host SIMT executor, ctest label simt), the
 # CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc off PATH), and the CPU-only build
 # under AddressSanitizer and UndefinedBehaviorSanitizer with clang, where the libFuzzer
-# targets also fuzz for GENRNN_FUZZ_SECONDS each (ctest label fuzz).
+# targets also fuzz for GENRNN_FUZZ_SECONDS each (ctest label fuzz); then the Python package,
+# built as a wheel and tested with pytest (tools/test_python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -14,3 +15,4 @@ tools/build.sh cpu
 tools/without_cuda.sh ctest --test-dir build-cpu --output-on-failure -j"$(nproc)"
 tools/build.sh sanitize
 tools/without_cuda.sh ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"
+tools/test_python.sh

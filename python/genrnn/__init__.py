@@ -13,12 +13,20 @@ Every failure raises genrnn.Error (a ValueError) with the library's one-line mes
 from . import _genrnn
 from ._genrnn import Error, EvalResult, TrainProgress
 from .model import Config, Model, State, from_torch, read_text
-from .plot import plot_training
 from .training import train
 
 __version__ = _genrnn.version()
 __all__ = ["Config", "Error", "EvalResult", "Model", "State", "TrainProgress", "engines", "from_torch",
            "plot_training", "read_text", "train"]
+
+
+def __getattr__(name):
+    # genrnn.plot_training is imported when first used: `python -m genrnn.plot` must find
+    # genrnn.plot not yet imported, and matplotlib stays unloaded until a plot is drawn.
+    if name == "plot_training":
+        from .plot import plot_training
+        return plot_training
+    raise AttributeError(f"module 'genrnn' has no attribute {name!r}")
 
 
 def engines() -> list:

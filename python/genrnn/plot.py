@@ -2,7 +2,7 @@
 
 Reads the CSV files `gen_cuda train --log-csv` writes (step, train_loss, val_loss,
 tokens_per_second, elapsed_seconds, tokens) and draws each run's training loss (light: every
-step; dark: a moving average) and validation loss (dots) against steps or tokens, in nats per
+step; dark: a centred moving average) and validation loss (dots) against steps or tokens, in nats per
 token on the left axis and bits per token on the right. Needs matplotlib.
 """
 from __future__ import annotations
@@ -37,16 +37,18 @@ def _read_log(path: str) -> dict:
 
 
 def _moving_average(values: List[float], window: int) -> List[float]:
-    averaged, total, kept = [], 0.0, []
+    """The mean of the values (NaN skipped) within window / 2 steps either side: a centred curve."""
+    sums, counts = [0.0], [0]
     for value in values:
-        if math.isnan(value):
-            averaged.append(averaged[-1] if averaged else math.nan)
-            continue
-        kept.append(value)
-        total += value
-        if len(kept) > window:
-            total -= kept.pop(0)
-        averaged.append(total / len(kept))
+        missing = math.isnan(value)
+        sums.append(sums[-1] + (0.0 if missing else value))
+        counts.append(counts[-1] + (0 if missing else 1))
+    half = window // 2
+    averaged = []
+    for i in range(len(values)):
+        lo, hi = max(0, i - half), min(len(values), i + half + 1)
+        count = counts[hi] - counts[lo]
+        averaged.append((sums[hi] - sums[lo]) / count if count else math.nan)
     return averaged
 
 

@@ -148,6 +148,7 @@ NB_MODULE(_genrnn, m) {
   m.doc() = "genrnn's C++ library; use the genrnn package, which wraps it.";
   nb::exception<genrnn::Error> error(m, "Error", PyExc_ValueError);
   error.attr("__doc__") = "What genrnn refused or failed at, in one line (the same as gen_cuda's message).";
+  error.attr("__module__") = "genrnn";  // tracebacks say genrnn.Error, the name users catch
 
   m.def("version", &genrnn::version, "The library's version.");
   m.def(

@@ -61,14 +61,6 @@ def cli_error(gen_cuda, *args):
     return lines[-1][len(prefix):]
 
 
-def torch_or_skip():
-    try:
-        import torch
-    except ImportError:
-        pytest.skip("torch is not installed")
-    return torch
-
-
 @pytest.fixture(autouse=True)
 def _print_seed(request):
     """Fresh random inputs each run, with the seed printed (rerun with GENRNN_TEST_SEED=...)."""

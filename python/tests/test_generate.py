@@ -1,4 +1,5 @@
 """Generation: seeds, batches, stream(), stop strings, recurrent state in and out, the GIL."""
+import subprocess
 import threading
 import time
 
@@ -18,6 +19,15 @@ def test_a_seed_repeats_its_text_and_streams_are_independent_of_the_batch(small_
     assert batch[0] == first  # stream k draws with (seed, k), whatever the batch
     assert len(set(batch)) > 1
     assert len(small_model.generate("the ", 80, temperature=0, device="cpu")) == 80  # char level: 80 characters
+
+
+def test_a_seed_gives_gen_cuda_sample_s_text(small_model, gen_cuda, tmp_path):
+    path = tmp_path / "model.safetensors"
+    small_model.save(path)
+    args = ["-p", "the ", "-n", "60", "--temp", "0.9", "--top-k", "8", "-s", "77", "--device", "cpu"]
+    result = subprocess.run([gen_cuda, "sample", "-m", str(path), *args], capture_output=True, text=True, check=True)
+    assert result.stdout == "the " + small_model.generate("the ", 60, temperature=0.9, top_k=8, seed=77,
+                                                          device="cpu")
 
 
 def test_stream_pieces_join_to_the_generated_text(small_model):

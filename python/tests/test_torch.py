@@ -1,27 +1,27 @@
 """PyTorch interop: models trained in PyTorch move over and generate PyTorch's own greedy text."""
+import importlib.util
+import pathlib
+
 import numpy as np
 import pytest
 
 import genrnn
-from conftest import torch_or_skip
 
-torch = torch_or_skip()
+torch = pytest.importorskip("torch")
 nn = torch.nn
 
-LESSON_VOCAB = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-") + ["\n"]
+
+def load_example():
+    """examples/python/from_pytorch.py, whose LessonModel and vocabulary are the lesson's own."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python" / "from_pytorch.py"
+    spec = importlib.util.spec_from_file_location("from_pytorch_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class LessonModel(nn.Module):
-    """The lesson's model: one-hot input -> nn.LSTM(V, 64) -> nn.Linear(64, V), sequence first."""
-
-    def __init__(self, n_letters, hidden_size=64):
-        super().__init__()
-        self.lstm = nn.LSTM(n_letters, hidden_size)
-        self.fc = nn.Linear(hidden_size, n_letters)
-
-    def forward(self, x, hidden=None):
-        out, hidden = self.lstm(x, hidden)
-        return self.fc(out), hidden
+example = load_example()
+LessonModel, LESSON_VOCAB = example.LessonModel, example.VOCAB
 
 
 class EmbeddedModel(nn.Module):
@@ -59,11 +59,7 @@ def test_the_lessons_model_moves_over_in_one_call_and_generates_pytorchs_greedy_
         p.data.mul_(4)
     model = genrnn.from_torch(lesson, LESSON_VOCAB)
     assert model.config == genrnn.Config("lstm", 1, 64, 0, len(LESSON_VOCAB), "char")
-    one_hot = lambda ids: nn.functional.one_hot(ids, len(LESSON_VOCAB)).float().unsqueeze(1)  # noqa: E731
-    step = lambda ids, hidden: (lambda out: (out[0][:, 0], out[1]))(lesson(one_hot(ids), hidden))  # noqa: E731
-    prompt = "Abe"
-    expected = torch_greedy(step, [LESSON_VOCAB.index(ch) for ch in prompt], 60)
-    assert model.generate(prompt, 60, temperature=0, device="cpu") == "".join(LESSON_VOCAB[i] for i in expected)
+    assert model.generate("Abe", 60, temperature=0, device="cpu") == example.pytorch_greedy(lesson, "Abe", 60)
 
 
 @pytest.mark.parametrize("rnn_class", [nn.LSTM, nn.GRU, nn.RNN])
