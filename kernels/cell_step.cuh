@@ -112,7 +112,9 @@ GENRNN_HD void cell_backward_unit(const CellBackward<Real>& a, size_t b, size_t 
   const Real dh = a.d_out[b * a.d_out_stride + j] + a.dh_next[u];
   Real* dgx = a.dgx + b * G * H + j;
   Real* dgh = a.dgh + b * G * H + j;
-  const Real* s = a.saved ? a.saved + b * Cell::saved_blocks * H + j : nullptr;
+  // Backward always has the forward's gates, for every cell that saves any (no test: the CPU's
+  // loop over j then vectorises).
+  const Real* s = Cell::saved_blocks > 0 ? a.saved + b * Cell::saved_blocks * H + j : nullptr;
   if constexpr (std::is_same_v<Cell, Lstm>) {
     const LstmGates<Real> gates{s[0], s[H], s[2 * H], s[3 * H]};
     const auto grads = lstm_backward(gates, a.c_prev[u], a.c[u], dh, a.dc[u]);

@@ -4,8 +4,8 @@ A record is one measurement, as `gen_cuda bench -o json` and bench_pytorch.py wr
 fields are RECORD_FIELDS, and two records measure the same thing when their JOIN_KEYS agree.
 """
 
-RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "decoder", "decoder_note", "cell",
-                 "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
+RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "threads", "blas_threads", "decoder",
+                 "decoder_note", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
                  "avg_tokens_per_s", "stddev_tokens_per_s", "token_latency_us_p50",
                  "token_latency_us_p99", "commit", "torch", "tf32", "config")
 JOIN_KEYS = ("test", "device", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len",
@@ -51,12 +51,14 @@ def latency_label(record):
 
 
 def engine_label(record):
-    """The engine, with the decoder that ran for decode where it has more than one: 'cpu',
-    'fused persistent'."""
+    """The engine, with the decoder that ran for decode where it has more than one, and the CPU's
+    threads: 'cpu, 2 threads', 'fused persistent'."""
     if record is None:
         return MISSING
     decoder = record.get("decoder")
-    return record["engine"] if decoder in (None, record["engine"]) else f"{record['engine']} {decoder}"
+    label = record["engine"] if decoder in (None, record["engine"]) else f"{record['engine']} {decoder}"
+    threads = record.get("threads")
+    return label if threads is None else f"{label}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def case_label(record):

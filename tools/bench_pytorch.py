@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -373,6 +374,8 @@ def as_record(c, device, impl="pytorch", measured=None, commit=None, tf32=False)
     values = {"impl": impl, "device": device,
               "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
               "engine": engine_name(device), "decoder": "loop" if c["test"] == "decode" else None,
+              "threads": torch.get_num_threads() if device == "cpu" else None,
+              "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") if device == "cpu" else None,
               "decoder_note": None, "n_tokens": n_tokens(c), "commit": commit,
               "torch": torch.__version__, "tf32": tf32}
     values.update(measured or {})

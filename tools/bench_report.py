@@ -112,7 +112,8 @@ def context_line(records):
         return ", ".join(sorted({shown.get(r[field], str(r[field])) for r in records
                                  if r["impl"] in impls and r.get(field) is not None})) or MISSING
     return (f"GPU: {values('gpu')} · genrnn commit {values('commit', (GENRNN,))} · "
-            f"PyTorch {values('torch', (PYTORCH, COMPILED))} · TF32: {values('tf32')}")
+            f"PyTorch {values('torch', (PYTORCH, COMPILED))} (CPU: {values('threads', (PYTORCH, COMPILED))} torch "
+            f"threads, OPENBLAS_NUM_THREADS {values('blas_threads', (PYTORCH, COMPILED))}) · TF32: {values('tf32')}")
 
 
 def main(argv=None):

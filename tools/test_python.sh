@@ -3,8 +3,9 @@
 # in the CPU-only configuration (the CUDA engines' code is the C++ suites'; an nvcc build here
 # would add most of the suite's time again), installs it into two virtual environments and runs
 # pytest python/tests in each:
-#   build-python/venv-torch  Debian's python3 with its own packages (numpy, torch) and pytest and
-#                            matplotlib from PyPI: every test runs
+#   build-python/venv-torch  Debian's python3 with its own packages (numpy, torch, matplotlib) and
+#                            pytest from PyPI: every test runs (PyPI's matplotlib would bring
+#                            numpy 2, which Debian's torch cannot load)
 #   build-python/venv-plain  numpy and pytest only: the package without torch or matplotlib (their
 #                            tests skip, or check the message naming what to install)
 # then runs the examples, shortened: lesson.py in the plain one, from_pytorch.py with torch.
@@ -12,13 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build-python
 python=/usr/bin/python3
+rm -rf "$dir/venv-torch" "$dir/venv-plain" "$dir/dist"  # fresh each run: nothing left from another
 mkdir -p "$dir"
-[ -x "$dir/venv-torch/bin/python" ] || "$python" -m venv --system-site-packages "$dir/venv-torch"
-[ -x "$dir/venv-plain/bin/python" ] || "$python" -m venv "$dir/venv-plain"
-"$dir/venv-torch/bin/pip" install -q pytest matplotlib
+"$python" -m venv --system-site-packages "$dir/venv-torch"
+"$python" -m venv "$dir/venv-plain"
+"$dir/venv-torch/bin/pip" install -q pytest
 "$dir/venv-plain/bin/pip" install -q pytest numpy
 
-rm -rf "$dir/dist"
 tools/without_cuda.sh "$dir/venv-plain/bin/pip" wheel -q --no-deps -w "$dir/dist" \
   --config-settings=cmake.define.GENRNN_CUDA=OFF .
 for venv in venv-torch venv-plain; do

@@ -25,6 +25,7 @@ struct BenchCase {
   int seq_len = 100;  // train and prefill: tokens per stream
   int n_decode = 128;  // decode: tokens generated per stream
   std::string config_name;  // the standard configuration it comes from, if any
+  int threads = 0;  // the CPU engine: set_cpu_threads(threads) before measuring; 0: as they are
 };
 
 struct BenchTiming {
@@ -38,6 +39,7 @@ struct BenchResult {
   std::string device;  // "cpu" | "cuda"
   std::string engine;
   std::string gpu;  // empty on the CPU
+  int threads = 0;  // on the CPU: the threads the products used (cpu_threads()); 0 on a GPU
   int64_t tokens = 0;  // per repetition
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions

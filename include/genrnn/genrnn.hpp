@@ -12,6 +12,7 @@
 #include "genrnn/sampling.hpp"
 #include "genrnn/state.hpp"
 #include "genrnn/text_file.hpp"
+#include "genrnn/threads.hpp"
 #include "genrnn/tokenizer.hpp"
 #include "genrnn/trainer.hpp"
 #include "genrnn/version.hpp"

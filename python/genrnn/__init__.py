@@ -11,13 +11,13 @@ from PyTorch; the same C++ library and checkpoints as the gen_cuda command line.
 Every failure raises genrnn.Error (a ValueError) with the library's one-line message.
 """
 from . import _genrnn
-from ._genrnn import Error, EvalResult, TrainProgress
+from ._genrnn import Error, EvalResult, TrainProgress, cpu_threads, set_cpu_threads
 from .model import Config, Model, State, from_torch, read_text
 from .training import train
 
 __version__ = _genrnn.version()
-__all__ = ["Config", "Error", "EvalResult", "Model", "State", "TrainProgress", "engines", "from_torch",
-           "plot_training", "read_text", "train"]
+__all__ = ["Config", "Error", "EvalResult", "Model", "State", "TrainProgress", "cpu_threads", "engines",
+           "from_torch", "plot_training", "read_text", "set_cpu_threads", "train"]
 
 
 def __getattr__(name):

@@ -19,13 +19,16 @@ from ._genrnn import Error
 
 def _read_log(path: str) -> dict:
     columns = {"step": [], "train_loss": [], "val_loss": [], "tokens": []}
+    not_a_log = Error(f"log file '{path}' is not a training log (gen_cuda train --log-csv)")
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise Error(f"cannot read log file '{path}': {e.strerror}") from None
+    except (UnicodeDecodeError, csv.Error):
+        raise not_a_log from None
     if not rows or "step" not in rows[0] or "train_loss" not in rows[0]:
-        raise Error(f"log file '{path}' is not a training log (gen_cuda train --log-csv)")
+        raise not_a_log
     number = lambda text: float(text) if text not in (None, "") else math.nan  # noqa: E731
     try:
         for row in rows:

@@ -81,6 +81,16 @@ def test_encode_and_decode_round_trip(small_model, text):
     assert small_model.encode("the \u00e9", unknown="skip") == small_model.encode("the ")
 
 
+def test_cpu_threads_can_be_set_and_are_checked():
+    before = genrnn.cpu_threads()
+    assert before >= 1
+    genrnn.set_cpu_threads(1)
+    assert genrnn.cpu_threads() == 1
+    genrnn.set_cpu_threads(before)
+    with pytest.raises(genrnn.Error, match="threads"):
+        genrnn.set_cpu_threads(0)
+
+
 def test_every_public_function_has_a_signature_and_a_docstring():
     for name in genrnn.__all__:
         item = getattr(genrnn, name)

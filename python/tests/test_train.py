@@ -1,5 +1,9 @@
 """genrnn.train: learning, files, checkpoints and resume, progress, Ctrl-C."""
+import os
 import pathlib
+import signal
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -61,6 +65,45 @@ def test_keyboard_interrupt_stops_after_the_step_and_keeps_the_checkpoint(text, 
     assert np.array_equal(flat(genrnn.Model.load(out)), flat(model))
     resumed = genrnn.train(text, steps=6, out=out, resume=True, **SHORT)  # step 6 is all that is left
     assert resumed.config == model.config
+
+
+def test_a_real_ctrl_c_stops_the_run_the_same_way(text, tmp_path, capfd):
+    out = tmp_path / "model.safetensors"
+
+    def press_ctrl_c_at_3(progress):
+        if progress.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    model = genrnn.train(text, steps=1000, out=out, callback=press_ctrl_c_at_3, **SHORT)
+    err = capfd.readouterr().err
+    assert "interrupted at step 3 of 1000" in err or "interrupted at step 4 of 1000" in err, err
+    assert np.array_equal(flat(genrnn.Model.load(out)), flat(model))
+
+
+def test_without_a_callback_a_tqdm_bar_shows_the_steps(text, monkeypatch):
+    bars = []
+
+    class FakeTqdm:
+        def __init__(self, total, initial, unit, desc):
+            self.total, self.n, self.postfix, self.closed = total, initial, None, False
+            bars.append(self)
+
+        def update(self, count):
+            self.n += count
+
+        def set_postfix(self, postfix, refresh):
+            self.postfix = postfix
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=FakeTqdm))
+    genrnn.train(text, steps=12, eval_every=5, **SHORT)
+    assert len(bars) == 1
+    bar = bars[0]
+    assert (bar.total, bar.n, bar.closed) == (12, 12, True)
+    assert set(bar.postfix) == {"loss", "val"}
 
 
 def test_an_error_in_the_callback_is_raised_after_the_checkpoint(text, tmp_path):

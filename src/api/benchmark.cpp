@@ -9,6 +9,7 @@
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/model.hpp"
+#include "genrnn/threads.hpp"
 #include "genrnn/sampling.hpp"
 
 namespace genrnn {
@@ -125,6 +126,10 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
   if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
+  if (result.device == "cpu") {
+    if (bench.threads > 0) set_cpu_threads(bench.threads);
+    result.threads = cpu_threads();
+  }
   std::mt19937_64 random(timing.seed);
   const int vocab = bench.model.vocab_size;
 

@@ -145,7 +145,7 @@ double CpuNetwork<Real>::loss(const int* targets) {
       const Real* z = logits_.data() + row(t, b) * V_;
       const Real max = *std::max_element(z, z + V_);
       Real sum = 0;
-      for (int v = 0; v < V_; ++v) sum += std::exp(z[v] - max);
+      for (int v = 0; v < V_; ++v) sum += math::exp_of(z[v] - max);
       log_normalizer_[row(t, b)] = max + std::log(sum);
       total += log_normalizer_[row(t, b)] - z[targets[static_cast<std::size_t>(b) * seq_len_ + t]];
     }
@@ -171,7 +171,7 @@ void CpuNetwork<Real>::backward(const int* targets, Real scale) {
       const std::size_t r = row(t, b);
       const Real* z = logits_.data() + r * V_;
       Real* dz = d_logits_.data() + r * V_;
-      for (int v = 0; v < V_; ++v) dz[v] = std::exp(z[v] - log_normalizer_[r]) * scale;
+      for (int v = 0; v < V_; ++v) dz[v] = math::exp_of(z[v] - log_normalizer_[r]) * scale;
       dz[targets[static_cast<std::size_t>(b) * seq_len_ + t]] -= scale;
     }
   gemm<Real>(true, false, V_, H_, n, Real(1), d_logits_.data(), V_, layers_.outputs(), H_, Real(0),

@@ -237,6 +237,8 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {sample_args({"--unknown", "ignore"}), "--unknown"},
       {sample_args({"--device", "tpu"}), "--device"},
       {sample_args({"--decoder", "fast"}), "--decoder"},
+      {sample_args({"--threads", "0"}), "--threads"},
+      {train_args({"--threads", "many"}), "--threads"},
       {{"sample", "-m", placeholder_model_.string()}, "--prompt or --prompt-file is required"},
       {sample_args({"--prompt-file", corpus_.string()}), "--prompt"},
       // Found by tests/fuzz/cli_fuzzer: an empty argument made CLI11 parse forever.
@@ -554,6 +556,15 @@ TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
   EXPECT_GT(json_value(result.out, "avg_tokens_per_s"), 0);
   EXPECT_NE(result.out.find("\"decoder\": \"cpu\""), std::string::npos) << result.out;
   EXPECT_GT(json_value(result.out, "token_latency_us_p50"), 0);  // the first record with one: decode
+}
+
+TEST_F(CliBench, ThreadsAreAListAndEachRecordSaysItsCount) {
+  const ProcessResult result = run({"bench", "--device", "cpu", "--hidden", "8", "--vocab", "20", "--batch", "2",
+                                    "--seq-len", "5", "-r", "1", "--test", "prefill", "--threads", "1,2", "-o", "json"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.out.find("\"threads\": 1,"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\"threads\": 2,"), std::string::npos) << result.out;
+  expect_one_line_error(run({"bench", "--threads", "2000"}), "--threads");
 }
 
 TEST_F(CliBench, StandardSuiteAndBadValues) {

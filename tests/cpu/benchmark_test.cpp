@@ -2,6 +2,7 @@
 
 #include "genrnn/benchmark.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/threads.hpp"
 
 namespace genrnn {
 namespace {
@@ -43,6 +44,20 @@ TEST(Benchmark, DecodeReportsItsDecoderAndTheLatencyOfEachToken) {
   EXPECT_EQ(train.token_latency_us_p50, 0);
 }
 
+TEST(Benchmark, ACpuCaseRunsWithTheThreadsItAsksForAndSaysSo) {
+  const int before = cpu_threads();
+  ASSERT_GE(before, 1);
+  BenchCase one_thread = small_case(BenchTest::prefill);
+  one_thread.threads = 1;
+  EXPECT_EQ(run_benchmark(one_thread, {0, 1, 1}).threads, 1);
+  EXPECT_EQ(cpu_threads(), 1);
+  set_cpu_threads(before);
+  EXPECT_EQ(run_benchmark(small_case(BenchTest::prefill), {0, 1, 1}).threads, before);  // 0: as they are
+  EXPECT_THROW(set_cpu_threads(0), Error);
+  EXPECT_THROW(set_cpu_threads(1025), Error);
+  EXPECT_GE(available_cores(), 1);
+}
+
 TEST(Benchmark, RejectsBadTimingAndNames) {
   EXPECT_THROW(run_benchmark(small_case(BenchTest::train), {0, 0, 1}), Error);
   EXPECT_THROW(parse_bench_test("inference"), Error);
@@ -55,7 +70,7 @@ TEST(Benchmark, RejectsBadTimingAndNames) {
 TEST(Benchmark, StandardCpuSuiteExpandsInTheAgreedOrder) {
   const auto cases = standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "cpu", Device::cpu);
   // Per model: train, prefill, one decode per decode batch; then the sampler per vocab x batch.
-  ASSERT_EQ(cases.size(), 8u);
+  ASSERT_EQ(cases.size(), 11u);
   EXPECT_EQ(cases[0].config_name, "seed");
   EXPECT_EQ(cases[0].test, BenchTest::train);
   EXPECT_EQ(cases[0].model.embedding_dim, 0);
@@ -65,8 +80,10 @@ TEST(Benchmark, StandardCpuSuiteExpandsInTheAgreedOrder) {
   EXPECT_EQ(cases[2].test, BenchTest::decode);
   EXPECT_EQ(cases[2].batch, 1);
   EXPECT_EQ(cases[3].config_name, "char256");
-  EXPECT_EQ(cases[6].test, BenchTest::sample);
-  EXPECT_EQ(cases[7].model.vocab_size, 10000);
+  EXPECT_EQ(cases[6].config_name, "word");
+  EXPECT_EQ(cases[6].model.vocab_size, 10000);
+  EXPECT_EQ(cases[9].test, BenchTest::sample);
+  EXPECT_EQ(cases[10].model.vocab_size, 10000);
   const auto gpu = standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "gpu", Device::cuda);
   EXPECT_EQ(gpu.size(), 3u * (2 + 3) + 3 * 2);
   EXPECT_THROW(standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "tpu", Device::cpu), Error);

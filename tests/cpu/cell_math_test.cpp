@@ -22,5 +22,21 @@ TEST(CellMath, FloatTanhStaysWithinAFewUlpOfTheTrueValue) {
   EXPECT_TRUE(std::isnan(tanh_of(NAN)));
 }
 
+TEST(CellMath, HostExpStaysWithinTwoUlpWhereExpIsANormalFloat) {
+  for (const auto& [lo, hi] : {std::pair{-1.0f, 1.0f}, {-20.0f, 20.0f}, {-87.0f, 88.0f}}) {
+    for (float x : testing::random_uniform<float>(200000, lo, hi)) {
+      const double exact = std::exp(static_cast<double>(x));
+      ASSERT_LE(std::abs(host_expf(x) - exact), 1.2e-7 * exact) << "x = " << x;
+    }
+  }
+  EXPECT_EQ(host_expf(0.0f), 1.0f);
+  // Past the normal range it saturates at exp(88) and exp(-87) rather than overflowing.
+  EXPECT_FLOAT_EQ(host_expf(1000.0f), std::exp(88.0f));
+  EXPECT_FLOAT_EQ(host_expf(-1000.0f), std::exp(-87.0f));
+  EXPECT_TRUE(std::isnan(host_expf(NAN)));
+  EXPECT_FLOAT_EQ(sigmoid(-1000.0f) + 1.0f, 1.0f);
+  EXPECT_EQ(sigmoid(1000.0f), 1.0f);
+}
+
 }  // namespace
 }  // namespace genrnn::math

@@ -22,6 +22,7 @@ struct BenchArguments {
   std::vector<std::string> cells{"lstm"};
   std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
   std::vector<std::string> tests{"train", "prefill", "decode", "sample"};
+  std::vector<int> threads{0};  // 0: as they are (genrnn::cpu_threads)
   std::string standard_path;
   std::string suite;
   std::string format = "md";
@@ -84,6 +85,7 @@ int run_bench(const BenchArguments& args) {
       }
   }
   expand(cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decode_length);
+  expand(cases, args.threads, [](genrnn::BenchCase& c, int v) { c.threads = v; });
   for (auto& c : cases) {
     c.tf32 = args.tf32;
     c.cuda_graphs = cuda_graphs_from_environment();
@@ -130,6 +132,10 @@ Command add_bench_command(CLI::App& parent) {
   add_list(*command, "--seq-len", args->seq_len, "Tokens per stream for train and prefill");
   add_list(*command, "-n,--n-decode", args->n_decode, "Tokens generated per stream for decode");
   add_list(*command, "--test", args->tests, "train, prefill, decode, sample");
+  add_list(*command, "--threads", args->threads,
+           "CPU engine: threads for the matrix products; 0: as they are (" + std::to_string(genrnn::cpu_threads()) +
+               " here)")
+      ->check(number_in(0, Bound::included, 1024, Bound::included));
   command->add_option("--standard", args->standard_path,
                       "Run the standard configurations of FILE (bench/standard.json) instead")
       ->check(CLI::ExistingFile);

@@ -34,6 +34,7 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
   j["device"] = r.device;
   j["gpu"] = r.gpu.empty() ? ordered_json(nullptr) : ordered_json(r.gpu);
   j["engine"] = r.engine;
+  j["threads"] = r.threads > 0 ? ordered_json(r.threads) : ordered_json(nullptr);
   const bool decodes = b.test == genrnn::BenchTest::decode;
   auto decode_field = [decodes](auto value) { return decodes ? ordered_json(value) : ordered_json(nullptr); };
   j["decoder"] = decode_field(r.decoder);
@@ -100,13 +101,14 @@ void print_bench_results(const std::vector<genrnn::BenchResult>& results, const 
       out << '\n';
     }
   } else {
-    out << "| test | config | device | engine | decoder | model | batch | seq_len | tokens | tokens/s | "
+    out << "| test | config | device | engine | threads | decoder | model | batch | seq_len | tokens | tokens/s | "
            "us/token p50 | p99 |\n"
-        << "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+        << "| --- | --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& r : records)
       out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
           << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-          << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"])
+          << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"])
+          << " | " << plain(r["seq_len"])
           << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
           << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
           << plain(r["token_latency_us_p99"]) << " |\n";

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <genrnn/config.hpp>
 #include <genrnn/device.hpp>
+#include <genrnn/threads.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -74,6 +75,16 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
                   "auto: a usable GPU, else the CPU; cpu; cuda (an error without a GPU)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+}
+
+// --threads N: the CPU engine's threads (genrnn::set_cpu_threads), set as it is parsed.
+inline CLI::Option* add_threads_option(CLI::App& command) {
+  return command
+      .add_option_function<int>(
+          "--threads", [](int count) { genrnn::set_cpu_threads(count); },
+          "CPU engine: threads for the matrix products (default: OPENBLAS_NUM_THREADS, else one per core: " +
+              std::to_string(genrnn::cpu_threads()) + " here)")
+      ->check(number_in(1, Bound::included, 1024, Bound::included));
 }
 
 // GENRNN_CUDA_GRAPHS=0 in the environment: GPU decoding with plain launches, no CUDA graph

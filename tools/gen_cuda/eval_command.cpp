@@ -73,6 +73,7 @@ Command add_eval_command(CLI::App& parent) {
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);
+  add_threads_option(*command);
   return {command, [args] { return run_eval(*args); }};
 }
 

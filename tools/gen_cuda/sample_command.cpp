@@ -113,6 +113,7 @@ Command add_sample_command(CLI::App& parent) {
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);
   add_decoder_option(*command, args->decoder);
+  add_threads_option(*command);
 
   return {command, [args] { return run_sample(*args); }};
 }
