@@ -1,23 +1,15 @@
 #pragma once
 // The layer driver's arithmetic on the host (see src/engine/layer_driver.hpp): OpenBLAS for the
-// products, plain loops for the rest, and the very cell bodies the CUDA kernels run.
+// products, plain loops for the rest, and the very cell bodies the CUDA kernels run (in
+// cell_loops, vectorised).
 #include <algorithm>
 #include <cstddef>
 #include <vector>
 
 #include "cpu/blas.hpp"
+#include "cpu/cell_loops.hpp"
 #include "kernels/cell_step.cuh"
 #include "kernels/dropout_math.cuh"
-
-// Before a loop whose iterations touch disjoint elements: lets the compiler vectorise it without
-// proving that its pointers do not overlap.
-#if defined(__clang__)
-#define GENRNN_INDEPENDENT_ITERATIONS _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
-#define GENRNN_INDEPENDENT_ITERATIONS _Pragma("GCC ivdep")
-#else
-#define GENRNN_INDEPENDENT_ITERATIONS
-#endif
 
 namespace genrnn::cpu {
 
@@ -69,28 +61,11 @@ struct HostBackend {
     for (std::size_t r = 0; r < std::size_t(rows); ++r)
       for (std::size_t g = 0; g < std::size_t(width); ++g) weight_grad[g * columns + ids[r]] += grads[r * width + g];
   }
-  // The cell loops vectorise over the units j: no iteration reads what another writes (ivdep),
-  // and each loop is called on a local copy of the step under a test of `saved`, so that g++
-  // knows, inside, whether the unit stores its gates.
   void cell_forward(CellType cell, int batch, const math::CellForward<Real>& step) const {
-    math::with_cell(cell, [&](auto kind) {
-      const auto rows = [batch](const math::CellForward<Real>& a) {
-        for (std::size_t b = 0; b < std::size_t(batch); ++b)
-          GENRNN_INDEPENDENT_ITERATIONS
-          for (std::size_t j = 0; j < a.hidden; ++j) math::cell_forward_unit<decltype(kind)>(a, b, j);
-      };
-      const math::CellForward<Real> a = step;
-      if (a.saved) rows(a);
-      else rows(a);
-    });
+    cell_forward_rows(cell, batch, step);
   }
   void cell_backward(CellType cell, int batch, const math::CellBackward<Real>& step) const {
-    math::with_cell(cell, [&](auto kind) {
-      const math::CellBackward<Real> a = step;
-      for (std::size_t b = 0; b < std::size_t(batch); ++b)
-        GENRNN_INDEPENDENT_ITERATIONS
-        for (std::size_t j = 0; j < a.hidden; ++j) math::cell_backward_unit<decltype(kind)>(a, b, j);
-    });
+    cell_backward_rows(cell, batch, step);
   }
   void dropout(const Real* in, Real* out, std::size_t n, const math::DropoutMask& mask, int layer) const {
     for (std::size_t e = 0; e < n; ++e) out[e] = in[e] * math::dropout_scale(mask, layer, e);

@@ -1,0 +1,15 @@
+#pragma once
+// One step of a cell over every unit of every stream, on the host: the loops the CPU engine runs
+// (HostBackend), vectorised over the units. Built twice, for plain x86-64 and for AVX2 + FMA,
+// and the second is taken where the processor has them (elsewhere, one build of them).
+#include "genrnn/config.hpp"
+#include "kernels/cell_step.cuh"
+
+namespace genrnn::cpu {
+
+template <class Real>
+void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& step);
+template <class Real>
+void cell_backward_rows(CellType cell, int batch, const math::CellBackward<Real>& step);
+
+}  // namespace genrnn::cpu
