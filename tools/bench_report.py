@@ -28,6 +28,9 @@ def parse_args(argv=None):
     parser.add_argument("pytorch", type=Path, nargs="+",
                         help="JSON records of `bench_pytorch.py -o json` (one file or more)")
     parser.add_argument("--title", default="genrnn vs PyTorch", help="heading of the report")
+    parser.add_argument("--fastest-pytorch", action="store_true",
+                        help="where several PyTorch files measure the same case (one per thread "
+                             "setting), compare with the fastest of them")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write the report here (default: stdout)")
     return parser.parse_args(argv)
@@ -38,24 +41,30 @@ def load_records(*paths):
     return [record for path in paths for record in json.loads(path.read_text())]
 
 
-def by_key(records, impl):
-    """{join key: record} for the records of impl; a repeated key keeps its first record."""
+def by_key(records, impl, fastest=False):
+    """{join key: record} for the records of impl; a repeated key keeps its first record, or
+    with `fastest` its fastest (one tool run per thread setting: each row then gets the best)."""
     found = {}
     for record in (r for r in records if r["impl"] == impl):
-        if join_key(record) in found:
+        key = join_key(record)
+        if key in found and fastest:
+            if record["avg_tokens_per_s"] > found[key]["avg_tokens_per_s"]:
+                found[key] = record
+            continue
+        if key in found:
             print(f"warning: two {impl} records for {case_label(record)}; the first is used",
                   file=sys.stderr)
-        found.setdefault(join_key(record), record)
+        found.setdefault(key, record)
     return found
 
 
-def paired_rows(records):
+def paired_rows(records, fastest=False):
     """(genrnn, pytorch, compiled) triples, None where a side is missing, in the records' order.
 
     One triple per genrnn record (several genrnn engines may share one PyTorch partner), then
     one per PyTorch measurement that no genrnn record matched.
     """
-    pytorch, compiled = by_key(records, PYTORCH), by_key(records, COMPILED)
+    pytorch, compiled = by_key(records, PYTORCH, fastest), by_key(records, COMPILED, fastest)
     genrnn = [r for r in records if r["impl"] == GENRNN]
     rows = [(g, pytorch.get(join_key(g)), compiled.get(join_key(g))) for g in genrnn]
     matched = {join_key(g) for g in genrnn}
@@ -109,8 +118,8 @@ def context_line(records):
     """Who measured what, where: GPUs, commits, torch version, TF32."""
     def values(field, impls=(GENRNN, PYTORCH, COMPILED)):
         shown = {True: "on", False: "off"}
-        return ", ".join(sorted({shown.get(r[field], str(r[field])) for r in records
-                                 if r["impl"] in impls and r.get(field) is not None})) or MISSING
+        return ", ".join(sorted({shown[r[field]] if isinstance(r[field], bool) else str(r[field])
+                                 for r in records if r["impl"] in impls and r.get(field) is not None})) or MISSING
     return (f"GPU: {values('gpu')} · genrnn commit {values('commit', (GENRNN,))} · "
             f"PyTorch {values('torch', (PYTORCH, COMPILED))} (CPU: {values('threads', (PYTORCH, COMPILED))} torch "
             f"threads, OPENBLAS_NUM_THREADS {values('blas_threads', (PYTORCH, COMPILED))}) · TF32: {values('tf32')}")
@@ -119,7 +128,7 @@ def context_line(records):
 def main(argv=None):
     args = parse_args(argv)
     records = load_records(args.genrnn, *args.pytorch)
-    rows = paired_rows(records)
+    rows = paired_rows(records, args.fastest_pytorch)
     report = (f"## {args.title}\n\n{context_line(records)}\n\n{report_table(rows)}\n"
               f"{unpaired_line(rows)}\n")
     if args.output:
