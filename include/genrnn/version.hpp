@@ -14,6 +14,7 @@ struct BuildInfo {
   std::string cudnn_loaded;        // version of the libcudnn found at run time
   std::string cuda_architectures;  // e.g. "80;90"
   std::string blas;                // CPU GEMM library
+  std::string cpu_cell_loops;      // the CPU engine's cell loops here: "avx2+fma" or "baseline"
 };
 BuildInfo build_info();
 

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include "core/cuda_build.hpp"
+#include "cpu/cell_loops.hpp"
 
 namespace genrnn {
 
@@ -12,6 +13,7 @@ BuildInfo build_info() {
   BuildInfo info;
   describe_cuda_build(info);
   info.blas = openblas_get_config();
+  info.cpu_cell_loops = cpu::cell_loops_build();
   return info;
 }
 

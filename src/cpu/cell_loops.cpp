@@ -1,6 +1,8 @@
 #include "cpu/cell_loops.hpp"
 
 #include <cstddef>
+#include <cstdlib>
+#include <string>
 
 namespace genrnn::cpu {
 
@@ -21,7 +23,8 @@ namespace {
 
 bool use_avx2() {
 #if defined(GENRNN_AVX2_CELL_LOOPS)
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          !(std::getenv("GENRNN_CPU_LOOPS") && std::string(std::getenv("GENRNN_CPU_LOOPS")) == "baseline");
   return yes;
 #else
   return false;
@@ -56,5 +59,7 @@ template void cell_forward_rows<float>(CellType, int, const math::CellForward<fl
 template void cell_forward_rows<double>(CellType, int, const math::CellForward<double>&);
 template void cell_backward_rows<float>(CellType, int, const math::CellBackward<float>&);
 template void cell_backward_rows<double>(CellType, int, const math::CellBackward<double>&);
+
+const char* cell_loops_build() { return use_avx2() ? "avx2+fma" : "baseline"; }
 
 }  // namespace genrnn::cpu

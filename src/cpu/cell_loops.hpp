@@ -12,4 +12,8 @@ void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& 
 template <class Real>
 void cell_backward_rows(CellType cell, int batch, const math::CellBackward<Real>& step);
 
+// Which build of the loops runs here: "avx2+fma", or "baseline" (no AVX2 and FMA, or
+// GENRNN_CPU_LOOPS=baseline in the environment, to compare or to rule them out).
+const char* cell_loops_build();
+
 }  // namespace genrnn::cpu

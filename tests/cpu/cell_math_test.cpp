@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
+#include "cpu/cell_loops.hpp"
+#include "genrnn/version.hpp"
 #include "kernels/cell_math.cuh"
 #include "tests/support/numeric.hpp"
 
@@ -36,6 +40,14 @@ TEST(CellMath, HostExpStaysWithinTwoUlpWhereExpIsANormalFloat) {
   EXPECT_TRUE(std::isnan(host_expf(NAN)));
   EXPECT_FLOAT_EQ(sigmoid(-1000.0f) + 1.0f, 1.0f);
   EXPECT_EQ(sigmoid(1000.0f), 1.0f);
+}
+
+TEST(CellLoops, TheBuildAskedForRuns) {
+  const char* asked = std::getenv("GENRNN_CPU_LOOPS");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const std::string expected = (asked && std::string(asked) == "baseline") || !avx2 ? "baseline" : "avx2+fma";
+  EXPECT_EQ(cpu::cell_loops_build(), expected);
+  EXPECT_EQ(build_info().cpu_cell_loops, expected);
 }
 
 }  // namespace
