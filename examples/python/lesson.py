@@ -17,7 +17,7 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("text", nargs="?", type=pathlib.Path, default=FORTUNES if FORTUNES.exists() else README)
-parser.add_argument("--steps", type=int, default=600, help="training steps (default 600, about a minute on 2 cores)")
+parser.add_argument("--steps", type=int, default=600, help="training steps (default 600: seconds on 2 cores)")
 args = parser.parse_args()
 print(f"training on {args.text}", file=sys.stderr)
 
