@@ -219,8 +219,8 @@ class Model:
         submodule names (tools/genrnn_model.py's GenRNN).
         """
         c = self.config
-        flat = self._native.parameters()
-        tensors = {name: flat[offset:offset + int(np.prod(shape))].reshape(shape).copy()
+        flat = self._native.parameters()  # a copy already: the tensors are views of it
+        tensors = {name: flat[offset:offset + int(np.prod(shape))].reshape(shape)
                    for name, shape, offset in _genrnn.parameter_layout(c.cell, c.num_layers, c.hidden_size,
                                                                        c.embedding_dim, c.vocab_size, c.tokenizer)}
         try:
@@ -263,6 +263,8 @@ def from_torch(module_or_state_dict: Any, vocab: List[str], tokenizer: str = "ch
         config = infer_config(renamed, tokenizer, cell)
     except ValueError as e:
         raise Error(str(e)) from None
+    if len(vocab) != config["vocab_size"]:
+        raise Error(f"the vocabulary has {len(vocab)} tokens; the weights are for {config['vocab_size']}")
     layout = _genrnn.parameter_layout(config["cell"], config["num_layers"], config["hidden_size"],
                                       config["embedding_dim"], config["vocab_size"], tokenizer)
     expected = {name: tuple(shape) for name, shape, _ in layout}
@@ -276,8 +278,6 @@ def from_torch(module_or_state_dict: Any, vocab: List[str], tokenizer: str = "ch
             raise Error(f"tensor {name!r} has shape {list(value.shape)}; the model needs {list(shape)}")
         parts.append(value.reshape(-1))
     flat = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    if len(vocab) != config["vocab_size"]:
-        raise Error(f"the vocabulary has {len(vocab)} tokens; the weights are for {config['vocab_size']}")
     return Model(_genrnn.Model.from_parts(config["cell"], config["num_layers"], config["hidden_size"],
                                           config["embedding_dim"], tokenizer, list(vocab), flat))
 

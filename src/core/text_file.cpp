@@ -74,7 +74,7 @@ std::string read_text_file(const std::string& path, const std::string& what, uin
   }
   if (text.empty()) throw Error(describe(path, what) + " is empty");
   try {
-    decode_utf8(text);  // a text file, so that every caller gets strings it can hand on (Python's str)
+    check_utf8(text);  // a text file, so that every caller gets strings it can hand on (Python's str)
   } catch (const Error& error) {
     throw Error(describe(path, what) + ": " + error.what());
   }

@@ -58,6 +58,10 @@ std::vector<char32_t> decode_utf8(const std::string& text) {
   return code_points;
 }
 
+void check_utf8(const std::string& text) {
+  for_each_code_point(text, [](char32_t, std::size_t) {});
+}
+
 std::vector<std::size_t> utf8_offsets(const std::string& text) {
   std::vector<std::size_t> offsets;
   for_each_code_point(text, [&](char32_t, std::size_t offset) { offsets.push_back(offset); });
