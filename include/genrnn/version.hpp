@@ -15,6 +15,7 @@ struct BuildInfo {
   std::string cuda_architectures;  // e.g. "80;90"
   std::string blas;                // CPU GEMM library
   std::string cpu_cell_loops;      // the CPU engine's cell loops here: "avx2+fma" or "baseline"
+  std::string cpu_products;        // what the CPU engine's matrix products run on: "onednn" or "openblas"
 };
 BuildInfo build_info();
 

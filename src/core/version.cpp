@@ -4,6 +4,7 @@
 
 #include "core/cuda_build.hpp"
 #include "cpu/cell_loops.hpp"
+#include "cpu/matrix_products.hpp"
 
 namespace genrnn {
 
@@ -14,6 +15,7 @@ BuildInfo build_info() {
   describe_cuda_build(info);
   info.blas = openblas_get_config();
   info.cpu_cell_loops = cpu::cell_loops_build();
+  info.cpu_products = cpu::matrix_products_build();
   return info;
 }
 

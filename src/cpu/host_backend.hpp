@@ -1,13 +1,16 @@
 #pragma once
-// The layer driver's arithmetic on the host (see src/engine/layer_driver.hpp): OpenBLAS for the
-// products, plain loops for the rest, and the very cell bodies the CUDA kernels run (in
+// The layer driver's arithmetic on the host (see src/engine/layer_driver.hpp): the products
+// through matrix_products in float (oneDNN, weights packed once) and OpenBLAS in double (the
+// gradient checks), plain loops for the rest, and the very cell bodies the CUDA kernels run (in
 // cell_loops, vectorised).
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/blas.hpp"
 #include "cpu/cell_loops.hpp"
+#include "cpu/matrix_products.hpp"
 #include "kernels/cell_step.cuh"
 #include "kernels/dropout_math.cuh"
 
@@ -38,9 +41,20 @@ struct HostBackend {
   }
 
   void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda, const Real* b,
-            int ldb, Real beta, Real* c, int ldc) const {
-    cpu::gemm<Real>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            int ldb, Real beta, Real* c, int ldc) {
+    if constexpr (std::is_same_v<Real, float>)
+      products_.gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+      cpu::gemm<Real>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+  void weight_gemm(bool trans_w, int m, int n, int k, const Real* a, int lda, const Real* w, int ldw, Real beta,
+                   Real* c, int ldc) {
+    if constexpr (std::is_same_v<Real, float>)
+      products_.weight_gemm(trans_w, m, n, k, a, lda, w, ldw, beta != 0, c, ldc);
+    else
+      cpu::gemm<Real>(false, trans_w, m, n, k, Real(1), a, lda, w, ldw, beta, c, ldc);
+  }
+  void weights_changed() { products_.weights_changed(); }
   void copy(Real* to, const Real* from, std::size_t n) const { std::copy_n(from, n, to); }
   void zero(Real* to, std::size_t n) const { std::fill_n(to, n, Real(0)); }
   void add_bias_rows(Real* matrix, const Real* bias, int rows, int cols) const {
@@ -70,6 +84,9 @@ struct HostBackend {
   void dropout(const Real* in, Real* out, std::size_t n, const math::DropoutMask& mask, int layer) const {
     for (std::size_t e = 0; e < n; ++e) out[e] = in[e] * math::dropout_scale(mask, layer, e);
   }
+
+ private:
+  MatrixProducts products_;  // float only
 };
 
 }  // namespace genrnn::cpu

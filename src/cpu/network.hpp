@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/cell_table.hpp"
-#include "cpu/blas.hpp"
 #include "cpu/host_backend.hpp"
 #include "engine/layer_driver.hpp"
 #include "genrnn/config.hpp"
@@ -25,7 +24,11 @@ class CpuNetwork {
   explicit CpuNetwork(const ModelConfig& config);
 
   const ModelConfig& config() const { return config_; }
-  std::vector<Real>& parameters() { return params_; }
+  // Mutable access: the layers' packed copies of the weights are made again at their next use.
+  std::vector<Real>& parameters() {
+    backend_.weights_changed();
+    return params_;
+  }
   const std::vector<Real>& parameters() const { return params_; }
   std::vector<Real>& gradients() { return grads_; }
   const std::vector<Real>& gradients() const { return grads_; }
@@ -131,8 +134,8 @@ template <class Real>
 void CpuNetwork<Real>::head(const Real* outputs, std::size_t count) {
   logits_.resize(count * V_);
   for (std::size_t r = 0; r < count; ++r) std::copy_n(params_.data() + offsets_.head_bias, V_, logits_.data() + r * V_);
-  gemm<Real>(false, true, static_cast<int>(count), V_, H_, Real(1), outputs, H_, params_.data() + offsets_.head_weight,
-             H_, Real(1), logits_.data(), V_);
+  backend_.weight_gemm(true, static_cast<int>(count), V_, H_, outputs, H_, params_.data() + offsets_.head_weight, H_,
+                       Real(1), logits_.data(), V_);
 }
 
 template <class Real>
@@ -174,12 +177,12 @@ void CpuNetwork<Real>::backward(const int* targets, Real scale) {
       for (int v = 0; v < V_; ++v) dz[v] = math::exp_of(z[v] - log_normalizer_[r]) * scale;
       dz[targets[static_cast<std::size_t>(b) * seq_len_ + t]] -= scale;
     }
-  gemm<Real>(true, false, V_, H_, n, Real(1), d_logits_.data(), V_, layers_.outputs(), H_, Real(0),
-             grads_.data() + offsets_.head_weight, H_);
+  backend_.gemm(true, false, V_, H_, n, Real(1), d_logits_.data(), V_, layers_.outputs(), H_, Real(0),
+                grads_.data() + offsets_.head_weight, H_);
   backend_.add_column_sums(d_logits_.data(), n, V_, grads_.data() + offsets_.head_bias);
   d_outputs_.resize(rows() * H_);
-  gemm<Real>(false, false, n, H_, V_, Real(1), d_logits_.data(), V_, params_.data() + offsets_.head_weight, H_,
-             Real(0), d_outputs_.data(), H_);
+  backend_.weight_gemm(false, n, H_, V_, d_logits_.data(), V_, params_.data() + offsets_.head_weight, H_, Real(0),
+                       d_outputs_.data(), H_);
   if (E_ > 0) d_embedded_.resize(rows() * E_);
   layers_.backward(layer_input(), params_.data(), d_outputs_.data(), grads_.data(),
                    E_ > 0 ? d_embedded_.data() : nullptr);

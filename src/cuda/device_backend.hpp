@@ -28,6 +28,11 @@ class DeviceBackend {
             int ldb, float beta, float* c, int ldc) const {
     gemm_row_major(context_.cublas(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+  // cuBLAS reads every weight as it lies: nothing to keep packed.
+  void weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w, int ldw, float beta,
+                   float* c, int ldc) const {
+    gemm(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, beta, c, ldc);
+  }
   void copy(float* to, const float* from, std::size_t n) const {
     GENRNN_CUDA_CHECK(cudaMemcpyAsync(to, from, n * sizeof(float), cudaMemcpyDeviceToDevice, context_.stream()));
   }

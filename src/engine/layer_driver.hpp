@@ -13,6 +13,8 @@
 //   using Real; template <class T> using Buffer (reserve(n): room for n, contents lost on
 //   growth; data()); template <class T> Buffer<T> buffer();
 //   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)  (row-major)
+//   weight_gemm(trans_w, m, n, k, a, lda, w, ldw, beta, c, ldc)  C = A op(W) + beta C, beta 0 or 1,
+//       W one of `weights`' matrices: the host keeps it packed until told the weights changed
 //   copy(to, from, n); zero(to, n); add_bias_rows(matrix, bias, rows, cols);
 //   add_column_sums(matrix, rows, cols, out)                   out[c] += sum over rows
 //   gather_columns(weight, columns, bias, ids, rows, width, out)   out[r][g] = weight[g][ids[r]] + bias[g]
@@ -81,8 +83,8 @@ class LayerDriver {
       if (cell) backend_.copy(cell, c0 + l * BH, BH);
       project_inputs(l, input, weights);
       for (int t = 0; t < seq_len_; ++t) {
-        backend_.gemm(false, true, batch_, int(GH_), H_, Real(1), out + t * BH, H_, weights + w.weight_hh, H_, Real(0),
-                      gh_.data(), int(GH_));
+        backend_.weight_gemm(true, batch_, int(GH_), H_, out + t * BH, H_, weights + w.weight_hh, H_, Real(0),
+                             gh_.data(), int(GH_));
         const math::CellForward<Real> step{gx_.data() + t * batch_ * GH_,
                                            GH_,
                                            gh_.data(),
@@ -143,8 +145,8 @@ class LayerDriver {
         // The recurrent path to h_{t-1}: dgh W_hh, plus the direct path the cell left in
         // dh_next. Nothing flows into the initial state.
         if (t > 0)
-          backend_.gemm(false, false, batch_, H_, G, Real(1), dgh, G, weights + w.weight_hh, H_,
-                        Real(cell_.direct_path ? 1 : 0), dh_next_.data(), H_);
+          backend_.weight_gemm(false, batch_, H_, G, dgh, G, weights + w.weight_hh, H_, Real(cell_.direct_path ? 1 : 0),
+                               dh_next_.data(), H_);
       }
       // All steps at once: dW_hh += dgh^T h_prev, the biases, dW_ih += dgx^T x, and dx.
       backend_.gemm(true, false, G, H_, n, Real(1), dgh_.data(), G, out, H_, Real(1), weight_gradients + w.weight_hh,
@@ -159,8 +161,8 @@ class LayerDriver {
                     Real(1), weight_gradients + w.weight_ih, w.input_size);
       Real* dx = l > 0 ? d_lower_.data() : d_input;
       if (!dx) continue;
-      backend_.gemm(false, false, n, w.input_size, G, Real(1), dgx_.data(), G, weights + w.weight_ih, w.input_size,
-                    Real(0), dx, w.input_size);
+      backend_.weight_gemm(false, n, w.input_size, G, dgx_.data(), G, weights + w.weight_ih, w.input_size, Real(0), dx,
+                           w.input_size);
       if (l > 0 && dropout_after(l - 1)) backend_.dropout(dx, dx, rows * H_, dropout_, l - 1);
     }
   }
@@ -206,8 +208,8 @@ class LayerDriver {
       backend_.gather_columns(weights + w.weight_ih, w.input_size, weights + w.bias_ih, input.ids, n, G, gx_.data());
       return;
     }
-    backend_.gemm(false, true, n, G, w.input_size, Real(1), layer_input(l, input), w.input_size, weights + w.weight_ih,
-                  w.input_size, Real(0), gx_.data(), G);
+    backend_.weight_gemm(true, n, G, w.input_size, layer_input(l, input), w.input_size, weights + w.weight_ih,
+                         w.input_size, Real(0), gx_.data(), G);
     backend_.add_bias_rows(gx_.data(), weights + w.bias_ih, n, G);
   }
 

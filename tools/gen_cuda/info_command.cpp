@@ -21,7 +21,8 @@ void print_build() {
               << ") | CUDA architectures " << build.cuda_architectures;
   else
     std::cout << "CPU only: " << build.no_cuda_reason << "; the GPU engines need the CUDA toolkit and cuDNN 9";
-  std::cout << " | BLAS " << build.blas << " | CPU cell loops " << build.cpu_cell_loops << '\n';
+  std::cout << " | BLAS " << build.blas << " | CPU cell loops " << build.cpu_cell_loops << " | CPU products "
+            << build.cpu_products << '\n';
 }
 
 void print_devices() {

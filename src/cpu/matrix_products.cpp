@@ -1,0 +1,209 @@
+#include "cpu/matrix_products.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "cpu/blas.hpp"
+
+#if defined(GENRNN_WITH_ONEDNN)
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <tuple>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "genrnn/error.hpp"
+#include "genrnn/threads.hpp"
+#endif
+
+namespace genrnn::cpu {
+
+namespace {
+
+bool use_onednn() {
+#if defined(GENRNN_WITH_ONEDNN)
+  static const bool yes =
+      !(std::getenv("GENRNN_CPU_GEMM") && std::string(std::getenv("GENRNN_CPU_GEMM")) == "openblas");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+const char* matrix_products_build() { return use_onednn() ? "onednn" : "openblas"; }
+
+#if defined(GENRNN_WITH_ONEDNN)
+
+namespace {
+
+using dnnl::memory;
+
+// Debian's oneDNN runs on OpenMP, on as many threads as the calling thread's OpenMP setting, which
+// a new thread (a Python stream's worker) does not inherit: made cpu_threads() before each
+// product. Looked up in the runtime libdnnl brought rather than linked, so that this library does
+// not bring a second OpenMP runtime of its own (a clang build would link libomp).
+void follow_cpu_threads() {
+  using SetThreads = void (*)(int);
+  static const SetThreads set = [] {
+    void* runtime = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    return reinterpret_cast<SetThreads>(dlsym(runtime ? runtime : RTLD_DEFAULT, "omp_set_num_threads"));
+  }();
+  thread_local int current = 0;
+  const int wanted = cpu_threads();
+  if (set != nullptr && wanted != current) {
+    set(wanted);
+    current = wanted;
+  }
+}
+
+// A row-major rows x cols matrix, or (transposed) the transpose of a stored cols x rows one.
+memory::desc matrix(bool transposed, int rows, int cols, int stride) {
+  return memory::desc({rows, cols}, memory::data_type::f32,
+                      transposed ? memory::dims{1, stride} : memory::dims{stride, 1});
+}
+
+// One product's shape: op(A) m x k (A stored transposed or not, lda), op(B) k x n, C (ldc).
+struct Shape {
+  bool trans_a, trans_b;
+  int m, n, k, lda, ldb, ldc;
+  bool accumulate;
+  auto tied() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate); }
+  bool operator==(const Shape& other) const { return tied() == other.tied(); }
+};
+struct ShapeHash {
+  std::size_t operator()(const Shape& s) const {
+    std::size_t h = s.trans_a + 2 * s.trans_b + 4 * s.accumulate;
+    for (int v : {s.m, s.n, s.k, s.lda, s.ldb, s.ldc}) h = h * 1000003 + static_cast<std::size_t>(v);
+    return h;
+  }
+};
+
+// A matmul for one shape, with B as stored, or (packed) in the layout the matmul reads best.
+struct Product {
+  Shape shape{};
+  dnnl::matmul matmul;
+  memory a, b, c;
+  uint64_t packed_at = 0;  // packed products: the weights' generation B was packed at; 0: never
+
+  Product() = default;
+  Product(const dnnl::engine& engine, const Shape& s, bool packed) : shape(s) {
+    dnnl::primitive_attr attr;
+    if (s.accumulate) {
+      dnnl::post_ops sum;
+      sum.append_sum(1.0f);
+      attr.set_post_ops(sum);
+    }
+    const memory::desc b_layout =
+        packed ? memory::desc({s.k, s.n}, memory::data_type::f32, memory::format_tag::any)
+               : matrix(s.trans_b, s.k, s.n, s.ldb);
+    const dnnl::matmul::primitive_desc pd(
+        dnnl::matmul::desc(matrix(s.trans_a, s.m, s.k, s.lda), b_layout, matrix(false, s.m, s.n, s.ldc)), attr,
+        engine);
+    matmul = dnnl::matmul(pd);
+    a = memory(pd.src_desc(), engine, DNNL_MEMORY_NONE);
+    b = packed ? memory(pd.weights_desc(), engine) : memory(pd.weights_desc(), engine, DNNL_MEMORY_NONE);
+    c = memory(pd.dst_desc(), engine, DNNL_MEMORY_NONE);
+  }
+
+  void run(dnnl::stream& stream, const float* a_data, const float* b_data, float* c_data) {
+    a.set_data_handle(const_cast<float*>(a_data));
+    if (b_data) b.set_data_handle(const_cast<float*>(b_data));
+    c.set_data_handle(c_data);
+    matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+};
+
+// A bound on the cached products, in case shapes keep changing (prompts of every length).
+constexpr std::size_t max_cached = 64;
+
+}  // namespace
+
+struct MatrixProducts::OneDnn {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  uint64_t generation = 1;
+  std::unordered_map<Shape, Product, ShapeHash> plain;
+  // Per weight and orientation, the product of the last shape it was used at.
+  std::unordered_map<const float*, Product> packed[2];
+
+  Product& plain_product(const Shape& shape) {
+    if (plain.size() >= max_cached) plain.clear();
+    auto found = plain.find(shape);
+    if (found == plain.end()) found = plain.emplace(shape, Product(engine, shape, false)).first;
+    return found->second;
+  }
+
+  Product& packed_product(const float* w, const Shape& shape) {
+    auto& of_orientation = packed[shape.trans_b];
+    if (of_orientation.size() >= max_cached) of_orientation.clear();
+    Product& product = of_orientation[w];
+    if (!(product.shape == shape) || !product.matmul) product = Product(engine, shape, true);
+    if (product.packed_at != generation) {
+      memory stored(matrix(shape.trans_b, shape.k, shape.n, shape.ldb), engine, const_cast<float*>(w));
+      dnnl::reorder(stored, product.b).execute(stream, stored, product.b);
+      product.packed_at = generation;
+    }
+    return product;
+  }
+};
+
+MatrixProducts::MatrixProducts() : onednn_(use_onednn() ? std::make_unique<OneDnn>() : nullptr) {}
+
+void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc) {
+  if (!onednn_ || alpha != 1.0f || (beta != 0.0f && beta != 1.0f))
+    return cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  follow_cpu_threads();
+  try {
+    onednn_->plain_product({trans_a, trans_b, m, n, k, lda, ldb, ldc, beta != 0.0f}).run(onednn_->stream, a, b, c);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN matmul failed: ") + e.what());
+  }
+}
+
+void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
+                                 int ldw, bool accumulate, float* c, int ldc) {
+  if (!onednn_)
+    return cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, accumulate ? 1.0f : 0.0f, c, ldc);
+  follow_cpu_threads();
+  try {
+    onednn_->packed_product(w, {false, trans_w, m, n, k, lda, ldw, ldc, accumulate}).run(onednn_->stream, a, nullptr, c);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN matmul failed: ") + e.what());
+  }
+}
+
+void MatrixProducts::weights_changed() {
+  if (onednn_) ++onednn_->generation;
+}
+
+#else  // no oneDNN in this build: OpenBLAS
+
+struct MatrixProducts::OneDnn {};
+
+MatrixProducts::MatrixProducts() = default;
+
+void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                          const float* b, int ldb, float beta, float* c, int ldc) {
+  cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
+                                 int ldw, bool accumulate, float* c, int ldc) {
+  cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+void MatrixProducts::weights_changed() {}
+
+#endif
+
+MatrixProducts::~MatrixProducts() = default;
+MatrixProducts::MatrixProducts(MatrixProducts&&) noexcept = default;
+MatrixProducts& MatrixProducts::operator=(MatrixProducts&&) noexcept = default;
+
+}  // namespace genrnn::cpu
