@@ -46,7 +46,7 @@ using dnnl::memory;
 // a new thread (a Python stream's worker) does not inherit: made cpu_threads() before each
 // product. Looked up in the runtime libdnnl brought rather than linked, so that this library does
 // not bring a second OpenMP runtime of its own (a clang build would link libomp).
-void follow_cpu_threads() {
+int follow_cpu_threads() {
   using SetThreads = void (*)(int);
   static const SetThreads set = [] {
     void* runtime = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
@@ -58,6 +58,21 @@ void follow_cpu_threads() {
     set(wanted);
     current = wanted;
   }
+  return wanted;
+}
+
+// Below this many multiply-adds a oneDNN primitive's cost per call (2 us, 3-4 us when it wakes a
+// second thread) exceeds the product's own (the lesson's 64-unit decode: 1 x 256 x 64 takes
+// 1.8 us in OpenBLAS): such products are OpenBLAS's sgemm, which runs them on the calling thread
+// (it threads from 2^18). Not its sgemv, which threads from 9,216 elements.
+constexpr double small_product = 65536;
+
+bool is_small(int m, int n, int k) { return double(m) * n * k < small_product; }
+
+void small_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+              a, lda, b, ldb, beta, c, ldc);
 }
 
 // A row-major rows x cols matrix, or (transposed) the transpose of a stored cols x rows one.
@@ -66,18 +81,20 @@ memory::desc matrix(bool transposed, int rows, int cols, int stride) {
                       transposed ? memory::dims{1, stride} : memory::dims{stride, 1});
 }
 
-// One product's shape: op(A) m x k (A stored transposed or not, lda), op(B) k x n, C (ldc).
+// One product's shape: op(A) m x k (A stored transposed or not, lda), op(B) k x n, C (ldc); and
+// the threads it runs on, which a primitive fixes when it is made.
 struct Shape {
   bool trans_a, trans_b;
   int m, n, k, lda, ldb, ldc;
   bool accumulate;
-  auto tied() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate); }
+  int threads;
+  auto tied() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate, threads); }
   bool operator==(const Shape& other) const { return tied() == other.tied(); }
 };
 struct ShapeHash {
   std::size_t operator()(const Shape& s) const {
     std::size_t h = s.trans_a + 2 * s.trans_b + 4 * s.accumulate;
-    for (int v : {s.m, s.n, s.k, s.lda, s.ldb, s.ldc}) h = h * 1000003 + static_cast<std::size_t>(v);
+    for (int v : {s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.threads}) h = h * 1000003 + static_cast<std::size_t>(v);
     return h;
   }
 };
@@ -158,9 +175,11 @@ void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float
                           const float* b, int ldb, float beta, float* c, int ldc) {
   if (!onednn_ || alpha != 1.0f || (beta != 0.0f && beta != 1.0f))
     return cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  follow_cpu_threads();
+  if (is_small(m, n, k)) return small_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  const int threads = follow_cpu_threads();
   try {
-    onednn_->plain_product({trans_a, trans_b, m, n, k, lda, ldb, ldc, beta != 0.0f}).run(onednn_->stream, a, b, c);
+    onednn_->plain_product({trans_a, trans_b, m, n, k, lda, ldb, ldc, beta != 0.0f, threads})
+        .run(onednn_->stream, a, b, c);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN matmul failed: ") + e.what());
   }
@@ -168,11 +187,13 @@ void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float
 
 void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
                                  int ldw, bool accumulate, float* c, int ldc) {
-  if (!onednn_)
-    return cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, accumulate ? 1.0f : 0.0f, c, ldc);
-  follow_cpu_threads();
+  const float beta = accumulate ? 1.0f : 0.0f;
+  if (!onednn_) return cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, beta, c, ldc);
+  if (is_small(m, n, k)) return small_gemm(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, beta, c, ldc);
+  const int threads = follow_cpu_threads();
   try {
-    onednn_->packed_product(w, {false, trans_w, m, n, k, lda, ldw, ldc, accumulate}).run(onednn_->stream, a, nullptr, c);
+    onednn_->packed_product(w, {false, trans_w, m, n, k, lda, ldw, ldc, accumulate, threads})
+        .run(onednn_->stream, a, nullptr, c);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN matmul failed: ") + e.what());
   }

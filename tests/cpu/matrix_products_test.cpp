@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/network.hpp"
+#include "genrnn/threads.hpp"
 #include "genrnn/version.hpp"
 #include "tests/support/numeric.hpp"
 
@@ -100,14 +101,29 @@ INSTANTIATE_TEST_SUITE_P(Orientations, Products, ::testing::Combine(::testing::B
 TEST(Products, ManyShapesStayRight) {
   // More shapes than the cache keeps: every product is still right after it empties.
   MatrixProducts products;
-  for (int m = 1; m <= 80; ++m) {
-    Matrices x(false, true, m, 24, 16, 0);
+  // From 15 rows on these are past the products OpenBLAS takes (under 2^16 multiply-adds).
+  for (int m = 1; m <= 90; ++m) {
+    Matrices x(false, true, m, 96, 48, 0);
     std::vector<double> want = x.expected(1, 0);
-    products.weight_gemm(true, m, 24, 16, x.a.data(), x.lda, x.b.data(), x.ldb, false, x.c.data(), x.ldc);
-    products.gemm(false, true, m, 24, 16, 1.0f, x.a.data(), x.lda, x.b.data(), x.ldb, 1.0f, x.c.data(), x.ldc);
+    products.weight_gemm(true, m, 96, 48, x.a.data(), x.lda, x.b.data(), x.ldb, false, x.c.data(), x.ldc);
+    products.gemm(false, true, m, 96, 48, 1.0f, x.a.data(), x.lda, x.b.data(), x.ldb, 1.0f, x.c.data(), x.ldc);
     for (std::size_t e = 0; e < want.size(); ++e) want[e] *= 2;  // the second call added the product again
     ASSERT_LT(max_relative_error(x.c, want), 1e-5) << "m " << m;
   }
+}
+
+TEST(Products, StayRightAcrossThreadSettings) {
+  // A product made for two threads and then run after set_cpu_threads(1), and back.
+  const int before = cpu_threads();
+  MatrixProducts products;
+  for (const int threads : {2, 1, 2}) {
+    set_cpu_threads(threads);
+    Matrices x(false, true, 32, 1024, 256, 0);
+    const std::vector<double> want = x.expected(1, 0);
+    products.weight_gemm(true, 32, 1024, 256, x.a.data(), x.lda, x.b.data(), x.ldb, false, x.c.data(), x.ldc);
+    EXPECT_LT(max_relative_error(x.c, want), 1e-5) << threads << " threads";
+  }
+  set_cpu_threads(before);
 }
 
 TEST(Products, TheNetworkFollowsWeightsChangedInPlace) {
