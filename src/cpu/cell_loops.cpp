@@ -1,8 +1,15 @@
 #include "cpu/cell_loops.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
+
+#if defined(GENRNN_OPENMP_CELLS)
+#include <omp.h>
+
+#include "genrnn/threads.hpp"
+#endif
 
 namespace genrnn::cpu {
 
@@ -31,16 +38,68 @@ bool use_avx2() {
 #endif
 }
 
+// The streams [first, ...) of a step: each pointer moved `first` rows on (none that is null).
+template <class Cell, class Real>
+math::CellForward<Real> from_stream(math::CellForward<Real> a, std::size_t first) {
+  const std::size_t H = a.hidden;
+  a.gx += first * a.gx_stride;
+  a.gh += first * Cell::gates * H;
+  a.h_prev += first * a.h_prev_stride;
+  a.h += first * a.h_stride;
+  if (a.c_prev) a.c_prev += first * a.c_stride, a.c += first * a.c_stride;
+  if (a.saved) a.saved += first * Cell::saved_blocks * H;
+  return a;
+}
+
+template <class Cell, class Real>
+math::CellBackward<Real> from_stream(math::CellBackward<Real> a, std::size_t first) {
+  const std::size_t H = a.hidden;
+  if (a.saved) a.saved += first * Cell::saved_blocks * H;
+  a.h_prev += first * a.h_prev_stride;
+  if (a.c_prev) a.c_prev += first * H, a.c += first * H;
+  a.h += first * a.h_stride;
+  a.d_out += first * a.d_out_stride;
+  a.dh_next += first * H;
+  if (a.dc) a.dc += first * H;
+  a.dgx += first * Cell::gates * H;
+  a.dgh += first * Cell::gates * H;
+  if (a.dh_direct) a.dh_direct += first * H;
+  return a;
+}
+
+// run(first, count) over all streams: split across the CPU threads (the OpenMP team oneDNN's
+// products run on, which would otherwise wait through the cell) where there are units enough
+// for a thread's start (a few us) to pay.
+template <class Run>
+void over_streams(int batch, std::size_t hidden, Run&& run) {
+#if defined(GENRNN_OPENMP_CELLS)
+  const int threads = std::min(cpu_threads(), batch);
+  if (threads > 1 && std::size_t(batch) * hidden >= 4096) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int part = omp_get_thread_num(), parts = omp_get_num_threads();
+      const int first = batch * part / parts, last = batch * (part + 1) / parts;
+      run(first, last - first);
+    }
+    return;
+  }
+#endif
+  run(0, batch);
+}
+
 }  // namespace
 
 template <class Real>
 void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& step) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
+    over_streams(batch, step.hidden, [&](int first, int count) {
+      const math::CellForward<Real> rows = from_stream<Cell>(step, first);
 #if defined(GENRNN_AVX2_CELL_LOOPS)
-    if (use_avx2()) return avx2::forward_rows<Cell>(batch, step);
+      if (use_avx2()) return avx2::forward_rows<Cell>(count, rows);
 #endif
-    baseline::forward_rows<Cell>(batch, step);
+      baseline::forward_rows<Cell>(count, rows);
+    });
   });
 }
 
@@ -48,10 +107,13 @@ template <class Real>
 void cell_backward_rows(CellType cell, int batch, const math::CellBackward<Real>& step) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
+    over_streams(batch, step.hidden, [&](int first, int count) {
+      const math::CellBackward<Real> rows = from_stream<Cell>(step, first);
 #if defined(GENRNN_AVX2_CELL_LOOPS)
-    if (use_avx2()) return avx2::backward_rows<Cell>(batch, step);
+      if (use_avx2()) return avx2::backward_rows<Cell>(count, rows);
 #endif
-    baseline::backward_rows<Cell>(batch, step);
+      baseline::backward_rows<Cell>(count, rows);
+    });
   });
 }
 
