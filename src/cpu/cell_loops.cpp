@@ -71,7 +71,7 @@ math::CellBackward<Real> from_stream(math::CellBackward<Real> a, std::size_t fir
 // products run on, which would otherwise wait through the cell) where there are units enough
 // for a thread's start (a few us) to pay.
 template <class Run>
-void over_streams(int batch, std::size_t hidden, Run&& run) {
+void over_streams(int batch, [[maybe_unused]] std::size_t hidden, Run&& run) {
 #if defined(GENRNN_OPENMP_CELLS)
   const int threads = std::min(cpu_threads(), batch);
   if (threads > 1 && std::size_t(batch) * hidden >= 4096) {
