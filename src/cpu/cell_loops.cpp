@@ -8,6 +8,7 @@
 #if defined(GENRNN_OPENMP_CELLS)
 #include <omp.h>
 
+#include "cpu/matrix_products.hpp"
 #include "genrnn/threads.hpp"
 #endif
 
@@ -69,12 +70,15 @@ math::CellBackward<Real> from_stream(math::CellBackward<Real> a, std::size_t fir
 
 // run(first, count) over all streams: split across the CPU threads (the OpenMP team oneDNN's
 // products run on, which would otherwise wait through the cell) where there are units enough
-// for a thread's start (a few us) to pay.
+// for a thread's start (a few us) to pay. Not beside OpenBLAS's products: its threads and
+// OpenMP's, each spinning while the other works, would share the cores (char256 trained 4x
+// slower so).
 template <class Run>
 void over_streams(int batch, [[maybe_unused]] std::size_t hidden, Run&& run) {
 #if defined(GENRNN_OPENMP_CELLS)
+  static const bool beside_onednn = std::string(matrix_products_build()) == "onednn";
   const int threads = std::min(cpu_threads(), batch);
-  if (threads > 1 && std::size_t(batch) * hidden >= 4096) {
+  if (beside_onednn && threads > 1 && std::size_t(batch) * hidden >= 4096) {
 #pragma omp parallel num_threads(threads)
     {
       const int part = omp_get_thread_num(), parts = omp_get_num_threads();
