@@ -1,16 +1,10 @@
 #include "cpu/cell_loops.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
 
-#if defined(GENRNN_OPENMP_CELLS)
-#include <omp.h>
-
-#include "cpu/matrix_products.hpp"
-#include "genrnn/threads.hpp"
-#endif
+#include "cpu/row_blocks.hpp"
 
 namespace genrnn::cpu {
 
@@ -68,37 +62,15 @@ math::CellBackward<Real> from_stream(math::CellBackward<Real> a, std::size_t fir
   return a;
 }
 
-// run(first, count) over all streams: split across the CPU threads (the OpenMP team oneDNN's
-// products run on, which would otherwise wait through the cell) where there are units enough
-// for a thread's start (a few us) to pay. Not beside OpenBLAS's products: its threads and
-// OpenMP's, each spinning while the other works, would share the cores (char256 trained 4x
-// slower so).
-template <class Run>
-void over_streams(int batch, [[maybe_unused]] std::size_t hidden, Run&& run) {
-#if defined(GENRNN_OPENMP_CELLS)
-  static const bool beside_onednn = std::string(matrix_products_build()) == "onednn";
-  const int threads = std::min(cpu_threads(), batch);
-  if (beside_onednn && threads > 1 && std::size_t(batch) * hidden >= 4096) {
-#pragma omp parallel num_threads(threads)
-    {
-      const int part = omp_get_thread_num(), parts = omp_get_num_threads();
-      const int first = batch * part / parts, last = batch * (part + 1) / parts;
-      run(first, last - first);
-    }
-    return;
-  }
-#endif
-  run(0, batch);
-}
-
 }  // namespace
 
 template <class Real>
 void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& step) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
-    over_streams(batch, step.hidden, [&](int first, int count) {
+    for_row_blocks(batch, batch * step.hidden, [&](std::size_t first, std::size_t last) {
       const math::CellForward<Real> rows = from_stream<Cell>(step, first);
+      const int count = static_cast<int>(last - first);
 #if defined(GENRNN_AVX2_CELL_LOOPS)
       if (use_avx2()) return avx2::forward_rows<Cell>(count, rows);
 #endif
@@ -111,8 +83,9 @@ template <class Real>
 void cell_backward_rows(CellType cell, int batch, const math::CellBackward<Real>& step) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
-    over_streams(batch, step.hidden, [&](int first, int count) {
+    for_row_blocks(batch, batch * step.hidden, [&](std::size_t first, std::size_t last) {
       const math::CellBackward<Real> rows = from_stream<Cell>(step, first);
+      const int count = static_cast<int>(last - first);
 #if defined(GENRNN_AVX2_CELL_LOOPS)
       if (use_avx2()) return avx2::backward_rows<Cell>(count, rows);
 #endif

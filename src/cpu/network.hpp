@@ -10,6 +10,7 @@
 
 #include "core/cell_table.hpp"
 #include "cpu/host_backend.hpp"
+#include "cpu/row_blocks.hpp"
 #include "engine/layer_driver.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/parameters.hpp"
@@ -56,6 +57,8 @@ class CpuNetwork {
   using Layers = LayerDriver<HostBackend<Real>>;
   std::size_t row(int t, int b) const { return static_cast<std::size_t>(t) * batch_ + b; }
   std::size_t rows() const { return static_cast<std::size_t>(batch_) * seq_len_; }
+  // targets are batch-first, as the inputs.
+  int target(const int* targets, int t, int b) const { return targets[static_cast<std::size_t>(b) * seq_len_ + t]; }
   typename Layers::Input layer_input() const {
     return E_ > 0 ? typename Layers::Input{embedded_.data(), nullptr} : typename Layers::Input{nullptr, ids_.data()};
   }
@@ -142,16 +145,20 @@ template <class Real>
 double CpuNetwork<Real>::loss(const int* targets) {
   head(layers_.outputs(), rows());
   log_normalizer_.resize(rows());
-  double total = 0;
-  for (int t = 0; t < seq_len_; ++t)
-    for (int b = 0; b < batch_; ++b) {
-      const Real* z = logits_.data() + row(t, b) * V_;
+  // Each row's normalizer on its own (the rows split across the threads), then the sum in order.
+  for_row_blocks(rows(), rows() * V_, [&](std::size_t first, std::size_t last) {
+    for (std::size_t r = first; r < last; ++r) {
+      const Real* z = logits_.data() + r * V_;
       const Real max = *std::max_element(z, z + V_);
       Real sum = 0;
       for (int v = 0; v < V_; ++v) sum += math::exp_of(z[v] - max);
-      log_normalizer_[row(t, b)] = max + std::log(sum);
-      total += log_normalizer_[row(t, b)] - z[targets[static_cast<std::size_t>(b) * seq_len_ + t]];
+      log_normalizer_[r] = max + std::log(sum);
     }
+  });
+  double total = 0;
+  for (int t = 0; t < seq_len_; ++t)
+    for (int b = 0; b < batch_; ++b)
+      total += log_normalizer_[row(t, b)] - logits_[row(t, b) * V_ + target(targets, t, b)];
   return total;
 }
 
@@ -169,14 +176,14 @@ void CpuNetwork<Real>::backward(const int* targets, Real scale) {
   std::fill(grads_.begin(), grads_.end(), Real(0));
   // Softmax cross-entropy: d logits = (softmax - one_hot(target)) * scale.
   d_logits_.resize(rows() * V_);
-  for (int t = 0; t < seq_len_; ++t)
-    for (int b = 0; b < batch_; ++b) {
-      const std::size_t r = row(t, b);
+  for_row_blocks(rows(), rows() * V_, [&](std::size_t first, std::size_t last) {
+    for (std::size_t r = first; r < last; ++r) {
       const Real* z = logits_.data() + r * V_;
       Real* dz = d_logits_.data() + r * V_;
       for (int v = 0; v < V_; ++v) dz[v] = math::exp_of(z[v] - log_normalizer_[r]) * scale;
-      dz[targets[static_cast<std::size_t>(b) * seq_len_ + t]] -= scale;
+      dz[target(targets, int(r / batch_), int(r % batch_))] -= scale;
     }
+  });
   backend_.gemm(true, false, V_, H_, n, Real(1), d_logits_.data(), V_, layers_.outputs(), H_, Real(0),
                 grads_.data() + offsets_.head_weight, H_);
   backend_.add_column_sums(d_logits_.data(), n, V_, grads_.data() + offsets_.head_bias);
