@@ -33,7 +33,7 @@ bool use_avx2() {
 #endif
 }
 
-// The streams [first, ...) of a step: each pointer moved `first` rows on (none that is null).
+// The streams [first, ...) of a step: each pointer moved `first` rows on (a null one stays null).
 template <class Cell, class Real>
 math::CellForward<Real> from_stream(math::CellForward<Real> a, std::size_t first) {
   const std::size_t H = a.hidden;
