@@ -43,21 +43,23 @@ namespace {
 using dnnl::memory;
 
 // Debian's oneDNN runs on OpenMP, on as many threads as the calling thread's OpenMP setting, which
-// a new thread (a Python stream's worker) does not inherit: made cpu_threads() before each
-// product. Looked up in the runtime libdnnl brought rather than linked, so that this library does
-// not bring a second OpenMP runtime of its own (a clang build would link libomp).
+// a new thread (a Python stream's worker) does not inherit and others may change (PyTorch's
+// set_num_threads, in the same process): made cpu_threads() before each product. Looked up in
+// the runtime libdnnl brought rather than linked, so that this library does not bring a second
+// OpenMP runtime of its own (a clang build would link libomp).
 int follow_cpu_threads() {
-  using SetThreads = void (*)(int);
-  static const SetThreads set = [] {
-    void* runtime = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
-    return reinterpret_cast<SetThreads>(dlsym(runtime ? runtime : RTLD_DEFAULT, "omp_set_num_threads"));
+  struct Runtime {
+    int (*get)();
+    void (*set)(int);
+  };
+  static const Runtime openmp = [] {
+    void* library = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    void* scope = library ? library : RTLD_DEFAULT;
+    return Runtime{reinterpret_cast<int (*)()>(dlsym(scope, "omp_get_max_threads")),
+                   reinterpret_cast<void (*)(int)>(dlsym(scope, "omp_set_num_threads"))};
   }();
-  thread_local int current = 0;
   const int wanted = cpu_threads();
-  if (set != nullptr && wanted != current) {
-    set(wanted);
-    current = wanted;
-  }
+  if (openmp.get && openmp.set && openmp.get() != wanted) openmp.set(wanted);
   return wanted;
 }
 

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu/network.hpp"
@@ -123,6 +126,34 @@ TEST(Products, StayRightAcrossThreadSettings) {
     products.weight_gemm(true, 32, 1024, 256, x.a.data(), x.lda, x.b.data(), x.ldb, false, x.c.data(), x.ldc);
     EXPECT_LT(max_relative_error(x.c, want), 1e-5) << threads << " threads";
   }
+  set_cpu_threads(before);
+}
+
+TEST(Products, SetOneDnnsThreadsToTheCpuThreadsOnEveryThread) {
+  if (std::string(matrix_products_build()) != "onednn") GTEST_SKIP() << "the products are OpenBLAS's here";
+  // OpenMP's setting, as oneDNN reads it: per thread, and PyTorch in the same process changes it.
+  void* scope = dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  ASSERT_NE(scope, nullptr) << "libdnnl brings libgomp";
+  const auto omp_threads = reinterpret_cast<int (*)()>(dlsym(scope, "omp_get_max_threads"));
+  const auto set_omp_threads = reinterpret_cast<void (*)(int)>(dlsym(scope, "omp_set_num_threads"));
+  ASSERT_TRUE(omp_threads && set_omp_threads);
+  const int before = cpu_threads();
+  set_cpu_threads(1);
+  const auto product = [] {
+    MatrixProducts products;
+    Matrices x(false, true, 32, 1024, 256, 0);
+    products.weight_gemm(true, 32, 1024, 256, x.a.data(), x.lda, x.b.data(), x.ldb, false, x.c.data(), x.ldc);
+  };
+  product();
+  set_omp_threads(3);  // as torch.set_num_threads(3) would, between two products
+  product();
+  EXPECT_EQ(omp_threads(), 1);
+  int on_new_thread = 0;
+  std::thread([&] {
+    product();
+    on_new_thread = omp_threads();
+  }).join();
+  EXPECT_EQ(on_new_thread, 1);
   set_cpu_threads(before);
 }
 
