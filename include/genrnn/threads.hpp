@@ -2,9 +2,10 @@
 
 namespace genrnn {
 
-// The threads of the CPU engine's matrix products: OpenBLAS's pool, one per process (the GPU
-// engines do not use it). By default OPENBLAS_NUM_THREADS, else one per core this process may
-// run on: never more, since an oversubscribed OpenBLAS spins and slows down.
+// The threads of the CPU engine: one setting per process, for the pools its matrix products
+// run on (OpenBLAS's, and oneDNN's OpenMP team, which its cell and softmax loops share; the GPU
+// engines use neither). By default OPENBLAS_NUM_THREADS, else one per core this process may run
+// on: never more, since oversubscribed pools spin and slow down.
 int cpu_threads();
 // Throws Error unless 1 <= count <= 1024. More than available_cores() is allowed but slower.
 void set_cpu_threads(int count);

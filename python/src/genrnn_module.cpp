@@ -171,7 +171,7 @@ NB_MODULE(_genrnn, m) {
       },
       "The registered engines: name, description, device, in_this_build, why_not.");
   m.def("cpu_threads", &genrnn::cpu_threads,
-        "The CPU engine's threads for its matrix products (OpenBLAS's pool, one per process).");
+        "The CPU engine's threads (one setting per process, for OpenBLAS's and oneDNN's pools).");
   m.def("set_cpu_threads", &genrnn::set_cpu_threads, "count"_a,
         "Sets the CPU engine's threads (1 to 1024); the default is one per core this process may use.");
   m.def("read_corpus_file", &genrnn::read_corpus_file, "path"_a, "A training or evaluation text file (UTF-8, within the memory limit), as text.");
