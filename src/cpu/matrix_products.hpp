@@ -8,6 +8,7 @@
 // (char256: 32 x 1024 x 256) halves its speed; here it is packed once, until weights_changed().
 // The other products go through oneDNN too, so that one thread pool (oneDNN's OpenMP) does the
 // work: OpenBLAS's threads, still spinning from one call, would take the cores from the next.
+// Only products too small to pay for a oneDNN call stay OpenBLAS's, on the calling thread.
 #include <memory>
 
 namespace genrnn::cpu {
