@@ -15,9 +15,9 @@ namespace baseline {
 #if defined(GENRNN_AVX2_CELL_LOOPS)
 namespace avx2 {  // cell_loops_avx2.cpp
 template <class Cell, class Real>
-void forward_rows(int batch, const math::CellForward<Real>& step);
+void step_rows(int batch, const math::CellForward<Real>& step);
 template <class Cell, class Real>
-void backward_rows(int batch, const math::CellBackward<Real>& step);
+void step_rows(int batch, const math::CellBackward<Real>& step);
 }  // namespace avx2
 #endif
 
@@ -62,36 +62,33 @@ math::CellBackward<Real> from_stream(math::CellBackward<Real> a, std::size_t fir
   return a;
 }
 
-}  // namespace
-
-template <class Real>
-void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& step) {
+// One step, forward or backward, over the streams split across the threads, each block on the
+// loops built for this processor.
+template <class Step>
+void run_step(CellType cell, int batch, const Step& step) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
     for_row_blocks(batch, batch * step.hidden, [&](std::size_t first, std::size_t last) {
-      const math::CellForward<Real> rows = from_stream<Cell>(step, first);
+      const Step rows = from_stream<Cell>(step, first);
       const int count = static_cast<int>(last - first);
 #if defined(GENRNN_AVX2_CELL_LOOPS)
-      if (use_avx2()) return avx2::forward_rows<Cell>(count, rows);
+      if (use_avx2()) return avx2::step_rows<Cell>(count, rows);
 #endif
-      baseline::forward_rows<Cell>(count, rows);
+      baseline::step_rows<Cell>(count, rows);
     });
   });
 }
 
+}  // namespace
+
+template <class Real>
+void cell_forward_rows(CellType cell, int batch, const math::CellForward<Real>& step) {
+  run_step(cell, batch, step);
+}
+
 template <class Real>
 void cell_backward_rows(CellType cell, int batch, const math::CellBackward<Real>& step) {
-  math::with_cell(cell, [&](auto kind) {
-    using Cell = decltype(kind);
-    for_row_blocks(batch, batch * step.hidden, [&](std::size_t first, std::size_t last) {
-      const math::CellBackward<Real> rows = from_stream<Cell>(step, first);
-      const int count = static_cast<int>(last - first);
-#if defined(GENRNN_AVX2_CELL_LOOPS)
-      if (use_avx2()) return avx2::backward_rows<Cell>(count, rows);
-#endif
-      baseline::backward_rows<Cell>(count, rows);
-    });
-  });
+  run_step(cell, batch, step);
 }
 
 template void cell_forward_rows<float>(CellType, int, const math::CellForward<float>&);

@@ -54,7 +54,9 @@ struct HostBackend {
     else
       cpu::gemm<Real>(false, trans_w, m, n, k, Real(1), a, lda, w, ldw, beta, c, ldc);
   }
-  void weights_changed() { products_.weights_changed(); }
+  void weights_changed() {
+    if constexpr (std::is_same_v<Real, float>) products_.weights_changed();
+  }
   void copy(Real* to, const Real* from, std::size_t n) const { std::copy_n(from, n, to); }
   void zero(Real* to, std::size_t n) const { std::fill_n(to, n, Real(0)); }
   void add_bias_rows(Real* matrix, const Real* bias, int rows, int cols) const {
@@ -86,7 +88,8 @@ struct HostBackend {
   }
 
  private:
-  MatrixProducts products_;  // float only
+  struct NoProducts {};  // double: OpenBLAS alone
+  std::conditional_t<std::is_same_v<Real, float>, MatrixProducts, NoProducts> products_;
 };
 
 }  // namespace genrnn::cpu

@@ -106,6 +106,7 @@ struct Product {
   Shape shape{};
   dnnl::matmul matmul;
   memory a, b, c;
+  std::unordered_map<int, memory> args;  // a, b and c, made once: a call then allocates nothing
   uint64_t packed_at = 0;  // packed products: the weights' generation B was packed at; 0: never
 
   Product() = default;
@@ -126,13 +127,14 @@ struct Product {
     a = memory(pd.src_desc(), engine, DNNL_MEMORY_NONE);
     b = packed ? memory(pd.weights_desc(), engine) : memory(pd.weights_desc(), engine, DNNL_MEMORY_NONE);
     c = memory(pd.dst_desc(), engine, DNNL_MEMORY_NONE);
+    args = {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};  // handles to the same memory
   }
 
   void run(dnnl::stream& stream, const float* a_data, const float* b_data, float* c_data) {
     a.set_data_handle(const_cast<float*>(a_data));
     if (b_data) b.set_data_handle(const_cast<float*>(b_data));
     c.set_data_handle(c_data);
-    matmul.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    matmul.execute(stream, args);
     stream.wait();
   }
 };
@@ -169,61 +171,60 @@ struct MatrixProducts::OneDnn {
     }
     return product;
   }
+
+  // C = op(A) op(B) (+ C) on oneDNN, B packed when it is the weight `packed_w`; products too
+  // small for a oneDNN call on OpenBLAS's sgemm.
+  void multiply(const Shape& shape, const float* a, const float* b, const float* packed_w, float* c) {
+    if (is_small(shape.m, shape.n, shape.k))
+      return small_gemm(shape.trans_a, shape.trans_b, shape.m, shape.n, shape.k, 1.0f, a, shape.lda,
+                        packed_w ? packed_w : b, shape.ldb, shape.accumulate ? 1.0f : 0.0f, c, shape.ldc);
+    Shape threaded = shape;
+    threaded.threads = follow_cpu_threads();
+    try {
+      if (packed_w)
+        packed_product(packed_w, threaded).run(stream, a, nullptr, c);
+      else
+        plain_product(threaded).run(stream, a, b, c);
+    } catch (const dnnl::error& e) {
+      throw Error(std::string("oneDNN matmul failed: ") + e.what());
+    }
+  }
 };
 
-MatrixProducts::MatrixProducts() : onednn_(use_onednn() ? std::make_unique<OneDnn>() : nullptr) {}
-
-void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-                          const float* b, int ldb, float beta, float* c, int ldc) {
-  if (!onednn_ || alpha != 1.0f || (beta != 0.0f && beta != 1.0f))
-    return cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (is_small(m, n, k)) return small_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  const int threads = follow_cpu_threads();
-  try {
-    onednn_->plain_product({trans_a, trans_b, m, n, k, lda, ldb, ldc, beta != 0.0f, threads})
-        .run(onednn_->stream, a, b, c);
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN matmul failed: ") + e.what());
-  }
-}
-
-void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
-                                 int ldw, bool accumulate, float* c, int ldc) {
-  const float beta = accumulate ? 1.0f : 0.0f;
-  if (!onednn_) return cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, beta, c, ldc);
-  if (is_small(m, n, k)) return small_gemm(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, beta, c, ldc);
-  const int threads = follow_cpu_threads();
-  try {
-    onednn_->packed_product(w, {false, trans_w, m, n, k, lda, ldw, ldc, accumulate, threads})
-        .run(onednn_->stream, a, nullptr, c);
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN matmul failed: ") + e.what());
-  }
-}
-
-void MatrixProducts::weights_changed() {
-  if (onednn_) ++onednn_->generation;
-}
-
-#else  // no oneDNN in this build: OpenBLAS
+#else  // no oneDNN in this build: every product is OpenBLAS's
 
 struct MatrixProducts::OneDnn {};
 
-MatrixProducts::MatrixProducts() = default;
+#endif
+
+MatrixProducts::MatrixProducts() {
+#if defined(GENRNN_WITH_ONEDNN)
+  if (use_onednn()) onednn_ = std::make_unique<OneDnn>();
+#endif
+}
 
 void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                           const float* b, int ldb, float beta, float* c, int ldc) {
+#if defined(GENRNN_WITH_ONEDNN)
+  if (onednn_ && alpha == 1.0f && (beta == 0.0f || beta == 1.0f))
+    return onednn_->multiply({trans_a, trans_b, m, n, k, lda, ldb, ldc, beta != 0.0f, 0}, a, b, nullptr, c);
+#endif
   cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
                                  int ldw, bool accumulate, float* c, int ldc) {
+#if defined(GENRNN_WITH_ONEDNN)
+  if (onednn_) return onednn_->multiply({false, trans_w, m, n, k, lda, ldw, ldc, accumulate, 0}, a, nullptr, w, c);
+#endif
   cpu::gemm<float>(false, trans_w, m, n, k, 1.0f, a, lda, w, ldw, accumulate ? 1.0f : 0.0f, c, ldc);
 }
 
-void MatrixProducts::weights_changed() {}
-
+void MatrixProducts::weights_changed() {
+#if defined(GENRNN_WITH_ONEDNN)
+  if (onednn_) ++onednn_->generation;
 #endif
+}
 
 MatrixProducts::~MatrixProducts() = default;
 MatrixProducts::MatrixProducts(MatrixProducts&&) noexcept = default;
