@@ -30,14 +30,16 @@ struct PersistentModel {
   const float* head_bias = nullptr;                   // [V]
 };
 
-// How the work is split: block k owns hidden units [k * units, (k + 1) * units) of every layer.
+// How the work is split: block k owns hidden units [k * units, (k + 1) * units) of every layer,
+// and a slice of the head's rows; the streams go through in tiles of `stream_tile`.
 struct PersistentShape {
-  int blocks = 0, threads = 0, units = 0;
+  int blocks = 0, threads = 0, units = 0, stream_tile = 0;
   std::size_t shared_bytes = 0;  // dynamic shared memory per block
 };
 
-// The split for `batch` streams on a GPU of `multiprocessors` with `shared_per_block` bytes of
-// shared memory per block; blocks == 0, with `why` set, when the model does not fit.
+// The split for `batch` streams on the current GPU, of `multiprocessors` with `shared_per_block`
+// bytes of shared memory per block at most; blocks == 0, with `why` set, when the model does
+// not fit or the grid cannot be resident at once.
 PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batch, int multiprocessors,
                                  std::size_t shared_per_block, std::string& why);
 
@@ -58,7 +60,9 @@ struct PersistentStep {
   int batch = 0, first_position = 0, positions = 0;
 };
 
-void persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
+// False, with nothing launched, where the grid turned out not to fit on the device at once
+// (a GPU shared with other processes): the caller decodes another way.
+[[nodiscard]] bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
                        const PersistentStep& step, const SamplingParams& sampling, cudaStream_t stream);
 
 }  // namespace genrnn::kernels

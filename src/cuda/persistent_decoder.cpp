@@ -5,6 +5,7 @@
 
 #include "core/nvtx_range.hpp"
 #include "cuda/row_major_gemm.hpp"
+#include "genrnn/error.hpp"
 #include "kernels/ops.hpp"
 
 namespace genrnn::cuda {
@@ -84,11 +85,7 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
                                           const TokenChunkCallback& on_tokens) {
   std::string why;
   const kernels::PersistentShape shape = shape_for(batch(), why);
-  if (shape.blocks == 0) {
-    DecodeStats stats = GraphDecoder::run_decode(first_logits, length, sampling, keys, on_tokens);
-    stats.note = "the persistent decoder does not run here: " + why;
-    return stats;
-  }
+  if (shape.blocks == 0) return decode_as_graph_decoder(first_logits, length, sampling, keys, on_tokens, why);
   NvtxRange range("decode");
   const cudaStream_t stream = model_.context().stream();
   const int streams = batch();
@@ -111,7 +108,14 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
     step.steps = sampler_.counters();
     step.batch = streams;
     step.first_position = first;
-    kernels::persistent_decode(config().cell, model, shape, step, params, stream);
+    if (!kernels::persistent_decode(config().cell, model, shape, step, params, stream)) {
+      // Every launch is the same grid: only the first can find that it does not fit, before
+      // anything was drawn.
+      if (first > 0) throw Error("the persistent decoder's grid stopped fitting on the GPU in the middle of a decode");
+      return decode_as_graph_decoder(first_logits, length, sampling, keys, on_tokens,
+                                     "its grid does not fit on this GPU at once (is the GPU shared with other "
+                                     "processes, through MPS or a partition?)");
+    }
     // Each position after the very first stepped the state once: the parity flips that often.
     if ((step.positions - (first == 0 ? 1 : 0)) % 2 == 1) model_.advance_state();
     wanted = ring_.hand_over(on_tokens);
@@ -119,6 +123,14 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
   if (wanted) ring_.finish(on_tokens);
   model_.context().synchronize();  // the last chunk's work may still run when the caller ended early
   return {"persistent", "", false};
+}
+
+DecodeStats PersistentDecoder::decode_as_graph_decoder(const std::vector<float>& first_logits, int length,
+                                                       const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                                                       const TokenChunkCallback& on_tokens, const std::string& why) {
+  DecodeStats stats = GraphDecoder::run_decode(first_logits, length, sampling, keys, on_tokens);
+  stats.note = "the persistent decoder does not run here: " + why;
+  return stats;
 }
 
 }  // namespace genrnn::cuda

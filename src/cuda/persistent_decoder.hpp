@@ -26,6 +26,10 @@ class PersistentDecoder final : public GraphDecoder {
   // The kernel's split for `batch` streams, or why the persistent kernel cannot decode them.
   kernels::PersistentShape shape_for(int batch, std::string& why) const;
   kernels::PersistentModel device_model() const;
+  // The graph decoder's decode, its stats saying why the persistent one did not run.
+  DecodeStats decode_as_graph_decoder(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
+                                      const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens,
+                                      const std::string& why);
 
   ParameterOffsets offsets_;
   int multiprocessors_ = 0;

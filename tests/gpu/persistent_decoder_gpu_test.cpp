@@ -3,10 +3,15 @@
 // 1, 3 and 64 streams, and the same final state; and its fallback to the graph decoder.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/numeric.hpp"
+#if GENRNN_SIMT
+#include "tests/simt/executor.hpp"
+#endif
 
 namespace genrnn {
 namespace {
@@ -106,6 +111,69 @@ std::vector<PersistentCase> every_cell_and_depth() {
 
 INSTANTIATE_TEST_SUITE_P(CellsAndDepths, PersistentDecoderVsCpu, ::testing::ValuesIn(every_cell_and_depth()),
                          case_name);
+
+// Greedy ids of `length` tokens for `streams` streams from a random state, on the CPU and on the
+// persistent decoder (with what it reported), and both final states.
+struct BothDecodes {
+  std::vector<int> cpu_ids, gpu_ids;
+  DecodeStats gpu_stats;
+  RecurrentState cpu_state, gpu_state;
+};
+BothDecodes decode_on_both(const ModelConfig& config, int streams, int length) {
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
+  const RecurrentState initial{streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f), {}};
+  const auto prompts = testing::random_ids(static_cast<std::size_t>(streams) * 2, config.vocab_size);
+  std::vector<DrawKey> keys(static_cast<std::size_t>(streams));
+  for (int s = 0; s < streams; ++s) keys[s] = {uint64_t(5 + s), uint64_t(s)};
+  SamplingOptions greedy;
+  greedy.temperature = 0;
+  auto cpu = make_decoding_engine("cpu", config);
+  auto gpu = make_decoding_engine("fused", config, persistent());
+  std::vector<float> logits, unused;
+  for (auto* engine : {cpu.get(), gpu.get()}) {
+    engine->set_parameters(weights);
+    engine->set_state(initial);
+  }
+  cpu->prefill(prompts, logits);
+  gpu->prefill(prompts, unused);
+  BothDecodes both;
+  both.cpu_ids = decode_all(*cpu, logits, length, greedy, keys).first;
+  std::tie(both.gpu_ids, both.gpu_stats) = decode_all(*gpu, logits, length, greedy, keys);
+  both.cpu_state = cpu->state();
+  both.gpu_state = gpu->state();
+  return both;
+}
+
+TEST(PersistentDecoder, BlocksOfSeveralUnitsAndHeadRowsAndStreamsPastOneTileMatchTheCpu) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  // More units than multiprocessors (two or more per block), a vocabulary of several head rows
+  // per block and warp, and streams that fill one tile of 8 and part of another.
+  const ModelConfig config{CellType::lstm, 2, testing::sized(700, 140), 5, testing::sized(3001, 301),
+                           TokenizerKind::character};
+  const BothDecodes both = decode_on_both(config, testing::sized(37, 11), 3);
+  ASSERT_EQ(both.gpu_stats.decoder, "persistent") << both.gpu_stats.note;
+  EXPECT_EQ(both.gpu_ids, both.cpu_ids);
+  EXPECT_LT(testing::max_relative_error(both.gpu_state.h, both.cpu_state.h), 1e-5);
+  EXPECT_LT(testing::max_relative_error(both.gpu_state.c, both.cpu_state.c), 1e-5);
+}
+
+#if GENRNN_SIMT
+TEST(PersistentDecoder, WhereItsGridCannotBeResidentAtOnceItDecodesAsTheGraphDecoderAndSaysWhy) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  // A process sharing the GPU (MPS) whose cooperative grids get one multiprocessor of the
+  // 132 its properties report: 32 blocks of 64 threads, fewer than the 40 this model needs.
+  simt::set_resident_multiprocessors(1);
+  struct WholeDeviceAgain {
+    ~WholeDeviceAgain() { simt::set_resident_multiprocessors(0); }
+  } whole_device_again;
+  const BothDecodes both = decode_on_both({CellType::gru, 1, 40, 0, 9, TokenizerKind::character}, 2, 20);
+  EXPECT_EQ(both.gpu_stats.decoder, "graph");
+  EXPECT_NE(both.gpu_stats.note.find("does not fit on this GPU at once"), std::string::npos) << both.gpu_stats.note;
+  EXPECT_EQ(both.gpu_ids, both.cpu_ids);
+  EXPECT_LT(testing::max_relative_error(both.gpu_state.h, both.cpu_state.h), 1e-5);
+}
+#endif
 
 TEST(PersistentDecoder, WhereTheModelDoesNotFitItDecodesAsTheGraphDecoderAndSaysWhy) {
   GENRNN_REQUIRE_ENGINE("fused");

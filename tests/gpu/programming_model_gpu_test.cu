@@ -129,14 +129,34 @@ TEST(ProgrammingModelGpu, ACooperativeGridRunsAllItsBlocksAtOnceUpToItsBarrier) 
   int expected = 0;
   for (int v : in) expected += v;
   const DeviceArray<int> device_in(in), partial(blocks), total(1);
-  kernels::launch_cooperative("grid_sum", grid_sum, {dim3(blocks), dim3(threads)}, nullptr, device_in.get(),
-                              partial.get(), total.get());
+  ASSERT_TRUE(kernels::launch_cooperative("grid_sum", grid_sum, {dim3(blocks), dim3(threads)}, nullptr,
+                                          device_in.get(), partial.get(), total.get()));
   finish_launch();
   EXPECT_EQ(total.download(), std::vector<int>{expected});
-  // More blocks than the device holds at once cannot be cooperative.
-  EXPECT_THROW(kernels::launch_cooperative("grid_sum", grid_sum, {dim3(1000), dim3(1024)}, nullptr, device_in.get(),
-                                           partial.get(), total.get()),
-               Error);
+  // More blocks than the device holds at once cannot be cooperative: not launched, and said so.
+  EXPECT_FALSE(kernels::launch_cooperative("grid_sum", grid_sum, {dim3(1000), dim3(1024)}, nullptr, device_in.get(),
+                                           partial.get(), total.get()));
+}
+
+TEST(ProgrammingModelGpu, AFailedLaunchLeavesNoErrorForTheNextLaunch) {
+  GENRNN_REQUIRE_GPU();
+  const DeviceArray<int> in(std::vector<int>(1024, 1)), partial(1000), total(1), value(std::vector<int>{0});
+  // A cooperative grid larger than the device holds at once: refused, however it is reported,
+  // and its error must not come back as the next, good launch's.
+  bool launched = true;
+  try {
+    launched = kernels::launch_cooperative("grid_sum", grid_sum, {dim3(1000), dim3(1024)}, nullptr, in.get(),
+                                           partial.get(), total.get());
+  } catch (const Error&) {
+    launched = false;
+  }
+  EXPECT_FALSE(launched);
+  EXPECT_NO_THROW(kernels::launch("add_one", add_one, {dim3(1), dim3(1)}, nullptr, value.get()));
+  // Likewise after a launch with a bad configuration.
+  EXPECT_THROW(kernels::launch("add_one", add_one, {dim3(1), dim3(2048)}, nullptr, value.get()), Error);
+  EXPECT_NO_THROW(kernels::launch("add_one", add_one, {dim3(1), dim3(1)}, nullptr, value.get()));
+  finish_launch();
+  EXPECT_EQ(value.download(), std::vector<int>{2});
 }
 
 __global__ void reverse_in_dynamic_shared(const float* in, float* out) {
@@ -169,6 +189,40 @@ TEST(ProgrammingModelGpu, DynamicSharedMemoryIsSizedByTheLaunch) {
   kernels::launch("reverse_in_dynamic_shared", reverse_in_dynamic_shared, large, nullptr, device_in.get(),
                   device_out.get());
   finish_launch();
+}
+
+// Static shared memory beside the dynamic: block 0 counts its threads in both.
+__global__ void count_in_static_and_dynamic_shared(int* out) {
+  __shared__ int static_count[64];
+  GENRNN_DYNAMIC_SHARED(int, dynamic_count);
+  if (threadIdx.x == 0) static_count[0] = dynamic_count[0] = 0;
+  __syncthreads();
+  atomicAdd(&static_count[0], 1);
+  atomicAdd(&dynamic_count[0], 1);
+  __syncthreads();
+  if (threadIdx.x == 0 && blockIdx.x == 0) *out = static_count[0] + dynamic_count[0];
+}
+
+TEST(ProgrammingModelGpu, StaticAndDynamicSharedMemoryTogetherFit48KiBUnlessTheKernelOptsIn) {
+  GENRNN_REQUIRE_GPU();
+  const auto kernel = count_in_static_and_dynamic_shared;
+  cudaFuncAttributes attributes{};
+  ASSERT_EQ(cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(kernel)), cudaSuccess);
+  ASSERT_GE(attributes.sharedSizeBytes, 64 * sizeof(int));
+  const std::size_t edge = 48 * 1024 - attributes.sharedSizeBytes;  // the most dynamic memory without the opt-in
+  const DeviceArray<int> out(1);
+  kernels::launch("count_in_static_and_dynamic_shared", kernel, {dim3(2), dim3(64), edge}, nullptr, out.get());
+  finish_launch();
+  EXPECT_EQ(out.download(), std::vector<int>{128});
+  // 16 bytes past the edge: static + dynamic over 48 KiB, which needs the kernel's opt-in.
+  const kernels::LaunchShape past{dim3(2), dim3(64), edge + 16};
+  EXPECT_THROW(kernels::launch("count_in_static_and_dynamic_shared", kernel, past, nullptr, out.get()), Error);
+  kernels::allow_shared_memory("count_in_static_and_dynamic_shared", kernel, edge + 16);
+  kernels::launch("count_in_static_and_dynamic_shared", kernel, past, nullptr, out.get());
+  finish_launch();
+  EXPECT_EQ(out.download(), std::vector<int>{128});
+  // More than any block may have: the opt-in itself is refused, by name.
+  EXPECT_THROW(kernels::allow_shared_memory("count_in_static_and_dynamic_shared", kernel, std::size_t(1) << 20), Error);
 }
 
 }  // namespace

@@ -71,6 +71,10 @@ cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa, cubl
   // cuBLAS's own argument checks.
   if (m < 0 || n < 0 || k < 0 || lda < std::max(1, a_rows) || ldb < std::max(1, b_rows) || ldc < std::max(1, m))
     return CUBLAS_STATUS_INVALID_VALUE;
+  // Its kernels go to the handle's stream, which must be the current device's, as any kernel's.
+  int device = 0;
+  cudaGetDevice(&device);
+  if (stream_device(handle->stream) != device) return CUBLAS_STATUS_EXECUTION_FAILED;
   const float a = *alpha, b = *beta;  // host pointer mode: read at the call
   const cudaError_t status = enqueue(handle->stream, [=] {
     require_device_range(A, extent(a_rows, a_cols, lda), "cublasSgemm's A");

@@ -601,9 +601,11 @@ std::string describe_address(uintptr_t address) {
 
 void reseed(uint64_t seed) { executor().order.state = seed; }
 
+std::size_t static_shared_bytes() { return shared_end() - shared_begin(); }
+
 void run_grid(const KernelLaunch& launch) {
   Executor& e = executor();
-  const std::size_t static_bytes = shared_end() - shared_begin();
+  const std::size_t static_bytes = static_shared_bytes();
   if (static_bytes > kSharedLimit)
     fail("the kernels' static shared memory, " + std::to_string(static_bytes) + " bytes, is over the " +
          std::to_string(kSharedLimit) + " bytes a block may have");

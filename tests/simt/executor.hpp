@@ -30,13 +30,25 @@ std::string describe_address(uintptr_t address);
 // ---- streams ----
 // Queues `operation` on the stream (it runs when the host waits for the stream, an event on it,
 // or the device), or records it into the stream's capture. An error when the capture was
-// invalidated.
-cudaError_t enqueue(cudaStream_t stream, std::function<void()> operation);
+// invalidated. `kernel`: what a launch runs, so that a graph update can tell its nodes apart.
+cudaError_t enqueue(cudaStream_t stream, std::function<void()> operation, const void* kernel = nullptr);
+// The device a stream belongs to (the legacy default stream: the current device's).
+int stream_device(cudaStream_t stream);
 
 // ---- kernels ----
+// The static shared memory a block of any kernel has: the section that holds every kernel's
+// __shared__ variables (g++ cannot tell one kernel's from another's), so at least as much as a
+// GPU gives any one kernel.
+std::size_t static_shared_bytes();
 // Runs every block of the grid, every thread a fiber, in a seeded random order between barriers.
 void run_grid(const KernelLaunch& launch);
 // The seed of the thread order; set before each test (tests/support/test_seed.cpp).
 void reseed(uint64_t seed);
+
+// ---- what a test may change ----
+// How many multiprocessors a cooperative grid may occupy, while the device still reports all
+// of them: a process sharing the GPU (MPS, a partition) gets fewer than the properties say.
+// 0 restores the whole device.
+void set_resident_multiprocessors(int multiprocessors);
 
 }  // namespace genrnn::simt

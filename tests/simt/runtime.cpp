@@ -16,17 +16,26 @@ namespace {
 
 using Operation = std::function<void()>;
 
+// A captured operation, and the kernel it launches (null for other work): a graph's kernels
+// must stay the same for an update (cudaGraphExecUpdate) to take.
+struct Node {
+  Operation operation;
+  const void* kernel = nullptr;
+};
+
 struct Graph {
-  std::vector<Operation> operations;
+  std::vector<Node> nodes;
 };
 
 struct Stream {
+  int device = 0;  // current when it was created
   std::deque<Operation> queue;
   std::unique_ptr<Graph> capture;  // while capturing
   bool invalidated = false;        // the capture met a call it cannot hold
 };
 
 struct Event {
+  int device = 0;            // current when it was created
   Stream* stream = nullptr;  // of its last record
   bool completed = true;     // never recorded counts as completed, as in CUDA
   bool timing = true;
@@ -35,15 +44,38 @@ struct Event {
 
 cudaError_t last_error = cudaSuccess;
 
-// The device the executor presents: an H100's shape, for what launches may ask.
+// The devices the executor presents: two of an H100's shape, for what launches may ask, so that
+// code choosing a GPU (and giving the caller's back) meets a second one.
+constexpr int kDevices = 2;
 constexpr int kMultiprocessors = 132;
-constexpr unsigned kThreadsPerMultiprocessor = 2048;
-constexpr std::size_t kDefaultDynamicShared = 48 * 1024, kMostDynamicShared = 227 * 1024;
+constexpr unsigned kThreadsPerMultiprocessor = 2048, kBlocksPerMultiprocessor = 32;
+constexpr std::size_t kSharedPerMultiprocessor = 228 * 1024, kSharedReservedPerBlock = 1024;
+// Static plus dynamic shared memory a block may have, and with the kernel's opt-in.
+constexpr std::size_t kSharedPerBlock = 48 * 1024, kMostSharedPerBlock = 227 * 1024;
+
+thread_local int current_device = 0;
+int resident_multiprocessors = kMultiprocessors;  // set_resident_multiprocessors
 
 // Raised limits of dynamic shared memory, by kernel (cudaFuncSetAttribute).
 std::map<const void*, std::size_t>& dynamic_shared_limits() {
   static std::map<const void*, std::size_t> limits;
   return limits;
+}
+
+// The dynamic shared memory a launch of `kernel` may ask for: what is left of a block's 48 KiB
+// beside its static shared memory, unless the kernel's limit was raised.
+std::size_t dynamic_shared_limit(const void* kernel) {
+  const auto raised = dynamic_shared_limits().find(kernel);
+  if (raised != dynamic_shared_limits().end()) return raised->second;
+  return kSharedPerBlock - std::min(kSharedPerBlock, static_shared_bytes());
+}
+
+// How many blocks of `threads` threads and `dynamic` bytes of dynamic shared memory one
+// multiprocessor holds at once (registers are not modelled).
+int blocks_per_multiprocessor(unsigned threads, std::size_t dynamic) {
+  const std::size_t shared = static_shared_bytes() + dynamic + kSharedReservedPerBlock;
+  return int(std::min<std::size_t>({kThreadsPerMultiprocessor / threads, kBlocksPerMultiprocessor,
+                                    kSharedPerMultiprocessor / shared}));
 }
 
 cudaError_t note(cudaError_t error) {
@@ -84,6 +116,7 @@ Stream& stream_of(cudaStream_t stream) {
   static CUstream_st legacy;
   return stream ? stream->stream : legacy.stream;
 }
+
 
 bool capturing() {
   if (stream_of(nullptr).capture) return true;
@@ -159,36 +192,39 @@ cudaError_t copy(void* to, const void* from, std::size_t bytes, cudaMemcpyKind k
 
 }  // namespace
 
-cudaError_t enqueue(cudaStream_t stream, std::function<void()> operation) {
+int stream_device(cudaStream_t stream) { return stream ? stream->stream.device : current_device; }
+
+cudaError_t enqueue(cudaStream_t stream, std::function<void()> operation, const void* kernel) {
   Stream& s = stream_of(stream);
   if (s.capture) {
     if (s.invalidated) return note(cudaErrorStreamCaptureInvalidated);
-    s.capture->operations.push_back(std::move(operation));
+    s.capture->nodes.push_back({std::move(operation), kernel});
     return cudaSuccess;
   }
   s.queue.push_back(std::move(operation));
   return cudaSuccess;
 }
 
-void enqueue_kernel(cudaStream_t stream, KernelLaunch launch) {
+cudaError_t enqueue_kernel(cudaStream_t stream, KernelLaunch launch) {
   const dim3 b = launch.blocks, t = launch.threads;
   const unsigned long long threads = 1ull * t.x * t.y * t.z;
   const bool valid = b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x <= 0x7fffffffu && b.y <= 65535 && b.z <= 65535 &&
                      t.x >= 1 && t.y >= 1 && t.z >= 1 && t.x <= 1024 && t.y <= 1024 && t.z <= 64 &&
                      threads <= 1024;
-  const auto raised = dynamic_shared_limits().find(launch.kernel);
-  const std::size_t dynamic_limit = raised == dynamic_shared_limits().end() ? kDefaultDynamicShared : raised->second;
-  if (!valid || launch.shared_bytes > dynamic_limit) {
-    note(cudaErrorInvalidConfiguration);
-    return;
-  }
-  // A cooperative grid must be resident at once: at most what the multiprocessors hold.
-  if (launch.cooperative && 1ull * b.x * b.y * b.z * threads > 1ull * kMultiprocessors * kThreadsPerMultiprocessor) {
-    note(cudaErrorCooperativeLaunchTooLarge);
-    return;
-  }
+  if (!valid || launch.shared_bytes > dynamic_shared_limit(launch.kernel)) return note(cudaErrorInvalidConfiguration);
+  // A kernel goes only to a stream of the current device.
+  if (stream_device(stream) != current_device) return note(cudaErrorInvalidResourceHandle);
+  // A cooperative grid must be resident at once: at most what the multiprocessors it may use hold.
+  if (launch.cooperative && 1ull * b.x * b.y * b.z > 1ull * resident_multiprocessors *
+                                                          blocks_per_multiprocessor(unsigned(threads), launch.shared_bytes))
+    return note(cudaErrorCooperativeLaunchTooLarge);
+  const void* kernel = launch.kernel;
   auto queued = std::make_shared<KernelLaunch>(std::move(launch));
-  enqueue(stream, [queued] { run_grid(*queued); });
+  return enqueue(stream, [queued] { run_grid(*queued); }, kernel);
+}
+
+void set_resident_multiprocessors(int multiprocessors) {
+  resident_multiprocessors = multiprocessors > 0 ? std::min(multiprocessors, kMultiprocessors) : kMultiprocessors;
 }
 
 }  // namespace genrnn::simt
@@ -206,6 +242,7 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorCooperativeLaunchTooLarge: return "cudaErrorCooperativeLaunchTooLarge";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorGraphExecUpdateFailure: return "cudaErrorGraphExecUpdateFailure";
     case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
     case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
@@ -224,6 +261,7 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorCooperativeLaunchTooLarge: return "too many blocks in cooperative launch";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorGraphExecUpdateFailure: return "the graph update was not performed because it included changes which violated constraints specific to instantiated graph update";
     case cudaErrorNotReady: return "device not ready";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
@@ -243,17 +281,17 @@ cudaError_t cudaGetLastError() {
 // ---- the device ----
 
 cudaError_t cudaGetDeviceCount(int* count) {
-  *count = 1;
+  *count = kDevices;
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
-  if (device != 0) return note(cudaErrorInvalidDevice);
+  if (device < 0 || device >= kDevices) return note(cudaErrorInvalidDevice);
   *properties = {};
   std::strcpy(properties->name, "host SIMT executor");
   properties->totalGlobalMem = std::size_t(16) << 30;
-  properties->sharedMemPerBlock = 48 * 1024;
-  properties->sharedMemPerBlockOptin = kMostDynamicShared;
+  properties->sharedMemPerBlock = kSharedPerBlock;
+  properties->sharedMemPerBlockOptin = kMostSharedPerBlock;
   properties->warpSize = 32;
   properties->maxThreadsPerBlock = 1024;
   properties->maxThreadsDim[0] = properties->maxThreadsDim[1] = 1024;
@@ -267,7 +305,16 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   return cudaSuccess;
 }
 
-cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : note(cudaErrorInvalidDevice); }
+cudaError_t cudaSetDevice(int device) {
+  if (device < 0 || device >= kDevices) return note(cudaErrorInvalidDevice);
+  current_device = device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  *device = current_device;
+  return cudaSuccess;
+}
 
 cudaError_t cudaDeviceSynchronize() {
   if (capturing()) return refuse_during_capture();
@@ -346,6 +393,7 @@ cudaError_t cudaMemsetAsync(void* to, int value, std::size_t bytes, cudaStream_t
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
   *stream = new CUstream_st;
+  (*stream)->stream.device = current_device;
   streams().insert(&(*stream)->stream);
   return cudaSuccess;
 }
@@ -398,6 +446,7 @@ cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlag
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags) {
   *event = new CUevent_st;
+  (*event)->event.device = current_device;
   (*event)->event.timing = (flags & cudaEventDisableTiming) == 0;
   return cudaSuccess;
 }
@@ -410,6 +459,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event) return note(cudaErrorInvalidResourceHandle);
   Event* e = &event->event;
+  if (e->device != stream_device(stream)) return note(cudaErrorInvalidResourceHandle);  // as CUDA refuses
   e->stream = &stream_of(stream);
   e->completed = false;
   return enqueue(stream, [e] {
@@ -441,9 +491,27 @@ cudaError_t cudaEventElapsedTime(float* milliseconds, cudaEvent_t start, cudaEve
 
 cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attribute, int value) {
   if (attribute != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
-      std::size_t(value) > kMostDynamicShared)
+      static_shared_bytes() + std::size_t(value) > kMostSharedPerBlock)
     return note(cudaErrorInvalidValue);
   dynamic_shared_limits()[function] = std::size_t(value);
+  return cudaSuccess;
+}
+
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void* function) {
+  if (!attributes || !function) return note(cudaErrorInvalidValue);
+  *attributes = {};
+  attributes->sharedSizeBytes = static_shared_bytes();
+  attributes->maxThreadsPerBlock = 1024;
+  attributes->maxDynamicSharedSizeBytes = int(dynamic_shared_limit(function));
+  return cudaSuccess;
+}
+
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, const void* function, int block_size,
+                                                          std::size_t dynamic_shared_bytes) {
+  if (!blocks || !function || block_size < 1 || block_size > 1024) return note(cudaErrorInvalidValue);
+  *blocks = dynamic_shared_bytes > dynamic_shared_limit(function)
+                ? 0
+                : blocks_per_multiprocessor(unsigned(block_size), dynamic_shared_bytes);
   return cudaSuccess;
 }
 
@@ -457,10 +525,23 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
 
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   if (!exec) return note(cudaErrorInvalidResourceHandle);
-  for (const Operation& operation : exec->graph.operations) {
-    const cudaError_t status = enqueue(stream, operation);
+  for (const Node& node : exec->graph.nodes) {
+    const cudaError_t status = enqueue(stream, node.operation, node.kernel);
     if (status != cudaSuccess) return status;
   }
+  return cudaSuccess;
+}
+
+// The instantiation takes the graph's operations, with their new arguments, where the two
+// have the same nodes: the same count, with the same kernels in the same places.
+cudaError_t cudaGraphExecUpdate(cudaGraphExec_t exec, cudaGraph_t graph, cudaGraphExecUpdateResultInfo* info) {
+  if (!exec || !graph) return note(cudaErrorInvalidValue);
+  const std::vector<Node>&from = graph->graph.nodes, &to = exec->graph.nodes;
+  bool same = from.size() == to.size();
+  for (std::size_t i = 0; same && i < from.size(); ++i) same = from[i].kernel == to[i].kernel;
+  if (info) info->result = same ? 0 : 1;
+  if (!same) return note(cudaErrorGraphExecUpdateFailure);
+  exec->graph = graph->graph;
   return cudaSuccess;
 }
 

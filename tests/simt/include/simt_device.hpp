@@ -82,18 +82,19 @@ struct KernelLaunch {
   std::size_t argument_bytes;
   void (*run_thread)(const void* arguments);
 };
-// Checks the configuration (an error is the launch's, as cudaGetLastError reports it) and
-// queues the grid on `stream`.
-void enqueue_kernel(cudaStream_t stream, KernelLaunch launch);
+// Checks the configuration and queues the grid on `stream`. An error is returned, as
+// cudaLaunchCooperativeKernel returns it, and also left for cudaGetLastError, as every failed
+// runtime call leaves it (the only report a <<<...>>> launch gives).
+cudaError_t enqueue_kernel(cudaStream_t stream, KernelLaunch launch);
 
 template <class... Parameters, class... Arguments>
-void launch(const char* name, bool cooperative, void (*kernel)(Parameters...), dim3 blocks, dim3 threads,
+cudaError_t launch(const char* name, bool cooperative, void (*kernel)(Parameters...), dim3 blocks, dim3 threads,
             std::size_t shared_bytes, cudaStream_t stream, Arguments&&... arguments) {
   using Call = KernelArguments<Parameters...>;
   std::shared_ptr<const void> call(
       new Call{kernel, std::tuple<std::decay_t<Parameters>...>(std::forward<Arguments>(arguments)...)},
       [](const void* p) { delete static_cast<const Call*>(p); });
-  enqueue_kernel(stream, {name, reinterpret_cast<const void*>(kernel), cooperative, blocks, threads, shared_bytes,
+  return enqueue_kernel(stream, {name, reinterpret_cast<const void*>(kernel), cooperative, blocks, threads, shared_bytes,
                           std::move(call), sizeof(Call), &run_kernel_thread<Parameters...>});
 }
 
