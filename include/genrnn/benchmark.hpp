@@ -20,6 +20,7 @@ struct BenchCase {
   bool tf32 = false;
   bool cuda_graphs = true;  // decode on a GPU: replay a captured step
   std::string decoder = "auto";  // decode on a GPU: EngineOptions::decoder
+  int gpu = -1;  // a GPU engine's device: EngineOptions::gpu
   ModelConfig model;  // for `sample` only vocab_size matters
   int batch = 32;
   int seq_len = 100;  // train and prefill: tokens per stream

@@ -34,6 +34,9 @@ struct EngineOptions {
   // kernel per chunk; the graph decoder where it does not fit, saying why), or "auto" (the
   // graph decoder, until a GPU has measured the persistent one faster).
   std::string decoder = "auto";
+  // GPU engines: the CUDA device they run on (-1: the calling thread's current one, 0 unless
+  // the caller chose another). Every call of theirs leaves the caller's current device as it was.
+  int gpu = -1;
 };
 
 // An engine of the registry: what it is and does, and whether this build has it.
@@ -53,11 +56,14 @@ struct EngineChoice {
   std::string engine;
   std::string reason;
   bool on_gpu = false;
+  int gpu = -1;  // on a GPU: its CUDA device index
 };
 // `engine` is "auto" (the first GPU engine when a GPU is usable, else the CPU's) or a
-// registered engine's name. Throws Error, naming the option at fault, when the two cannot go
-// together, when this build lacks what is asked for, or when Device::cuda finds no usable GPU.
-EngineChoice choose_engine(Device device, const std::string& engine = "auto");
+// registered engine's name; `gpu` the GPU a GPU engine would use (-1: the current device).
+// Throws Error, naming the option at fault, when they cannot go together, when this build
+// lacks what is asked for, when Device::cuda finds no usable GPU, or when a GPU engine is
+// chosen and GPU `gpu` does not exist.
+EngineChoice choose_engine(Device device, const std::string& engine = "auto", int gpu = -1);
 // As above, and also throws when the engine cannot run `config`.
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config);
 

@@ -16,8 +16,12 @@ struct EvalResult {
   std::string engine;  // the engine that computed it
 };
 
-// Predicts every token of `ids` from all tokens before it, as one stream from a zero state.
-// `engine`: "auto" or a registered engine (see choose_engine).
-EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine = "auto");
+// Predicts every token of `ids` from all tokens before it, as one stream from a zero state, on
+// the engine `options` choose (see choose_engine).
+EvalResult evaluate(const Model& model, const std::vector<int>& ids, const EngineOptions& options);
+inline EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device,
+                           const std::string& engine = "auto") {
+  return evaluate(model, ids, EngineOptions{device, engine});
+}
 
 }  // namespace genrnn

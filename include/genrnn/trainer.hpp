@@ -34,6 +34,7 @@ struct TrainOptions {
   Device device = Device::automatic;
   std::string engine = "auto";  // "auto" or a registered engine: see choose_engine
   bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
+  int gpu = -1;                 // GPU engines: EngineOptions::gpu
   // Throws Error naming the option that is out of range.
   void validate() const;
 };

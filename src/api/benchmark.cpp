@@ -121,11 +121,17 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  const EngineOptions engine_options{bench.device, bench.engine, bench.tf32, bench.cuda_graphs, bench.decoder};
+  EngineOptions engine_options;
+  engine_options.device = bench.device;
+  engine_options.engine = bench.engine;
+  engine_options.tf32 = bench.tf32;
+  engine_options.cuda_graphs = bench.cuda_graphs;
+  engine_options.decoder = bench.decoder;
+  engine_options.gpu = bench.gpu;
   const EngineChoice choice = choose_engine(engine_options, bench.model);
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
-  if (result.device == "cuda") result.gpu = list_gpus().at(0).name;
+  if (choice.on_gpu) result.gpu = list_gpus().at(choice.gpu).name;
   if (result.device == "cpu") {
     if (bench.threads > 0) set_cpu_threads(bench.threads);
     result.threads = cpu_threads();

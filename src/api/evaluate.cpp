@@ -8,11 +8,11 @@
 
 namespace genrnn {
 
-EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device, const std::string& engine_name) {
+EvalResult evaluate(const Model& model, const std::vector<int>& ids, const EngineOptions& options) {
   if (ids.size() < 2) throw Error("the text has fewer than 2 tokens: nothing to predict");
   EvalResult result;
-  result.engine = choose_engine({device, engine_name}, model.config).engine;
-  auto engine = make_training_engine(result.engine, model.config);
+  result.engine = choose_engine(options, model.config).engine;
+  auto engine = make_training_engine(result.engine, model.config, options);
   engine->set_parameters(model.parameters);
   engine->set_state({1, {}, {}});
   // One stream, carried across chunks: the chunk length only bounds memory, not the result.

@@ -56,7 +56,11 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
     check_writable(path);
   }
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
-  const EngineOptions engine{options_.device, options_.engine, options_.tf32};
+  EngineOptions engine;
+  engine.device = options_.device;
+  engine.engine = options_.engine;
+  engine.tf32 = options_.tf32;
+  engine.gpu = options_.gpu;
   engine_ = make_training_engine(choose_engine(engine, model_.config).engine, model_.config, engine);
   engine_->set_parameters(model_.parameters);
   engine_->set_state(zero_state(options_.batch));

@@ -17,7 +17,7 @@ DecodeStats CpuDecoder::run_decode(const std::vector<float>& first_logits, int l
     network_.forward(ids.data(), batch(), 1, {}, /*inference=*/true);
     network_.last_logits(logits.data());
   }
-  return {"cpu", "", false};
+  return {"cpu", "", ""};
 }
 
 }  // namespace genrnn::cpu

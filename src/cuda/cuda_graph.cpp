@@ -17,11 +17,9 @@ struct GraphGuard {
   }
 };
 
-}  // namespace
-
-CapturedGraph CapturedGraph::capture(cudaStream_t stream, const std::function<void()>& work) {
+// What `work` queues on `stream`, captured.
+void capture_into(GraphGuard& captured, cudaStream_t stream, const std::function<void()>& work) {
   GENRNN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  GraphGuard captured;
   try {
     work();
   } catch (...) {
@@ -29,9 +27,31 @@ CapturedGraph CapturedGraph::capture(cudaStream_t stream, const std::function<vo
     throw;
   }
   GENRNN_CUDA_CHECK(cudaStreamEndCapture(stream, &captured.graph));
+}
+
+cudaGraphExec_t instantiate(cudaGraph_t graph) {
   cudaGraphExec_t exec = nullptr;
-  GENRNN_CUDA_CHECK(cudaGraphInstantiate(&exec, captured.graph, 0));
-  return CapturedGraph(exec);
+  GENRNN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  return exec;
+}
+
+}  // namespace
+
+CapturedGraph CapturedGraph::capture(cudaStream_t stream, const std::function<void()>& work) {
+  GraphGuard captured;
+  capture_into(captured, stream, work);
+  return CapturedGraph(instantiate(captured.graph));
+}
+
+bool CapturedGraph::recapture(cudaStream_t stream, const std::function<void()>& work) {
+  GraphGuard captured;
+  capture_into(captured, stream, work);
+  cudaGraphExecUpdateResultInfo result{};
+  if (cudaGraphExecUpdate(exec_, captured.graph, &result) == cudaSuccess) return true;
+  cudaGetLastError();  // a refused update is answered here, by instantiating anew
+  CapturedGraph fresh(instantiate(captured.graph));
+  std::swap(exec_, fresh.exec_);
+  return false;
 }
 
 CapturedGraph::CapturedGraph(CapturedGraph&& other) noexcept : exec_(std::exchange(other.exec_, nullptr)) {}

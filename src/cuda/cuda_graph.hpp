@@ -18,6 +18,11 @@ class CapturedGraph {
   ~CapturedGraph();
 
   void replay(cudaStream_t stream) const;
+  // Captures `work` again and makes this graph run it from now on: an update of the
+  // instantiation in place (cudaGraphExecUpdate) where the new capture has the same nodes, with
+  // other arguments, which costs far less than instantiating; a new instantiation where the
+  // update is refused. Returns true when it was updated. Throws as capture() does.
+  bool recapture(cudaStream_t stream, const std::function<void()>& work);
 
  private:
   explicit CapturedGraph(cudaGraphExec_t exec) : exec_(exec) {}

@@ -12,6 +12,7 @@ namespace {
 std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 std::atomic<std::size_t> bytes_allocated{0};
+std::atomic<uint64_t> allocations{0};
 
 }  // namespace
 
@@ -27,6 +28,7 @@ void* allocate_device(std::size_t bytes, cudaStream_t stream) {
   }
   GENRNN_CUDA_CHECK(status);
   bytes_allocated += bytes;
+  ++allocations;
   return pointer;
 }
 
@@ -39,6 +41,8 @@ void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept
 }
 
 std::size_t device_bytes_allocated() { return bytes_allocated; }
+
+uint64_t device_allocations() { return allocations; }
 
 void require_not_capturing(cudaStream_t stream, const char* what) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "cuda/cuda_check.hpp"
@@ -22,6 +23,9 @@ void require_not_capturing(cudaStream_t stream, const char* what);
 // The bytes allocate_device has handed out and free_device not yet taken back, over the whole
 // process: what tests read to see that a loop allocates nothing more.
 std::size_t device_bytes_allocated();
+// How many allocations allocate_device has made in the whole process: a device buffer's address
+// can only have changed where this has (what a captured CUDA graph's pointers rely on).
+uint64_t device_allocations();
 
 template <class T>
 class DeviceBuffer {

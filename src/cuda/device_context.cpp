@@ -1,7 +1,10 @@
 #include "cuda/device_context.hpp"
 
+#include <atomic>
+
 #include "cuda/cuda_check.hpp"
 #include "cuda/device_buffer.hpp"
+#include "engine/device_scope.hpp"
 
 namespace genrnn::cuda {
 
@@ -10,27 +13,50 @@ namespace {
 // What NVIDIA's cuBLAS documentation recommends for Hopper; more than other GPUs need.
 constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
 
+std::atomic<int> cudnn_handles{0};
+
+int resolved(int gpu) { return gpu >= 0 ? gpu : current_gpu(); }
+
 }  // namespace
 
-DeviceContext::DeviceContext(bool tf32) : tf32_(tf32) {
-  GENRNN_CUDA_CHECK(cudaSetDevice(0));
+int cudnn_handles_open() { return cudnn_handles; }
+
+DeviceContext::DeviceContext(int gpu, bool tf32) : gpu_(resolved(gpu)), tf32_(tf32) {
+  const DeviceScope scope(gpu_);
+  GENRNN_CUDA_CHECK(cudaGetDeviceProperties(&properties_, gpu_));
   GENRNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   GENRNN_CUBLAS_CHECK(cublasCreate(&cublas_));
   GENRNN_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   GENRNN_CUBLAS_CHECK(cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   cublas_workspace_ = allocate_device(kCublasWorkspaceBytes, stream_);
   GENRNN_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
-  GENRNN_CUDNN_CHECK(cudnnCreate(&cudnn_));
-  GENRNN_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
 }
 
 DeviceContext::~DeviceContext() {
+  const DeviceScope scope(gpu_);
   cudaStreamSynchronize(stream_);
-  cudnnDestroy(cudnn_);
+  if (cudnn_) {
+    cudnnDestroy(cudnn_);
+    --cudnn_handles;
+  }
   cublasDestroy(cublas_);
   free_device(cublas_workspace_, kCublasWorkspaceBytes, stream_);
   cudaStreamSynchronize(stream_);
   cudaStreamDestroy(stream_);
+}
+
+cudnnHandle_t DeviceContext::cudnn() const {
+  if (!cudnn_) {
+    const DeviceScope scope(gpu_);
+    cudnnHandle_t handle = nullptr;
+    GENRNN_CUDNN_CHECK(cudnnCreate(&handle));
+    const cudnnStatus_t status = cudnnSetStream(handle, stream_);
+    if (status != CUDNN_STATUS_SUCCESS) cudnnDestroy(handle);
+    GENRNN_CUDNN_CHECK(status);
+    cudnn_ = handle;
+    ++cudnn_handles;
+  }
+  return cudnn_;
 }
 
 void DeviceContext::synchronize() const {

@@ -22,10 +22,10 @@ std::unique_ptr<RecurrentLayers> make_layers(GpuLayers kind, const DeviceContext
 
 }  // namespace
 
-GpuModel::GpuModel(const ModelConfig& config, GpuLayers layers, bool tf32)
+GpuModel::GpuModel(const ModelConfig& config, GpuLayers layers, const EngineOptions& options)
     : config_(config),
       has_c_(has_cell_state(config)),
-      context_(tf32),
+      context_(options.gpu, options.tf32),
       layers_(make_layers(layers, context_, config)),
       params_(context_.stream()),
       h_{DeviceBuffer<float>(context_.stream()), DeviceBuffer<float>(context_.stream())},

@@ -10,16 +10,19 @@
 #include "cuda/device_buffer.hpp"
 #include "cuda/device_context.hpp"
 #include "cuda/recurrent_layers.hpp"
+#include "engine/device_scope.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_factories.hpp"
 #include "genrnn/config.hpp"
+#include "genrnn/device.hpp"
 #include "genrnn/state.hpp"
 
 namespace genrnn::cuda {
 
 class GpuModel {
  public:
-  GpuModel(const ModelConfig& config, GpuLayers layers, bool tf32);
+  // On options.gpu, with options.tf32.
+  GpuModel(const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
 
   const DeviceContext& context() const { return context_; }
   const ModelConfig& config() const { return config_; }
@@ -89,15 +92,19 @@ class GpuModel {
 template <class Role>
 class GpuRole : public Role {
  protected:
-  GpuRole(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32)
-      : Role(name, config), model_(config, layers, tf32) {}
+  GpuRole(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options)
+      : Role(name, config), model_(config, layers, options) {}
   void write_parameters(const std::vector<float>& flat) override { model_.upload(flat, model_.parameters()); }
   std::vector<float> read_parameters() const override { return model_.download(model_.parameters()); }
   void write_state(const RecurrentState& state) override { model_.set_state(state); }
   RecurrentState read_state() const override { return model_.state(); }
 
  public:
-  double time_seconds(const std::function<void()>& work) override { return model_.context().seconds(work); }
+  int gpu() const override { return model_.context().gpu(); }
+  double time_seconds(const std::function<void()>& work) override {
+    const DeviceScope scope(gpu());
+    return model_.context().seconds(work);
+  }
 
  protected:
   GpuModel model_;

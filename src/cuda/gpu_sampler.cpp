@@ -22,8 +22,8 @@ void DeviceSampler::draw(const float* logits, int vocab, const SamplingOptions& 
   kernels::advance_steps(counters(), streams_, context_.stream());
 }
 
-GpuSampler::GpuSampler(bool tf32)
-    : context_(tf32), sampler_(context_), logits_(context_.stream()), ids_(context_.stream()) {}
+GpuSampler::GpuSampler(const EngineOptions& options)
+    : context_(options.gpu, options.tf32), sampler_(context_), logits_(context_.stream()), ids_(context_.stream()) {}
 
 void GpuSampler::write_logits(const std::vector<float>& logits) {
   logits_.reserve(logits.size());

@@ -6,8 +6,9 @@
 
 namespace genrnn::cuda {
 
-GpuTrainingEngine::GpuTrainingEngine(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32)
-    : GpuRole(name, config, layers, tf32),
+GpuTrainingEngine::GpuTrainingEngine(const std::string& name, const ModelConfig& config, GpuLayers layers,
+                                     const EngineOptions& options)
+    : GpuRole(name, config, layers, options),
       gradients_(model_.device_floats(), model_.context().stream()),
       adam_m_(model_.context().stream()),
       adam_v_(model_.context().stream()),

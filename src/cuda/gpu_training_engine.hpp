@@ -9,7 +9,7 @@ namespace genrnn::cuda {
 
 class GpuTrainingEngine final : public GpuRole<TrainingEngine> {
  public:
-  GpuTrainingEngine(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32);
+  GpuTrainingEngine(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
 
  protected:
   std::optional<double> run_train_step(const TokenWindow& window, const TrainStepOptions& options) override;

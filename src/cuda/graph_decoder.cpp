@@ -1,7 +1,5 @@
 #include "cuda/graph_decoder.hpp"
 
-#include <array>
-
 #include "core/nvtx_range.hpp"
 #include "genrnn/error.hpp"
 
@@ -9,20 +7,30 @@ namespace genrnn::cuda {
 
 namespace {
 
-// Plain launches before the first capture: the first step from the prompt's logits, then one
-// step of each state parity, so every buffer has grown to its size before it is captured.
+// Plain launches before a capture: the first step from the prompt's logits, then one step of
+// each state parity, so every buffer has grown to its size before it is captured.
 constexpr int kPlainSteps = 3;
+
+// How a decode's step graphs came to be, cheapest first (DecodeStats::graphs).
+int cost(const std::string& graphs) {
+  return graphs == "captured" ? 3 : graphs == "updated" ? 2 : graphs == "reused" ? 1 : 0;
+}
 
 }  // namespace
 
-GraphDecoder::GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32,
-                           bool cuda_graphs)
-    : GpuRole(name, config, layers, tf32),
+bool GraphDecoder::StepKey::operator==(const StepKey& other) const {
+  return streams == other.streams && temperature == other.temperature && top_k == other.top_k &&
+         top_p == other.top_p && allocations == other.allocations;
+}
+
+GraphDecoder::GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
+                           const EngineOptions& options)
+    : GpuRole(name, config, layers, options),
       sampler_(model_.context()),
       ring_(model_.context().stream()),
       logits_(model_.context().stream()),
       step_ids_(model_.context().stream()),
-      cuda_graphs_(cuda_graphs) {}
+      cuda_graphs_(options.cuda_graphs) {}
 
 void GraphDecoder::run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) {
   NvtxRange range("prefill");
@@ -45,6 +53,35 @@ void GraphDecoder::step(const SamplingOptions& sampling) {
   sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
 }
 
+GraphDecoder::StepKey GraphDecoder::step_key(const SamplingOptions& sampling) const {
+  return {batch(), sampling.temperature, sampling.top_k, sampling.top_p, device_allocations()};
+}
+
+void GraphDecoder::replay_step(const SamplingOptions& sampling, std::string& graphs) {
+  const cudaStream_t stream = model_.context().stream();
+  StepGraph& cached = step_graphs_[model_.state_parity()];
+  const StepKey key = step_key(sampling);
+  std::string how = "reused";
+  if (!cached.graph || !(cached.key == key)) {
+    try {
+      const auto work = [&] { step(sampling); };
+      if (cached.graph) {
+        how = cached.graph->recapture(stream, work) ? "updated" : "captured";
+      } else {
+        cached.graph = CapturedGraph::capture(stream, work);
+        how = "captured";
+      }
+    } catch (const Error& e) {
+      throw Error(std::string("capturing a decode step as a CUDA graph failed: ") + e.what() +
+                  " (EngineOptions::cuda_graphs = false, or GENRNN_CUDA_GRAPHS=0 for gen_cuda, decodes with plain "
+                  "launches)");
+    }
+    cached.key = key;
+  }
+  cached.graph->replay(stream);
+  if (cost(how) > cost(graphs)) graphs = how;
+}
+
 void GraphDecoder::start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys) {
   logits_.reserve(first_logits.size());
   // From pageable memory: staged before this returns.
@@ -58,32 +95,21 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
                                      const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
                                      const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
-  const cudaStream_t stream = model_.context().stream();
   start_decode(first_logits, keys);
   step_ids_.reserve(static_cast<std::size_t>(batch()));
-  std::array<std::optional<CapturedGraph>, 2> replays;  // per state parity
   DecodeStats stats;
   bool wanted = true;  // the caller still wants tokens
   for (int position = 0; position < length && wanted; ++position) {
     if (position == 0) {
       sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
     } else {
-      std::optional<CapturedGraph>& replay = replays[model_.state_parity()];
-      if (cuda_graphs_ && !replay && position >= kPlainSteps) {
-        try {
-          replay = CapturedGraph::capture(stream, [&] { step(sampling); });
-        } catch (const Error& e) {
-          throw Error(std::string("capturing a decode step as a CUDA graph failed: ") + e.what() +
-                      " (EngineOptions::cuda_graphs = false, or GENRNN_CUDA_GRAPHS=0 for gen_cuda, decodes with "
-                      "plain launches)");
-        }
-      }
-      if (replay) {
-        replay->replay(stream);
-        stats.graph_replayed = true;
-      } else {
+      // A step graph an earlier decode left runs at once where nothing it depends on changed.
+      const StepGraph& cached = step_graphs_[model_.state_parity()];
+      const bool replayable = cached.graph && cached.key == step_key(sampling);
+      if (cuda_graphs_ && (replayable || position >= kPlainSteps))
+        replay_step(sampling, stats.graphs);
+      else
         step(sampling);
-      }
       model_.advance_state();
     }
     if (ring_.append(step_ids_.data()) || position + 1 == length) wanted = ring_.hand_over(on_tokens);

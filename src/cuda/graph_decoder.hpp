@@ -4,6 +4,7 @@
 // back. After the plain launches of the first steps have set every buffer up, the step is
 // captured as a CUDA graph per state parity and replayed. Ids reach the host through a ring of
 // two chunks while the device keeps going.
+#include <array>
 #include <optional>
 
 #include "cuda/cuda_graph.hpp"
@@ -16,8 +17,8 @@ namespace genrnn::cuda {
 
 class GraphDecoder : public GpuRole<DecodingEngine> {
  public:
-  // cuda_graphs false: every step as plain launches (to compare, or to debug).
-  GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32, bool cuda_graphs);
+  // options.cuda_graphs false: every step as plain launches (to compare, or to debug).
+  GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
 
  protected:
   void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) override;
@@ -39,6 +40,26 @@ class GraphDecoder : public GpuRole<DecodingEngine> {
   // drawn into step_ids_. The state then advances (outside any capture).
   void step(const SamplingOptions& sampling);
 
+  // What a captured step depends on beyond the buffers' contents: the arguments of its kernels.
+  struct StepKey {
+    int streams = 0;
+    float temperature = 0;
+    int top_k = 0;
+    float top_p = 0;
+    uint64_t allocations = 0;  // device_allocations() at the capture: no buffer has moved since
+    bool operator==(const StepKey& other) const;
+  };
+  StepKey step_key(const SamplingOptions& sampling) const;
+  // The step for the current state parity replayed: as it is when its key matches, captured
+  // again (and updated, or instantiated) when not. Says which into `graphs`, the costliest so far.
+  void replay_step(const SamplingOptions& sampling, std::string& graphs);
+
+  // The step captured per state parity, kept from one decode to the next.
+  struct StepGraph {
+    std::optional<CapturedGraph> graph;
+    StepKey key;
+  };
+  std::array<StepGraph, 2> step_graphs_;
   DeviceBuffer<int> step_ids_;  // [stream]
   bool cuda_graphs_;
 };

@@ -10,19 +10,13 @@
 
 namespace genrnn::cuda {
 
-PersistentDecoder::PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32,
-                                     bool cuda_graphs)
-    : GraphDecoder(name, config, layers, tf32, cuda_graphs),
+PersistentDecoder::PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
+                                     const EngineOptions& options)
+    : GraphDecoder(name, config, layers, options),
       offsets_(parameter_offsets(config)),
       weights_(model_.context().stream()),
       input_table_(model_.context().stream()),
-      next_ids_(model_.context().stream()) {
-  cudaDeviceProp properties{};
-  GENRNN_CUDA_CHECK(cudaGetDeviceProperties(&properties, 0));
-  multiprocessors_ = properties.multiProcessorCount;
-  shared_per_block_ = properties.sharedMemPerBlockOptin;
-  cooperative_ = properties.cooperativeLaunch != 0;
-}
+      next_ids_(model_.context().stream()) {}
 
 void PersistentDecoder::write_parameters(const std::vector<float>& flat) {
   GraphDecoder::write_parameters(flat);
@@ -53,12 +47,13 @@ void PersistentDecoder::write_parameters(const std::vector<float>& flat) {
 }
 
 kernels::PersistentShape PersistentDecoder::shape_for(int batch, std::string& why) const {
-  if (!cooperative_) {
+  const cudaDeviceProp& gpu = model_.context().properties();
+  if (!gpu.cooperativeLaunch) {
     why = "this GPU has no cooperative launches";
     return {};
   }
-  return kernels::persistent_shape(config().cell, config().num_layers, config().hidden_size, batch, multiprocessors_,
-                                   shared_per_block_, why);
+  return kernels::persistent_shape(config().cell, config().num_layers, config().hidden_size, batch,
+                                   gpu.multiProcessorCount, gpu.sharedMemPerBlockOptin, why);
 }
 
 kernels::PersistentModel PersistentDecoder::device_model() const {
@@ -122,7 +117,7 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
   }
   if (wanted) ring_.finish(on_tokens);
   model_.context().synchronize();  // the last chunk's work may still run when the caller ended early
-  return {"persistent", "", false};
+  return {"persistent", "", ""};
 }
 
 DecodeStats PersistentDecoder::decode_as_graph_decoder(const std::vector<float>& first_logits, int length,

@@ -13,8 +13,8 @@ namespace genrnn::cuda {
 
 class PersistentDecoder final : public GraphDecoder {
  public:
-  PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, bool tf32,
-                    bool cuda_graphs);
+  PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
+                    const EngineOptions& options);
 
  protected:
   // Also keeps a copy in PyTorch's layout, and layer 0's input projections for every token.
@@ -32,9 +32,6 @@ class PersistentDecoder final : public GraphDecoder {
                                       const std::string& why);
 
   ParameterOffsets offsets_;
-  int multiprocessors_ = 0;
-  std::size_t shared_per_block_ = 0;
-  bool cooperative_ = false;
   DeviceBuffer<float> weights_;      // PyTorch's flat layout
   DeviceBuffer<float> input_table_;  // [V][G*H]
   DeviceBuffer<int> next_ids_;       // [stream]

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/cell_table.hpp"
+#include "engine/device_scope.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/parameters.hpp"
 
@@ -25,7 +26,18 @@ void ModelEngine::set_parameters(const std::vector<float>& flat) {
   const std::size_t expected = parameter_count(config_);
   if (flat.size() != expected)
     throw Error("expected " + std::to_string(expected) + " parameters, got " + std::to_string(flat.size()));
+  const DeviceScope scope(gpu());
   write_parameters(flat);
+}
+
+std::vector<float> ModelEngine::parameters() const {
+  const DeviceScope scope(gpu());
+  return read_parameters();
+}
+
+RecurrentState ModelEngine::state() const {
+  const DeviceScope scope(gpu());
+  return read_state();
 }
 
 void ModelEngine::set_state(const RecurrentState& state) {
@@ -43,6 +55,7 @@ void ModelEngine::set_state(const RecurrentState& state) {
   RecurrentState complete{state.batch, state.h, state.c};
   if (complete.h.empty()) complete.h.assign(n, 0.0f);
   if (cell.has_cell_state && complete.c.empty()) complete.c.assign(n, 0.0f);
+  const DeviceScope scope(gpu());
   write_state(complete);
   batch_ = state.batch;
 }
@@ -71,23 +84,32 @@ std::optional<double> TrainingEngine::train_step(const TokenWindow& window, cons
   if (!(options.learning_rate > 0)) throw Error("the learning rate must be > 0");
   if (!(options.clip >= 0)) throw Error("clip must be >= 0 (0 = off)");
   if (!(options.dropout >= 0 && options.dropout < 1)) throw Error("dropout must be in [0, 1)");
+  const DeviceScope scope(gpu());
   return run_train_step(window, options);
 }
 
 double TrainingEngine::eval_window(const TokenWindow& window) {
   check_window(window);
+  const DeviceScope scope(gpu());
   return run_eval_window(window);
 }
 
 double TrainingEngine::compute_gradients(const TokenWindow& window, std::vector<float>& gradients) {
   check_window(window);
+  const DeviceScope scope(gpu());
   return run_gradients(window, gradients);
+}
+
+OptimizerState TrainingEngine::optimizer_state() const {
+  const DeviceScope scope(gpu());
+  return read_optimizer_state();
 }
 
 void TrainingEngine::set_optimizer_state(const OptimizerState& state) {
   const std::size_t n = parameter_count(config());
   if ((!state.m.empty() && state.m.size() != n) || state.m.size() != state.v.size() || state.step < 0)
     throw Error("the optimizer state does not match the model's " + std::to_string(n) + " parameters");
+  const DeviceScope scope(gpu());
   write_optimizer_state(state);
 }
 
@@ -100,6 +122,7 @@ void DecodingEngine::prefill(const std::vector<int>& prompts, std::vector<float>
   check_ids(prompts, "prompt token");
   const int length = static_cast<int>(prompts.size() / static_cast<std::size_t>(batch()));
   logits.resize(static_cast<std::size_t>(batch()) * config().vocab_size);
+  const DeviceScope scope(gpu());
   run_prefill(prompts, length, logits);
 }
 
@@ -111,6 +134,7 @@ DecodeStats DecodingEngine::decode(const std::vector<float>& logits, int length,
       logits.size() != static_cast<std::size_t>(batch()) * config().vocab_size)
     throw Error("decode needs a key and the logits of each of the state's " + std::to_string(batch()) + " streams");
   if (!on_tokens) throw Error("decode needs a callback for the drawn tokens");
+  const DeviceScope scope(gpu());
   return run_decode(logits, length, sampling, keys, on_tokens);
 }
 
@@ -123,6 +147,7 @@ void TokenSampler::load_logits(const std::vector<float>& logits, int streams) {
     throw Error("load_logits needs [streams][vocab] logits");
   streams_ = streams;
   vocab_ = static_cast<int>(logits.size() / static_cast<std::size_t>(streams));
+  const DeviceScope scope(gpu());
   write_logits(logits);
 }
 
@@ -130,6 +155,7 @@ void TokenSampler::draw(const SamplingOptions& sampling, const std::vector<DrawK
   sampling.validate();
   if (streams_ == 0 || static_cast<int>(keys.size()) != streams_)
     throw Error("draw needs loaded logits and one key per loaded stream");
+  const DeviceScope scope(gpu());
   run_draw(sampling, keys, position);
 }
 

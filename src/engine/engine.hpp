@@ -46,11 +46,16 @@ using TokenChunkCallback = std::function<bool(int first_position, int positions,
 struct DecodeStats {
   std::string decoder;          // "cpu", "graph" or "persistent"
   std::string note;             // why not the decoder asked for, when another one ran
-  bool graph_replayed = false;  // a captured CUDA graph ran the steps (the graph decoder)
+  // The graph decoder: how the CUDA graphs that ran the steps came to be, the costliest way of
+  // this decode: "captured" (instantiated), "updated" (captured again into the instantiation
+  // an earlier decode of the same shape left), "reused" (replayed as they were); empty when
+  // no graph ran.
+  std::string graphs;
 };
 
 // What every engine holds: one model's weights, in the flat PyTorch layout of
-// parameter_layout(config) on the host side, and the recurrent state of `batch()` streams.
+// parameter_layout(config) on the host side, and the recurrent state of `batch()` streams. A
+// GPU engine's public calls run on its GPU and leave the caller's current device as it was.
 class ModelEngine {
  public:
   virtual ~ModelEngine() = default;
@@ -61,11 +66,14 @@ class ModelEngine {
   const ModelConfig& config() const { return config_; }
   int batch() const { return batch_; }
 
+  // The CUDA device this engine runs on; -1 on the CPU.
+  virtual int gpu() const { return -1; }
+
   void set_parameters(const std::vector<float>& flat);
-  std::vector<float> parameters() const { return read_parameters(); }
+  std::vector<float> parameters() const;
   // layers x batch x hidden values, layer-major; an empty h or c means zeros.
   void set_state(const RecurrentState& state);
-  RecurrentState state() const { return read_state(); }
+  RecurrentState state() const;
 
   // Diagnostics: seconds that `work` takes on this engine's device, its queued work included
   // (a wall clock on the CPU, CUDA events on a GPU stream).
@@ -98,7 +106,7 @@ class TrainingEngine : public ModelEngine {
   std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options);
   // The sum of the window's cross-entropy (nats), no dropout.
   double eval_window(const TokenWindow& window);
-  OptimizerState optimizer_state() const { return read_optimizer_state(); }
+  OptimizerState optimizer_state() const;
   void set_optimizer_state(const OptimizerState& state);
 
   // Diagnostics: forward and backward, no dropout and no update; the mean cross-entropy, and
@@ -146,6 +154,8 @@ class DecodingEngine : public ModelEngine {
 class TokenSampler {
  public:
   virtual ~TokenSampler() = default;
+  // As ModelEngine::gpu.
+  virtual int gpu() const { return -1; }
   void load_logits(const std::vector<float>& logits, int streams);
   void draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position);
   // As ModelEngine::time_seconds.

@@ -3,6 +3,7 @@
 #include "core/cell_table.hpp"
 #include "core/text_list.hpp"
 #include "cpu/cpu_engines.hpp"
+#include "engine/device_scope.hpp"
 #include "engine/engine_factories.hpp"
 #include "genrnn/error.hpp"
 
@@ -85,7 +86,7 @@ Device parse_device(const std::string& name) {
   throw Error("unknown device '" + name + "' (expected auto, cpu or cuda)");
 }
 
-EngineChoice choose_engine(Device device, const std::string& engine) {
+EngineChoice choose_engine(Device device, const std::string& engine, int gpu) {
   const EngineEntry* asked = engine == "auto" ? nullptr : &engine_in_this_build(engine);
   if (device == Device::cuda && !why_no_cuda_build().empty()) throw Error("--device cuda: " + why_no_cuda_build());
   const bool gpu_asked = asked && asked->on_gpu;
@@ -104,11 +105,17 @@ EngineChoice choose_engine(Device device, const std::string& engine) {
   }
   if (asked && !gpu_asked) throw Error(option_name(engine) + " runs on the CPU: use --device cpu");
   const EngineEntry& chosen = asked ? *asked : first_engine(true);
-  return {chosen.name, "using " + gpus.front().name + " with the " + chosen.name + " engine", true};
+  const int index = gpu >= 0 ? gpu : std::max(0, current_gpu());
+  if (index >= static_cast<int>(gpus.size()))
+    throw Error("--gpu " + std::to_string(index) + ": this machine has " + std::to_string(gpus.size()) +
+                (gpus.size() == 1 ? " GPU (0)" : " GPUs (0 to " + std::to_string(gpus.size() - 1) + ")") +
+                "; gen_cuda info lists them");
+  return {chosen.name, "using GPU " + std::to_string(index) + " (" + gpus[index].name + ") with the " + chosen.name +
+          " engine", true, index};
 }
 
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config) {
-  const EngineChoice choice = choose_engine(options.device, options.engine);
+  const EngineChoice choice = choose_engine(options.device, options.engine, options.gpu);
   const EngineEntry& entry = find_engine(choice.engine);
   bool runs_cell = false;
   for (CellType cell : entry.cells) runs_cell = runs_cell || cell == config.cell;

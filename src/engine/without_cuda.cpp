@@ -1,6 +1,7 @@
 // A build without the CUDA engines (GENRNN_CUDA=OFF, or no CUDA toolkit found): no GPUs, and
 // the GPU engines of the registry are there only to say why they cannot run.
 #include "core/cuda_build.hpp"
+#include "engine/device_scope.hpp"
 #include "engine/engine_factories.hpp"
 
 namespace genrnn {
@@ -20,5 +21,10 @@ std::vector<GpuInfo> list_gpus(std::string* why_none) {
 }
 
 EngineFactories gpu_engine_factories(const std::string&, GpuLayers) { return {}; }
+
+// No GPU engine runs here, so no engine ever names a GPU.
+DeviceScope::DeviceScope(int) {}
+DeviceScope::~DeviceScope() = default;
+int current_gpu() { return -1; }
 
 }  // namespace genrnn

@@ -2,12 +2,14 @@
 // PyTorch): weights mapping, forward, loss, gradients, state, Adam, evaluation, prefill and
 // decoding, graph replay, TF32, dropout and shapes beyond one warp and one block. Skips
 // without a GPU.
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <tuple>
 
 #include "cuda/device_buffer.hpp"
+#include "cuda/device_context.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
@@ -286,8 +288,8 @@ TEST_P(GpuEngineVsCpu, GraphReplayDrawsWhatPlainLaunchesDraw) {
   };
   const auto [plain_ids, plain_state, plain_stats] = decode(false);
   const auto [replayed_ids, replayed_state, replayed_stats] = decode(true);
-  EXPECT_FALSE(plain_stats.graph_replayed);
-  EXPECT_TRUE(replayed_stats.graph_replayed) << "the decode step was never replayed as a graph";
+  EXPECT_EQ(plain_stats.graphs, "");
+  EXPECT_EQ(replayed_stats.graphs, "captured") << "the decode step was never replayed as a graph";
   // cuBLAS's workspace is pinned, so captured products run the same kernels: the same draws.
   EXPECT_EQ(replayed_ids, plain_ids);
   EXPECT_LT(testing::max_relative_error(replayed_state.h, plain_state.h), 1e-6);
@@ -430,6 +432,129 @@ TEST(GpuEngine, CudnnTrainingWithDropoutDropsAndStillLearns) {
     const double cpu = engines.cpu->eval_window(window);
     EXPECT_NEAR(engines.gpu->eval_window(window), cpu, 1e-5 * cpu);
   }
+}
+
+TEST_P(GpuEngineVsCpu, ASecondDecodeOfTheSameShapeReplaysTheGraphsTheFirstCaptured) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  const int streams = 5, length = 20;
+  auto decoder = make_decoding_engine(engine(), config());
+  decoder->set_parameters(testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f));
+  const std::vector<int> prompts(static_cast<std::size_t>(streams) * 3, 2);
+  // Every call starts from the same state, so each one's ids are the first's.
+  auto decode = [&](const SamplingOptions& sampling) {
+    decoder->set_state({streams, {}, {}});
+    std::vector<float> logits;
+    decoder->prefill(prompts, logits);
+    DecodeStats stats;
+    const auto ids = decode_all(*decoder, logits, length, sampling, keys_for(streams, 3), &stats);
+    return std::make_pair(ids, stats.graphs);
+  };
+  SamplingOptions sampling, hotter;
+  hotter.temperature = 1.7f;
+  const auto [first_ids, first] = decode(sampling);
+  const auto [second_ids, second] = decode(sampling);
+  EXPECT_EQ(first, "captured");
+  EXPECT_EQ(second, "reused");
+  EXPECT_EQ(second_ids, first_ids);
+  // Other sampling options change the sampler's arguments: captured again, into the same nodes.
+  const auto [hot_ids, hot] = decode(hotter);
+  EXPECT_EQ(hot, "updated");
+  EXPECT_EQ(decode(hotter).second, "reused");
+  EXPECT_EQ(decode(sampling).first, first_ids) << "the update went back to the first options' graph wrongly";
+  // Another number of streams moves buffers: the graphs follow.
+  decoder->set_state({streams + 3, {}, {}});
+  std::vector<float> logits;
+  decoder->prefill(std::vector<int>(static_cast<std::size_t>(streams + 3) * 3, 2), logits);
+  DecodeStats wider;
+  decode_all(*decoder, logits, length, sampling, keys_for(streams + 3, 3), &wider);
+  EXPECT_NE(wider.graphs, "reused");
+  EXPECT_EQ(decode(sampling).first, first_ids);
+}
+
+// Engines on the second GPU while the caller's current device is the first, and the other way
+// round: every call runs on the engine's GPU (a kernel sent to a stream of another device than
+// the current one fails) and gives the caller's device back.
+TEST(GpuEngineDevices, EveryCallRunsOnTheEnginesGpuAndLeavesTheCallersCurrent) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  if (list_gpus().size() < 2) GTEST_SKIP() << "one GPU: no other to choose";
+  const ModelConfig config{CellType::lstm, 2, 8, 3, 11, TokenizerKind::character};
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const TokenWindow window = random_window(4, 5, config.vocab_size);
+  auto current = [] {
+    int device = -1;
+    EXPECT_EQ(cudaGetDevice(&device), cudaSuccess);
+    return device;
+  };
+  std::vector<std::vector<int>> texts;
+  for (int caller : {0, 1}) {
+    ASSERT_EQ(cudaSetDevice(caller), cudaSuccess);
+    EngineOptions options;
+    options.gpu = 1 - caller;
+    auto trainer = make_training_engine("fused", config, options);
+    auto decoder = make_decoding_engine("fused", config, options);
+    auto sampler = make_sampler("fused", options);
+    EXPECT_EQ(current(), caller);
+    EXPECT_EQ(trainer->gpu(), 1 - caller);
+    trainer->set_parameters(weights);
+    trainer->set_state({4, {}, {}});
+    TrainStepOptions step;
+    trainer->train_step(window, step);
+    decoder->set_parameters(trainer->parameters());
+    decoder->set_state({2, {}, {}});
+    std::vector<float> logits;
+    decoder->prefill({1, 2, 3, 4}, logits);
+    texts.push_back(decode_all(*decoder, logits, 20, SamplingOptions{}, keys_for(2, 9)));
+    sampler->load_logits(logits, 2);
+    sampler->draw(SamplingOptions{}, keys_for(2, 9), 0);
+    EXPECT_EQ(current(), caller);
+    trainer.reset();
+    decoder.reset();
+    sampler.reset();
+    EXPECT_EQ(current(), caller);
+  }
+  EXPECT_EQ(texts[0], texts[1]);
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+}
+
+TEST(GpuEngineDevices, AGpuThatDoesNotExistIsRefusedByItsNumber) {
+  GENRNN_REQUIRE_GPU();
+  EngineOptions options;
+  options.device = Device::cuda;
+  options.gpu = static_cast<int>(list_gpus().size());
+  const ModelConfig config{CellType::gru, 1, 8, 0, 5, TokenizerKind::character};
+  try {
+    choose_engine(options, config);
+    ADD_FAILURE() << "GPU " << options.gpu << " was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--gpu " + std::to_string(options.gpu)), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_decoding_engine("fused", config, options), Error);
+  // On the CPU the GPU's number does not matter.
+  options.device = Device::cpu;
+  EXPECT_EQ(choose_engine(options, config).engine, "cpu");
+}
+
+// cuDNN's handle costs hundreds of milliseconds and memory: only the cudnn engine makes one.
+TEST(GpuEngineDevices, OnlyTheCudnnEngineMakesACudnnHandle) {
+  GENRNN_REQUIRE_ENGINE("fused");
+  const ModelConfig config{CellType::lstm, 1, 8, 0, 7, TokenizerKind::character};
+  const int before = cuda::cudnn_handles_open();
+  {
+    auto trainer = make_training_engine("fused", config);
+    trainer->set_parameters(testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f));
+    trainer->set_state({2, {}, {}});
+    trainer->train_step(random_window(2, 3, config.vocab_size), TrainStepOptions{});
+    auto decoder = make_decoding_engine("fused", config);
+    auto sampler = make_sampler("fused");
+    sampler->load_logits(std::vector<float>(7, 0.5f), 1);
+    sampler->draw(SamplingOptions{}, keys_for(1, 1), 0);
+    EXPECT_EQ(cuda::cudnn_handles_open(), before);
+  }
+  if (testing::on_host_executor()) return;  // cuDNN is not emulated there
+  auto cudnn = make_training_engine("cudnn", config);
+  EXPECT_EQ(cuda::cudnn_handles_open(), before + 1);
+  cudnn.reset();
+  EXPECT_EQ(cuda::cudnn_handles_open(), before);
 }
 
 class GpuEngineCheckpoints : public ::testing::TestWithParam<std::string> {};
