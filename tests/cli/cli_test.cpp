@@ -238,6 +238,8 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {sample_args({"--device", "tpu"}), "--device"},
       {sample_args({"--decoder", "fast"}), "--decoder"},
       {sample_args({"--threads", "0"}), "--threads"},
+      {sample_args({"--gpu", "-1"}), "--gpu"},
+      {train_args({"--gpu", "first"}), "--gpu"},
       {train_args({"--threads", "many"}), "--threads"},
       {{"sample", "-m", placeholder_model_.string()}, "--prompt or --prompt-file is required"},
       {sample_args({"--prompt-file", corpus_.string()}), "--prompt"},
@@ -424,6 +426,13 @@ TEST_F(CliEndToEnd, OnlyTheGpuEnginesTakeADecoder) {
   const ProcessResult on_cpu = sample({"-p", "the", "-n", "5", "-s", "1", "--device", "cpu", "--decoder", "auto"});
   EXPECT_EQ(on_cpu.exit_status, 0) << on_cpu.err;
   EXPECT_EQ(on_cpu.err.find("decoder:"), std::string::npos) << on_cpu.err;  // the CPU has one decoder
+}
+
+TEST_F(CliEndToEnd, AGpuNumberMattersOnlyToAGpuEngine) {
+  const ProcessResult on_cpu = sample({"-p", "the", "-n", "5", "-s", "1", "--device", "cpu", "--gpu", "7"});
+  EXPECT_EQ(on_cpu.exit_status, 0) << on_cpu.err;
+  // An eighth GPU is past what a machine here has (or it has none): one line that says so.
+  expect_one_line_error(sample({"-p", "the", "-n", "5", "-s", "1", "--device", "cuda", "--gpu", "7"}), "GPU");
 }
 
 TEST_F(CliEndToEnd, EvalJsonAndText) {

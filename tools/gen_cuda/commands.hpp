@@ -77,6 +77,15 @@ inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
       ->capture_default_str();
 }
 
+// --gpu N: the CUDA device a GPU engine runs on.
+inline CLI::Option* add_gpu_option(CLI::App& command, int& gpu) {
+  return command
+      .add_option("--gpu", gpu,
+                  "GPU engines: the CUDA device to run on, 0 to the number of GPUs less 1 (gen_cuda info lists "
+                  "them; default: the current one, 0 unless CUDA_VISIBLE_DEVICES reorders them)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 // --threads N: the CPU engine's threads (genrnn::set_cpu_threads), set as it is parsed.
 inline CLI::Option* add_threads_option(CLI::App& command) {
   return command

@@ -21,6 +21,7 @@ struct EvalArguments {
   std::string unknown = "error";
   std::string device = "auto";
   std::string engine = "auto";
+  int gpu = -1;
 };
 
 // Full precision, so a script comparing runs sees every bit; JSON has no inf or nan.
@@ -51,7 +52,9 @@ int run_eval(const EvalArguments& args) {
   const std::string text = genrnn::read_corpus_file(args.data_path);
   const std::vector<int> ids =
       model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
-  const genrnn::EvalResult result = genrnn::evaluate(model, ids, genrnn::parse_device(args.device), args.engine);
+  genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
+  engine.gpu = args.gpu;
+  const genrnn::EvalResult result = genrnn::evaluate(model, ids, engine);
   // Said after the work, so that an error is the only line on stderr.
   std::cerr << "engine: " << result.engine << std::endl;
   std::cout << (args.json ? to_json(result) : to_text(result)) << std::endl;
@@ -73,6 +76,7 @@ Command add_eval_command(CLI::App& parent) {
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);
+  add_gpu_option(*command, args->gpu);
   add_threads_option(*command);
   return {command, [args] { return run_eval(*args); }};
 }

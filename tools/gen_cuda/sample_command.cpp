@@ -22,6 +22,7 @@ struct SampleArguments {
   std::string device = "auto";
   std::string engine = "auto";
   std::string decoder = "auto";
+  int gpu = -1;
   genrnn::GenerateOptions options;
   const CLI::Option* seed_option = nullptr;
 };
@@ -38,6 +39,7 @@ int run_sample(SampleArguments& args) {
   genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
   engine.cuda_graphs = cuda_graphs_from_environment();
   engine.decoder = args.decoder;
+  engine.gpu = args.gpu;
   genrnn::Generator generator(model, engine);
 
   if (args.seed_option->count() == 0) {
@@ -112,6 +114,7 @@ Command add_sample_command(CLI::App& parent) {
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);
+  add_gpu_option(*command, args->gpu);
   add_decoder_option(*command, args->decoder);
   add_threads_option(*command);
 

@@ -223,6 +223,7 @@ Command add_train_command(CLI::App& parent) {
       ->check(in_existing_folder());
   add_device_option(*command, args->device);
   add_engine_option(*command, options.engine);
+  add_gpu_option(*command, options.gpu);
   add_threads_option(*command);
   command->add_flag("--tf32", options.tf32, "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
 
