@@ -71,6 +71,18 @@ def _random_seed() -> int:
     return random.SystemRandom().getrandbits(64)
 
 
+def gpu_index(gpu: Optional[int]) -> int:
+    """The library's EngineOptions::gpu: the CUDA device number, -1 (None) for the current device.
+
+    Checked here, as gen_cuda's --gpu checks it, since the library takes any negative as -1.
+    """
+    if gpu is None:
+        return -1
+    if gpu < 0:
+        raise Error(f"gpu must be a CUDA device number, 0 or more, or None for the current device; got {gpu}")
+    return gpu
+
+
 class Model:
     """A recurrent language model: its shape (`config`), vocabulary (`vocab`) and weights.
 
@@ -79,7 +91,7 @@ class Model:
 
     def __init__(self, native: _genrnn.Model):
         self._native = native
-        self._generators: Dict[Tuple[str, str, str], _genrnn.Generator] = {}
+        self._generators: Dict[Tuple[str, str, str, int], _genrnn.Generator] = {}
 
     @classmethod
     def load(cls, path: PathOrText) -> "Model":
@@ -122,7 +134,7 @@ class Model:
 
     def generate(self, prompt: str, n: int = 200, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                  seed: Optional[int] = None, stop: Optional[str] = None, num_samples: int = 1,
-                 device: str = "auto", engine: str = "auto", decoder: str = "auto",
+                 device: str = "auto", engine: str = "auto", decoder: str = "auto", gpu: Optional[int] = None,
                  initial_state: Optional[State] = None, unknown: str = "error") -> Union[str, List[str]]:
         """Generate `n` tokens after `prompt`; return the generated text (without the prompt).
 
@@ -132,18 +144,20 @@ class Model:
         every engine (None: a random one). stop: a sample ends once its text contains it (kept).
         num_samples > 1: that many independent samples, generated as one batch, as a list.
         device: "auto" (a usable GPU, else the CPU), "cpu" or "cuda"; engine: "auto" or one of
-        genrnn.engines(); decoder: a GPU engine's, "auto", "graph" or "persistent".
+        genrnn.engines(); decoder: a GPU engine's, "auto", "graph" or "persistent". gpu: the CUDA
+        device a GPU engine runs on, as gen_cuda's --gpu (None: the current device, 0 unless
+        changed; the CPU engine ignores it).
         initial_state: the state the prompt starts from instead of zeros, as `state()` returns it
         (its batch must be num_samples). unknown: what to do with prompt text outside the
         vocabulary, "error", "skip" or "unk". Raises genrnn.Error on a bad argument.
         """
         texts = self._generate(prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine,
-                               decoder, initial_state, unknown, None)
+                               decoder, gpu, initial_state, unknown, None)
         return texts[0] if num_samples == 1 else texts
 
     def stream(self, prompt: str, n: int = 200, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
                seed: Optional[int] = None, stop: Optional[str] = None, device: str = "auto", engine: str = "auto",
-               decoder: str = "auto", initial_state: Optional[State] = None,
+               decoder: str = "auto", gpu: Optional[int] = None, initial_state: Optional[State] = None,
                unknown: str = "error") -> Iterator[str]:
         """Yield the generated text piece by piece (one token each) as it is drawn.
 
@@ -163,7 +177,7 @@ class Model:
 
         def work() -> None:
             try:
-                self._generate(prompt, n, temperature, top_k, top_p, seed, stop, 1, device, engine, decoder,
+                self._generate(prompt, n, temperature, top_k, top_p, seed, stop, 1, device, engine, decoder, gpu,
                                initial_state, unknown, on_piece)
                 pieces.put(("end", None))
             except _Cancelled:
@@ -192,24 +206,24 @@ class Model:
             worker.join()
 
     def state(self, text: str, *, initial_state: Optional[State] = None, device: str = "auto", engine: str = "auto",
-              unknown: str = "error") -> State:
+              gpu: Optional[int] = None, unknown: str = "error") -> State:
         """The recurrent state after reading `text`: (h, c) for an LSTM, h otherwise, each [layers, 1, hidden].
 
         Hand it to generate(initial_state=...) to continue from that text; `initial_state` is
-        where reading starts (zeros when None).
+        where reading starts (zeros when None). device, engine, gpu, unknown: as for generate().
         """
         h0, c0 = _state_arrays(initial_state)
-        h, c = self._generator(device, engine, "auto").state_after(self._native, text, unknown, h0, c0)
+        h, c = self._generator(device, engine, "auto", gpu).state_after(self._native, text, unknown, h0, c0)
         return _state_result(h, c)
 
-    def evaluate(self, text: PathOrText, *, device: str = "auto", engine: str = "auto",
+    def evaluate(self, text: PathOrText, *, device: str = "auto", engine: str = "auto", gpu: Optional[int] = None,
                  unknown: str = "error") -> _genrnn.EvalResult:
         """Mean cross-entropy of a text (or a file, see genrnn.train), as one stream from a zero state.
 
-        Returns loss (nats per token), bits_per_token, perplexity, tokens (predicted: the text's
-        tokens less one) and engine.
+        device, engine, gpu, unknown: as for generate(). Returns loss (nats per token),
+        bits_per_token, perplexity, tokens (predicted: the text's tokens less one) and engine.
         """
-        return _genrnn.evaluate(self._native, read_text(text), unknown, device, engine)
+        return _genrnn.evaluate(self._native, read_text(text), unknown, device, engine, gpu_index(gpu))
 
     def state_dict(self) -> Dict[str, Any]:
         """The weights under PyTorch's names (embedding.weight, rnn.weight_ih_l0, ..., head.bias).
@@ -229,18 +243,18 @@ class Model:
             return tensors
         return {name: torch.from_numpy(value) for name, value in tensors.items()}
 
-    def _generator(self, device: str, engine: str, decoder: str) -> _genrnn.Generator:
-        """One engine set up per (device, engine, decoder), kept for the next call."""
-        key = (device, engine, decoder)
+    def _generator(self, device: str, engine: str, decoder: str, gpu: Optional[int]) -> _genrnn.Generator:
+        """One engine set up per (device, engine, decoder, gpu), kept for the next call."""
+        key = (device, engine, decoder, gpu_index(gpu))
         if key not in self._generators:
             graphs = os.environ.get("GENRNN_CUDA_GRAPHS") != "0"
-            self._generators[key] = _genrnn.Generator(self._native, device, engine, decoder, graphs)
+            self._generators[key] = _genrnn.Generator(self._native, device, engine, decoder, graphs, key[3])
         return self._generators[key]
 
-    def _generate(self, prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine, decoder,
+    def _generate(self, prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine, decoder, gpu,
                   initial_state, unknown, on_piece) -> List[str]:
         h, c = _state_arrays(initial_state)
-        generator = self._generator(device, engine, decoder)
+        generator = self._generator(device, engine, decoder, gpu)
         return generator.generate(self._native, prompt, n, num_samples, temperature, top_k, top_p,
                                   _random_seed() if seed is None else seed, stop or "", unknown, h, c, on_piece)
 

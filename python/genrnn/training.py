@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from . import _genrnn
 from ._genrnn import Error, TrainProgress
-from .model import Model, PathOrText, read_text
+from .model import Model, PathOrText, gpu_index, read_text
 
 
 def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int = 10000, cell: str = "lstm",
@@ -16,8 +16,8 @@ def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int 
           steps: Optional[int] = None, epochs: Optional[int] = None, lr: float = 2e-3, clip: float = 5.0,
           dropout: float = 0.0, optimizer: str = "adam", val_frac: float = 0.05, seed: int = 1234,
           eval_every: int = 100, checkpoint_every: int = 1000, out: Optional[PathOrText] = None,
-          device: str = "auto", engine: str = "auto", tf32: bool = False, resume: bool = False,
-          callback: Optional[Callable[[TrainProgress], None]] = None) -> Model:
+          device: str = "auto", engine: str = "auto", gpu: Optional[int] = None, tf32: bool = False,
+          resume: bool = False, callback: Optional[Callable[[TrainProgress], None]] = None) -> Model:
     """Train a model on a text and return it; the defaults are gen_cuda train's.
 
     text_or_path: the text, or a file (a path-like object, or a str naming a file; see
@@ -31,7 +31,7 @@ def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int 
     out: the checkpoint, saved every checkpoint_every steps and at the end (with its optimizer
     state in OUT.optim); None keeps no file. resume: continue the run saved in `out` (weights,
     optimizer, data position, RNG; the shape arguments are then the checkpoint's).
-    device, engine, tf32: as for Model.generate; tf32 lets a GPU use TF32 tensor cores.
+    device, engine, gpu: as for Model.generate; tf32 lets a GPU use TF32 tensor cores.
     callback(progress) runs after every step (progress.step, total_steps, train_loss,
     val_loss, tokens, tokens_per_second, ...); without one, a tqdm bar shows progress when tqdm
     is installed. Ctrl-C (KeyboardInterrupt) stops after the current step, keeps the checkpoint
@@ -41,6 +41,7 @@ def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int 
         raise Error("give steps or epochs, not both")
     if resume and out is None:
         raise Error("resume needs out: the checkpoint of the run to continue")
+    gpu = gpu_index(gpu)
     text = read_text(text_or_path)
     with tempfile.TemporaryDirectory(prefix="genrnn-train-") as scratch:
         out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
@@ -50,7 +51,7 @@ def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int 
             native = _genrnn.Model.for_text(text, cell, layers, hidden, embed, tokenizer, vocab_size, seed)
         run = _genrnn.Training(native, text, seq_len, batch, steps or 0, epochs or 1, optimizer, lr, clip,
                                dropout, val_frac, seed, eval_every, checkpoint_every if out is not None else 0,
-                               1 if callback else 10, out_path, device, engine, tf32, resume)
+                               1 if callback else 10, out_path, device, engine, tf32, gpu, resume)
         for note in run.notes:
             print(f"genrnn: note: {note}", file=sys.stderr)
         bar = _progress_bar(run) if callback is None else None

@@ -71,11 +71,13 @@ std::optional<genrnn::RecurrentState> state_from_numpy(const genrnn::ModelConfig
   return genrnn::RecurrentState{static_cast<int>(h->shape(1)), to_vector(*h), c ? to_vector(*c) : std::vector<float>{}};
 }
 
+// gpu: the CUDA device of a GPU engine, -1 for the current one (python/genrnn refuses other negatives).
 genrnn::EngineOptions engine_options(const std::string& device, const std::string& engine, const std::string& decoder,
-                                     bool cuda_graphs) {
+                                     bool cuda_graphs, int gpu) {
   genrnn::EngineOptions options{genrnn::parse_device(device), engine};
   options.decoder = decoder;
   options.cuda_graphs = cuda_graphs;
+  options.gpu = gpu;
   return options;
 }
 
@@ -263,7 +265,7 @@ NB_MODULE(_genrnn, m) {
           [](Training* self, const genrnn::Model& model, const std::string& text, int seq_len, int batch, int64_t steps,
              int epochs, const std::string& optimizer, float learning_rate, float clip, float dropout, float val_frac,
              uint64_t seed, int64_t eval_every, int64_t checkpoint_every, int64_t loss_every,
-             const std::string& out_path, const std::string& device, const std::string& engine, bool tf32,
+             const std::string& out_path, const std::string& device, const std::string& engine, bool tf32, int gpu,
              bool resume) {
             genrnn::TrainOptions options;
             options.seq_len = seq_len;
@@ -283,12 +285,13 @@ NB_MODULE(_genrnn, m) {
             options.device = genrnn::parse_device(device);
             options.engine = engine;
             options.tf32 = tf32;
+            options.gpu = gpu;
             nb::gil_scoped_release release;
             new (self) Training(model, text, options, resume);
           },
           "model"_a, "text"_a, "seq_len"_a, "batch"_a, "steps"_a, "epochs"_a, "optimizer"_a, "learning_rate"_a,
           "clip"_a, "dropout"_a, "val_frac"_a, "seed"_a, "eval_every"_a, "checkpoint_every"_a, "loss_every"_a,
-          "out_path"_a, "device"_a, "engine"_a, "tf32"_a, "resume"_a)
+          "out_path"_a, "device"_a, "engine"_a, "tf32"_a, "gpu"_a, "resume"_a)
       .def("run", &Training::run, "on_progress"_a.none(),
            "Trains to the end, calling on_progress(TrainProgress) after each step; stops early on an exception.")
       .def_prop_ro("engine_name", [](Training& t) { return t.trainer().engine_name(); })
@@ -304,12 +307,12 @@ NB_MODULE(_genrnn, m) {
       .def(
           "__init__",
           [](genrnn::Generator* self, const genrnn::Model& model, const std::string& device, const std::string& engine,
-             const std::string& decoder, bool cuda_graphs) {
-            const genrnn::EngineOptions options = engine_options(device, engine, decoder, cuda_graphs);
+             const std::string& decoder, bool cuda_graphs, int gpu) {
+            const genrnn::EngineOptions options = engine_options(device, engine, decoder, cuda_graphs, gpu);
             nb::gil_scoped_release release;
             new (self) genrnn::Generator(model, options);
           },
-          "model"_a, "device"_a, "engine"_a, "decoder"_a, "cuda_graphs"_a)
+          "model"_a, "device"_a, "engine"_a, "decoder"_a, "cuda_graphs"_a, "gpu"_a)
       .def_prop_ro("engine_name", &genrnn::Generator::engine_name)
       .def_prop_ro("last_decoder", [](const genrnn::Generator& g) { return g.last_decode().decoder; })
       .def_prop_ro("last_decoder_note", [](const genrnn::Generator& g) { return g.last_decode().note; })
@@ -367,12 +370,13 @@ NB_MODULE(_genrnn, m) {
   m.def(
       "evaluate",
       [](const genrnn::Model& model, const std::string& text, const std::string& unknown, const std::string& device,
-         const std::string& engine) {
+         const std::string& engine, int gpu) {
         const genrnn::UnknownPolicy policy = genrnn::parse_unknown_policy(unknown);
-        const genrnn::Device where = genrnn::parse_device(device);
+        genrnn::EngineOptions options{genrnn::parse_device(device), engine};
+        options.gpu = gpu;
         nb::gil_scoped_release release;
-        return genrnn::evaluate(model, model.tokenizer.encode(text, policy), where, engine);
+        return genrnn::evaluate(model, model.tokenizer.encode(text, policy), options);
       },
-      "model"_a, "text"_a, "unknown"_a, "device"_a, "engine"_a,
+      "model"_a, "text"_a, "unknown"_a, "device"_a, "engine"_a, "gpu"_a,
       "Mean cross-entropy of `text`, as one stream from a zero state.");
 }

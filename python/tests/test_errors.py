@@ -86,6 +86,28 @@ def test_an_out_of_range_train_option_names_itself(text, option, value, named, t
     assert not (tmp_path / "m.safetensors").exists()  # refused before any work
 
 
+GPU_CALLS = {
+    "train": lambda model, text, **kw: genrnn.train(text, steps=1, **kw),
+    "generate": lambda model, text, **kw: model.generate("the ", 5, **kw),
+    "stream": lambda model, text, **kw: list(model.stream("the ", 5, **kw)),
+    "state": lambda model, text, **kw: model.state("the ", **kw),
+    "evaluate": lambda model, text, **kw: model.evaluate(text[:200], **kw),
+}
+
+
+@pytest.mark.parametrize("call", GPU_CALLS)
+def test_a_negative_gpu_names_gpu(small_model, text, call):
+    message = error_of(lambda: GPU_CALLS[call](small_model, text, device="cpu", gpu=-2))
+    assert message.startswith("gpu ") and "-2" in message
+
+
+@pytest.mark.parametrize("call", GPU_CALLS)
+def test_a_gpu_this_machine_cannot_give_is_an_error(small_model, text, call):
+    # Whatever the build and the machine: no CUDA engines, no GPU, or no GPU 1000.
+    message = error_of(lambda: GPU_CALLS[call](small_model, text, device="cuda", gpu=1000))
+    assert "--device cuda" in message or "--gpu 1000" in message
+
+
 def test_train_refuses_contradictions(text):
     assert "steps or epochs" in error_of(lambda: genrnn.train(text, steps=3, epochs=2))
     assert "resume needs out" in error_of(lambda: genrnn.train(text, resume=True))

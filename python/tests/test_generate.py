@@ -30,6 +30,21 @@ def test_a_seed_gives_gen_cuda_sample_s_text(small_model, gen_cuda, tmp_path):
                                                           device="cpu")
 
 
+def test_gpu_matters_only_to_a_gpu_engine(small_model, text):
+    args = dict(temperature=0.8, seed=11, device="cpu")
+    expected = small_model.generate("the ", 60, **args)
+    assert small_model.generate("the ", 60, gpu=5, **args) == expected
+    assert "".join(small_model.stream("the ", 60, gpu=5, **args)) == expected
+    # Each GPU number has its own engine set up, as a GPU engine lives on one device.
+    generators = small_model._generators
+    assert generators[("cpu", "auto", "auto", 5)] is not generators[("cpu", "auto", "auto", -1)]
+    state = small_model.state("the cat ", device="cpu")
+    for got, want in zip(small_model.state("the cat ", device="cpu", gpu=5), state):
+        np.testing.assert_array_equal(got, want)
+    loss = small_model.evaluate(text[:500], device="cpu").loss
+    assert small_model.evaluate(text[:500], device="cpu", gpu=5).loss == loss
+
+
 def test_stream_pieces_join_to_the_generated_text(small_model):
     args = dict(temperature=0.7, top_k=5, top_p=0.9, seed=5, device="cpu")
     pieces = list(small_model.stream("a dog", 120, **args))

@@ -43,6 +43,10 @@ def test_a_file_trains_as_its_text_does(text, tmp_path):
     assert genrnn.read_text("just some text") == "just some text"
 
 
+def test_gpu_matters_only_to_a_gpu_engine(text):
+    assert np.array_equal(flat(genrnn.train(text, steps=3, gpu=5, **SHORT)), flat(genrnn.train(text, steps=3, **SHORT)))
+
+
 def test_a_resumed_run_continues_exactly_as_one_uninterrupted_run(text, tmp_path):
     whole = genrnn.train(text, steps=40, out=tmp_path / "whole.safetensors", **SHORT)
     out = tmp_path / "halves.safetensors"
