@@ -422,13 +422,20 @@ bool pick_block(std::size_t& slot) {
 
 // Runs the resident blocks' threads until all have exited: a random runnable thread of the
 // current block, and when none is left, a random other block's (so a cooperative grid swaps its
-// blocks' shared memory only when a block has to wait).
+// blocks' shared memory only when a block has to wait). A block whose threads have all reached
+// __syncthreads() goes on at once or waits while others run, at random: as on a GPU, blocks
+// drift apart between grid barriers, so code that misses a grid.sync() meets both orders.
 void run_resident() {
   Executor& e = executor();
   if (!e.cooperative && shared_end() > shared_begin())
     std::memset(__start_genrnn_simt_shared, 0xff, shared_end() - shared_begin());
   e.current = 0;
   for (;;) {
+    Block& waiting = e.resident[e.current];
+    if (waiting.runnable.empty() && waiting.at_barrier > 0 && waiting.at_barrier == waiting.live && e.order() % 2) {
+      release(waiting, State::at_barrier, "__syncthreads()");
+      continue;
+    }
     if (e.resident[e.current].runnable.empty() && !pick_block(e.current)) {
       bool done = true;
       for (const Block& block : e.resident) done = done && block.live == 0;
