@@ -6,13 +6,27 @@
 #                                       OpenBLAS with its Fortran runtime) and print the size
 #                                       that will travel (limit: 64 MiB per call)
 #   tools/device_check.sh run           THERE, from the repository root, with .deps carried:
-#                                       versions; configure + build for sm_90 from scratch;
-#                                       ctest; compute-sanitizer memcheck + racecheck over the
-#                                       GPU tests; gen_cuda bench (both decoders) and
+#                                       versions; configure + build for sm_90 from scratch (the
+#                                       library, gen_cuda and the GPU tests); the programming-model
+#                                       tests as one process (seconds: a broken basic fails
+#                                       first); ctest -L gpu (the GPU tests: CI ran the CPU
+#                                       suites); compute-sanitizer memcheck + racecheck over the
+#                                       kernel-level GPU tests; gen_cuda bench (the graph and
+#                                       persistent decoders at 1, 16 and 64 streams) and
 #                                       tools/bench_pytorch.py on the standard GPU suite, and
 #                                       PyTorch's decode loop under torch.compile (CUDA graphs)
 #                                       at the persistent decoder's goal shape; report.md and
 #                                       logs under $OUT
+#   tools/device_check.sh dry-run       HERE, as root or where user namespaces are allowed
+#                                       (tools/test.sh, so CI, runs it): prepare, then run's build
+#                                       and tests (DEVICE_CHECK_ONLY=build,ctest) in a private
+#                                       mount namespace where the system's GoogleTest, CLI11,
+#                                       nlohmann-json, OpenBLAS, oneDNN and cuDNN headers are
+#                                       hidden, as on the GPU machine: the build must come from
+#                                       .deps alone and its steps pass (the GPU tests skipping).
+#                                       Without the time budget: DEVICE_CHECK_DEADLINE_S only
+#                                       (default: 3600). OUT defaults to out/dry_run, the build to
+#                                       build-dry-run
 #   tools/device_check.sh collect DIR   HERE: copy the report the device tool fetched (DIR holds
 #                                       report.md and the JSON records) to
 #                                       bench/results/YYYY-MM-DD-<gpu>.md and .json
@@ -22,23 +36,29 @@
 #
 # `run` keeps going when a step fails, records pass/fail/skipped and the time of each, stops
 # starting steps at its deadline, and exits non-zero if any step failed. Files under $OUT
-# (at most 8 come back): report.md, logs.txt (versions, configure, build), ctest.log,
-# sanitizers.log, bench.log, genrnn.json, pytorch.json, pytorch_graphs.json.
+# (at most 8 come back): report.md, logs.txt (versions, configure, build), ctest.log (the
+# programming-model tests and ctest), sanitizers.log, bench.log, genrnn.json (streamed by
+# gen_cuda: a run cut short keeps what it measured), pytorch.json, pytorch_graphs.json.
 #
 # Environment of `run` (all optional):
 #   OUT                      where results go (default: out/device_check)
-#   DEVICE_CHECK_DEADLINE_S  no step starts or runs past this many seconds (default: 450)
-#   DEVICE_CHECK_ONLY        comma list of the step groups to run: build,ctest,sanitizers,bench
-#                            (default: all; versions always run; ctest, sanitizers and the
-#                            genrnn benchmark need build)
+#   DEVICE_CHECK_DEADLINE_S  no step starts or runs past this many seconds (default: the time
+#                            budget's, below)
+#   DEVICE_CHECK_ONLY        comma list of the step groups to run: build, ctest (the
+#                            programming-model tests and ctest), sanitizers, bench (default: all;
+#                            versions always run; ctest, sanitizers and the genrnn benchmark need
+#                            build)
 #   DEVICE_CHECK_JOBS        build and ctest parallelism (default: nproc)
 #   DEVICE_CHECK_BUILD_DIR   build folder, made afresh (default: build-device)
 #   DEVICE_CHECK_KEEP_BUILD  1: build incrementally in what a warm machine kept (a quick rerun)
 #   DEVICE_CHECK_CUDA_ARCH   CMAKE_CUDA_ARCHITECTURES (default: 90)
+#   DEVICE_CHECK_SANITIZER_FILTER
+#                            the gtest filter of the memcheck and racecheck runs (default: the
+#                            kernel-level suites, listed below; '*' for the whole GPU suite,
+#                            which takes far more than their caps)
 #   CUDNN_LIB_DIR            folder with libcudnn.so.9 (default: found in python3's nvidia/ pip
 #                            packages, else through ldconfig or the CUDA toolkit)
 #   PYTORCH_BENCH_ARGS       extra flags for tools/bench_pytorch.py (e.g. --compile)
-#   GTEST_FILTER             GoogleTest's own: limits the sanitizer runs (ctest names each test)
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +79,13 @@ SYSTEM_LIBRARY_PATTERN='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|l
 die() { echo "device_check: error: $*" >&2; exit 1; }
 say() { echo "device_check: $*" >&2; }
 
-usage() { sed -n '2,/^set -uo pipefail/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+usage() {
+  sed -n '2,/^set -uo pipefail/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+  print_time_budget
+  echo
+  echo "The sanitizers' default gtest filter (DEVICE_CHECK_SANITIZER_FILTER overrides it):"
+  printf '  %s\n' "${SANITIZED_TESTS[@]}"
+}
 
 # ---------------------------------------------------------------------------------------------
 # prepare (here)
@@ -163,16 +189,53 @@ prepare() {
 # run (there)
 # ---------------------------------------------------------------------------------------------
 
-STEP_ORDER=(versions configure build ctest memcheck racecheck bench_genrnn bench_pytorch bench_graphs
-            bench_report)
-# The least time each step is worth starting with, and the most it may take (seconds).
-declare -A STEP_FLOOR=([versions]=5 [configure]=20 [build]=60 [ctest]=45 [memcheck]=25 [racecheck]=25
-                       [bench_genrnn]=40 [bench_pytorch]=60 [bench_graphs]=30 [bench_report]=10)
-declare -A STEP_CAP=([configure]=90 [build]=240 [ctest]=120 [memcheck]=60 [racecheck]=60
-                     [bench_genrnn]=150 [bench_pytorch]=120 [bench_graphs]=90 [bench_report]=30)
-declare -A STEP_GROUP=([versions]=always [configure]=build [build]=build [ctest]=ctest
+STEP_ORDER=(versions configure build programming_model ctest memcheck racecheck bench_genrnn bench_pytorch
+            bench_graphs bench_report)
+# The time budget of `run` (seconds), which must end within RUN_BUDGET_S (the device call is
+# given 540 s): the least time each step is worth starting with, and the most it may take.
+# versions, first, has no cap (its probes time out at 60 s each) and takes about VERSIONS_S;
+# with it the caps fill the deadline. A step still running at its limit is killed KILL_GRACE_S
+# after it (timeout -k).
+RUN_BUDGET_S=480
+DEFAULT_DEADLINE_S=420
+KILL_GRACE_S=10
+VERSIONS_S=10
+declare -A STEP_FLOOR=([configure]=10 [build]=40 [programming_model]=5 [ctest]=20 [memcheck]=15
+                       [racecheck]=15 [bench_genrnn]=20 [bench_pytorch]=15 [bench_graphs]=20 [bench_report]=5)
+declare -A STEP_CAP=([configure]=20 [build]=90 [programming_model]=15 [ctest]=55 [memcheck]=40 [racecheck]=40
+                     [bench_genrnn]=60 [bench_pytorch]=40 [bench_graphs]=40 [bench_report]=10)
+declare -A STEP_GROUP=([versions]=always [configure]=build [build]=build [programming_model]=ctest [ctest]=ctest
                        [memcheck]=sanitizers [racecheck]=sanitizers [bench_genrnn]=bench
                        [bench_pytorch]=bench [bench_graphs]=bench [bench_report]=bench)
+# The sanitizers' default filter: the kernel-level suites and one persistent-decoder case. The
+# engine-level suites (thousands of streams, trainings) take minutes under a sanitizer.
+SANITIZED_TESTS=(
+  'ProgrammingModelGpu.*'
+  'EmbeddingGpu.*'
+  'OneHotGpu.*'
+  'RowsGpu.*'
+  'SamplingGpu.*'
+  'CellMathGpu.*'
+  'CellKernelsEmptyGpu.*'
+  'CellsAndShapes/CellKernelsGpu.*'
+  'CellsAndDepths/PersistentDecoderVsCpu.DrawsTheCpusTokensAndLeavesItsState/lstm_l2_e6'
+)
+
+print_time_budget() {
+  local step total=$VERSIONS_S worst=$((DEFAULT_DEADLINE_S + KILL_GRACE_S))
+  echo
+  echo "Time budget of \`run\` (seconds): a step starts only with its floor left after the later steps'"
+  echo "floors, and runs at most its cap, or to the deadline."
+  printf '  %-18s %5s %5s\n' step floor cap versions - "~$VERSIONS_S"
+  for step in "${STEP_ORDER[@]:1}"; do
+    printf '  %-18s %5s %5s\n' "$step" "${STEP_FLOOR[$step]}" "${STEP_CAP[$step]}"
+    total=$((total + STEP_CAP[$step]))
+  done
+  printf '  %-18s %5s %5s\n' sum "" "$total"
+  echo "Default deadline ${DEFAULT_DEADLINE_S} s; a step killed there ends the run by ${worst} s,"
+  echo "$((RUN_BUDGET_S - worst)) s inside the ${RUN_BUDGET_S} s (8 minutes) it must take."
+}
+
 declare -A RESULT=() DURATION=() NOTE=()
 declare -A V=()   # versions, filled by collect_versions
 
@@ -205,7 +268,7 @@ elapsed() { echo $((SECONDS - RUN_START)); }
 record_step() {
   local name=$1 result=$2 seconds=$3 note=${4:-}
   RESULT[$name]=$result DURATION[$name]=$seconds NOTE[$name]=$note
-  printf '[%4ss] %-13s %-7s %4ss  %s\n' "$(elapsed)" "$name" "$result" "$seconds" "$note"
+  printf '[%4ss] %-17s %-7s %4ss  %s\n' "$(elapsed)" "$name" "$result" "$seconds" "$note"
   write_report
 }
 
@@ -242,9 +305,9 @@ run_step() {
   start=$SECONDS
   # In the background, so that a TERM or INT reaches on_signal at once (it stops the step).
   if [[ $stdout_file == - ]]; then
-    (timeout -k 10 "$STEP_LIMIT" "$@" 2>&1 | tee "$SCRATCH/$name.log" >>"$log") &
+    (timeout -k "$KILL_GRACE_S" "$STEP_LIMIT" "$@" 2>&1 | tee "$SCRATCH/$name.log" >>"$log") &
   else
-    (timeout -k 10 "$STEP_LIMIT" "$@" 2>&1 >"$stdout_file" | tee "$SCRATCH/$name.log" >>"$log") &
+    (timeout -k "$KILL_GRACE_S" "$STEP_LIMIT" "$@" 2>&1 >"$stdout_file" | tee "$SCRATCH/$name.log" >>"$log") &
   fi
   STEP_PID=$! STEP_NAME=$name
   wait "$STEP_PID"
@@ -419,27 +482,44 @@ configure_and_build() {
     [[ ${DEVICE_CHECK_KEEP_BUILD:-0} == 1 ]] || rm -rf "$BUILD_DIR"
     run_step configure "$LOG" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" cmake "${args[@]}"
   fi
+  # What the GPU machine runs: not the CPU suites, which CI ran.
   if step_may_start build "$([[ ${RESULT[configure]:-} == pass ]] || echo "configure did not pass")"; then
-    run_step build "$LOG" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" cmake --build "$BUILD_DIR" -j"$JOBS"
+    run_step build "$LOG" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
+      cmake --build "$BUILD_DIR" -j"$JOBS" --target genrnn_gpu_tests gen_cuda
   fi
-}
-
-run_ctest() {
-  step_may_start ctest "$(built_or_reason)" || return
-  run_step ctest "$OUT/ctest.log" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
-    ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" --timeout 120
 }
 
 built_or_reason() { [[ ${RESULT[build]:-} == pass ]] || echo "build did not pass"; }
 
-run_sanitizers() {
-  local tests="$BUILD_DIR/tests/genrnn_gpu_tests" tool reason
+gpu_tests_or_reason() {
+  local reason
   reason=$(built_or_reason)
-  [[ -z $reason && ! -x $tests ]] && reason="no $tests"
+  [[ -z $reason && ! -x $GPU_TESTS ]] && reason="no $GPU_TESTS"
+  echo "$reason"
+}
+
+# The cheapest check first, in one process: barriers, warp collectives, graph capture, launch
+# errors and cooperative grids. A broken basic fails here in seconds.
+run_programming_model() {
+  step_may_start programming_model "$(gpu_tests_or_reason)" || return
+  run_step programming_model "$OUT/ctest.log" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
+    "$GPU_TESTS" --gtest_filter='ProgrammingModelGpu.*'
+}
+
+# A test that hangs fails alone (--timeout), and the others still report.
+run_ctest() {
+  step_may_start ctest "$(built_or_reason)" || return
+  run_step ctest "$OUT/ctest.log" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
+    ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure -j"$JOBS" --timeout 30
+}
+
+run_sanitizers() {
+  local tool reason
+  reason=$(gpu_tests_or_reason)
   for tool in memcheck racecheck; do
     step_may_start "$tool" "$reason" || continue
     run_step "$tool" "$OUT/sanitizers.log" - env LD_LIBRARY_PATH="$GENRNN_LD_PATH" \
-      compute-sanitizer --tool "$tool" --error-exitcode 1 "$tests"
+      compute-sanitizer --tool "$tool" --error-exitcode 1 "$GPU_TESTS" --gtest_filter="$SANITIZER_FILTER"
   done
 }
 
@@ -468,9 +548,9 @@ run_benchmarks() {
       --compile-only -o json
   fi
   # One side missing still gives a table, with "—" there.
-  genrnn_json=$(json_or_empty "$OUT/genrnn.json")
-  pytorch_json=$(json_or_empty "$OUT/pytorch.json")
-  graphs_json=$(json_or_empty "$OUT/pytorch_graphs.json")
+  genrnn_json=$(records_or_empty "$OUT/genrnn.json")
+  pytorch_json=$(records_or_empty "$OUT/pytorch.json")
+  graphs_json=$(records_or_empty "$OUT/pytorch_graphs.json")
   if [[ $genrnn_json == "$EMPTY_JSON" && $pytorch_json == "$EMPTY_JSON" ]]; then
     step_may_start bench_report "no benchmark records" || true
   elif step_may_start bench_report; then
@@ -480,9 +560,24 @@ run_benchmarks() {
   fi
 }
 
-# The file if it holds a JSON array of records, else an empty array's file.
-json_or_empty() {
-  if [[ -s $1 ]] && python3 -c 'import json, sys; sys.exit(not isinstance(json.load(open(sys.argv[1])), list))' "$1" 2>/dev/null; then
+# The file if it holds a JSON array of records, else an empty array's file. An array cut off
+# after a record (gen_cuda streams its records: a timeout or an error stops it there) is closed
+# in place first, so the report and `collect` keep what was measured.
+records_or_empty() {
+  if [[ -s $1 ]] && python3 - "$1" <<'EOF' 2>/dev/null; then
+import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    text = f.read()
+try:
+    records = json.loads(text)
+except ValueError:
+    text = text.rstrip().rstrip(",") + "\n]\n"
+    records = json.loads(text)
+    with open(path, "w") as f:
+        f.write(text)
+sys.exit(not isinstance(records, list))
+EOF
     echo "$1"
   else
     echo "$EMPTY_JSON"
@@ -524,11 +619,12 @@ ctest_section() {
     inside {inside = 0}' "$2"
 }
 
-sanitizer_summary() {
-  local tool=$1 log="$SCRATCH/$1.log" line
-  if [[ ! -f $log ]]; then echo "- $tool: ${RESULT[$tool]:-not run} ${NOTE[$tool]:+(${NOTE[$tool]})}"; return; fi
+# A step that ran genrnn_gpu_tests: its result, the sanitizer's summary if any, gtest's counts.
+gtest_step_summary() {
+  local step=$1 log="$SCRATCH/$1.log" line
+  if [[ ! -f $log ]]; then echo "- $step: ${RESULT[$step]:-not run} ${NOTE[$step]:+(${NOTE[$step]})}"; return; fi
   line=$(grep -E '(ERROR|RACECHECK) SUMMARY' "$log" | tail -n1 | sed -E 's/^=+ *//')
-  echo "- $tool: **${RESULT[$tool]:-not run}**${line:+, $line}${NOTE[$tool]:+ (${NOTE[$tool]})}; gtest: $(gtest_line "$log")"
+  echo "- $step: **${RESULT[$step]:-not run}**${line:+, $line}${NOTE[$step]:+ (${NOTE[$step]})}; gtest: $(gtest_line "$log")"
 }
 
 gtest_line() {
@@ -578,14 +674,22 @@ write_report() {
     echo
     echo "Configured with \`${CONFIGURE_COMMAND:-?}\`."
     echo
-    echo "## Tests (ctest)"
+    echo "## GPU tests"
+    echo
+    echo "First, as one process, \`genrnn_gpu_tests --gtest_filter='ProgrammingModelGpu.*'\`:"
+    echo
+    gtest_step_summary programming_model
+    echo
+    echo "Then \`ctest -L gpu\` (the CPU suites ran in CI):"
     echo
     ctest_summary
     echo
-    echo "## compute-sanitizer over genrnn_gpu_tests"
+    echo "## compute-sanitizer over the kernel-level GPU tests"
     echo
-    sanitizer_summary memcheck
-    sanitizer_summary racecheck
+    echo "\`genrnn_gpu_tests --gtest_filter='$SANITIZER_FILTER'\`:"
+    echo
+    gtest_step_summary memcheck
+    gtest_step_summary racecheck
     echo
     if [[ -s $SCRATCH/bench_table.md ]]; then
       cat "$SCRATCH/bench_table.md"
@@ -610,7 +714,7 @@ print_summary() {
   echo "================ summary ================"
   echo "${V[gpu]:-?} | driver ${V[driver]:-?} | CUDA ${V[cuda]:-?} | PyTorch ${V[torch]:-?} | commit ${V[commit]:-?}"
   for step in "${STEP_ORDER[@]}"; do
-    printf '%-13s %-8s %5ss  %s\n' "$step" "${RESULT[$step]:-not run}" "${DURATION[$step]:-0}" "${NOTE[$step]:-}"
+    printf '%-17s %-8s %5ss  %s\n' "$step" "${RESULT[$step]:-not run}" "${DURATION[$step]:-0}" "${NOTE[$step]:-}"
     [[ ${RESULT[$step]:-} == fail ]] && FAILED_STEPS=$((FAILED_STEPS + 1))
   done
   echo "$FAILED_STEPS step(s) failed; $(elapsed) s in all; files in $OUT"
@@ -632,10 +736,12 @@ on_signal() {
 
 run() {
   RUN_START=$SECONDS
-  DEADLINE_S=${DEVICE_CHECK_DEADLINE_S:-450}
+  DEADLINE_S=${DEVICE_CHECK_DEADLINE_S:-$DEFAULT_DEADLINE_S}
   JOBS=${DEVICE_CHECK_JOBS:-$(nproc)}
   OUT=${OUT:-$REPO_ROOT/out/device_check}
   BUILD_DIR=${DEVICE_CHECK_BUILD_DIR:-$REPO_ROOT/build-device}
+  GPU_TESTS="$BUILD_DIR/tests/genrnn_gpu_tests"
+  SANITIZER_FILTER=${DEVICE_CHECK_SANITIZER_FILTER:-$(IFS=:; echo "${SANITIZED_TESTS[*]}")}
   REPORT_DATE=$(date -u +%F)
   mkdir -p "$OUT" || die "cannot create OUT=$OUT"
   OUT=$(cd "$OUT" && pwd)
@@ -654,6 +760,7 @@ run() {
   GENRNN_LD_PATH=$(genrnn_library_path)
   echo "LD_LIBRARY_PATH for genrnn: $GENRNN_LD_PATH" >>"$LOG"
   configure_and_build
+  run_programming_model
   run_ctest
   run_sanitizers
   run_benchmarks
@@ -661,6 +768,81 @@ run() {
   print_summary
   rm -rf "$SCRATCH"
   ((FAILED_STEPS == 0))
+}
+
+# ---------------------------------------------------------------------------------------------
+# dry-run (here)
+# ---------------------------------------------------------------------------------------------
+
+# What the GPU machine lacks, as this machine has it: the sources of `prepare` and whatever else
+# would let CMake or the compiler find the system's copies (CMake packages, static libraries;
+# /usr/local/include links to the cuDNN headers too). And oneDNN, which the GPU machine lacks as
+# well. Each pattern must match: a package that moved fails the dry run instead of staying in
+# sight.
+DRY_RUN_HIDDEN=(
+  "$GOOGLETEST_SRC" /usr/include/gtest /usr/include/gmock /usr/lib/x86_64-linux-gnu/cmake/GTest
+  '/usr/lib/x86_64-linux-gnu/libgtest*.a' '/usr/lib/x86_64-linux-gnu/libgmock*.a'
+  "$CLI11_INCLUDE" /usr/share/cmake/CLI11
+  "$NLOHMANN_INCLUDE" /usr/share/cmake/nlohmann_json
+  "$OPENBLAS_INCLUDE" "$(dirname "$OPENBLAS_LIB")"
+  /usr/lib/x86_64-linux-gnu/cmake/dnnl
+  "$CUDNN_INCLUDE/cudnn*.h"
+)
+
+# In the private mount namespace: each of DRY_RUN_HIDDEN behind an empty folder or file, both
+# in the folder EMPTY. The system's links to them (Debian's alternatives, /usr/local/include)
+# then lead nowhere or there.
+hide_system_packages() {
+  local pattern path
+  EMPTY=$(mktemp -d "${TMPDIR:-/tmp}/device_check_empty.XXXXXX") || die "cannot create a scratch folder"
+  { mkdir "$EMPTY/folder" && : >"$EMPTY/file"; } || die "cannot fill $EMPTY"
+  for pattern in "${DRY_RUN_HIDDEN[@]}"; do
+    for path in $pattern; do  # unquoted: the globs expand
+      [[ -e $path ]] || die "nothing to hide at $path: the dry run would not be the GPU machine's build"
+      path=$(readlink -f "$path")
+      mount --bind "$EMPTY/$([[ -d $path ]] && echo folder || echo file)" "$path" || die "hiding $path failed"
+    done
+  done
+  say "hidden: ${DRY_RUN_HIDDEN[*]}"
+}
+
+# Every step of the dry run's groups passed (not versions, which fails on a machine without a GPU).
+dry_run_verdict() {
+  local step checked=() failed=()
+  for step in "${STEP_ORDER[@]}"; do
+    if [[ ${STEP_GROUP[$step]} == always ]] || ! step_selected "$step"; then continue; fi
+    checked+=("$step")
+    [[ ${RESULT[$step]:-} == pass ]] || failed+=("$step ${RESULT[$step]:-not run}")
+  done
+  if ((${#failed[@]})); then
+    say "dry run failed: ${failed[*]} (see $OUT)"
+    return 1
+  fi
+  say "dry run passed: ${checked[*]}, from .deps alone (versions fails here, having no GPU); see $OUT"
+}
+
+dry_run() {
+  local user_namespace=()
+  if [[ -z ${DEVICE_CHECK_DRY_RUN_NAMESPACE:-} ]]; then
+    command -v unshare >/dev/null || die "dry-run needs unshare (util-linux)"
+    prepare
+    # A mount namespace of its own: the mounts hiding the packages live and die with it. Not
+    # root: in a user namespace as well, where the kernel allows one.
+    ((EUID == 0)) || user_namespace=(--map-root-user)
+    DEVICE_CHECK_DRY_RUN_NAMESPACE=1 exec unshare --mount --propagation private "${user_namespace[@]}" \
+      "$BASH" "${BASH_SOURCE[0]}" dry-run
+  fi
+  hide_system_packages
+  OUT=${OUT:-$REPO_ROOT/out/dry_run}
+  DEVICE_CHECK_BUILD_DIR=${DEVICE_CHECK_BUILD_DIR:-$REPO_ROOT/build-dry-run}
+  DEVICE_CHECK_ONLY=build,ctest
+  # The GPU machine's time budget does not apply: a build machine's few cores take many times
+  # its minutes. Only a deadline, which a hung step cannot pass.
+  DEVICE_CHECK_DEADLINE_S=${DEVICE_CHECK_DEADLINE_S:-3600}
+  for step in "${!STEP_CAP[@]}"; do STEP_CAP[$step]=$DEVICE_CHECK_DEADLINE_S; done
+  run
+  rm -rf "$EMPTY"
+  dry_run_verdict
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -709,6 +891,7 @@ main() {
   case ${1:-} in
     prepare) prepare ;;
     run) run ;;
+    dry-run) dry_run ;;
     collect) shift; collect "$@" ;;
     -h | --help | help) usage ;;
     "") usage >&2; exit 2 ;;

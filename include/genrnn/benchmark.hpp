@@ -29,6 +29,9 @@ struct BenchCase {
   int threads = 0;  // the CPU engine: set_cpu_threads(threads) before measuring; 0: as they are
 };
 
+// The engine options a case runs with.
+EngineOptions engine_options(const BenchCase& bench);
+
 struct BenchTiming {
   int warmup = 1;
   int repetitions = 5;

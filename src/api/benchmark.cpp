@@ -115,20 +115,25 @@ void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Mod
 
 }  // namespace
 
+EngineOptions engine_options(const BenchCase& bench) {
+  EngineOptions options;
+  options.device = bench.device;
+  options.engine = bench.engine;
+  options.tf32 = bench.tf32;
+  options.cuda_graphs = bench.cuda_graphs;
+  options.decoder = bench.decoder;
+  options.gpu = bench.gpu;
+  return options;
+}
+
 BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   if (timing.repetitions < 1 || timing.warmup < 0) throw Error("benchmark repetitions must be >= 1, warm-up >= 0");
   if (bench.batch < 1 || bench.seq_len < 1 || bench.n_decode < 1)
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  EngineOptions engine_options;
-  engine_options.device = bench.device;
-  engine_options.engine = bench.engine;
-  engine_options.tf32 = bench.tf32;
-  engine_options.cuda_graphs = bench.cuda_graphs;
-  engine_options.decoder = bench.decoder;
-  engine_options.gpu = bench.gpu;
-  const EngineChoice choice = choose_engine(engine_options, bench.model);
+  const EngineOptions options = engine_options(bench);
+  const EngineChoice choice = choose_engine(options, bench.model);
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
   if (choice.on_gpu) result.gpu = list_gpus().at(choice.gpu).name;
@@ -140,7 +145,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   const int vocab = bench.model.vocab_size;
 
   if (bench.test == BenchTest::sample) {
-    auto sampler = make_sampler(result.engine, engine_options);
+    auto sampler = make_sampler(result.engine, options);
     std::normal_distribution<float> normal(0.0f, 2.0f);
     std::vector<float> logits(static_cast<std::size_t>(bench.batch) * vocab);
     for (float& z : logits) z = normal(random);
@@ -156,7 +161,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   const Model model = random_model(bench.model, timing.seed);
   const RecurrentState zero{bench.batch, {}, {}};
   if (bench.test == BenchTest::decode) {
-    measure_decode(bench, timing, model, engine_options, result);
+    measure_decode(bench, timing, model, options, result);
     return result;
   }
 
@@ -166,7 +171,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     return [&engine](const std::function<void()>& work) { return engine.time_seconds(work); };
   };
   if (bench.test == BenchTest::train) {
-    auto engine = make_training_engine(result.engine, model.config, engine_options);
+    auto engine = make_training_engine(result.engine, model.config, options);
     engine->set_parameters(model.parameters);
     engine->set_state(zero);
     const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random), random_ids(tokens, vocab, random)};
@@ -175,7 +180,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, step); }, on_device(*engine));
     return result;
   }
-  auto engine = make_decoding_engine(result.engine, model.config, engine_options);
+  auto engine = make_decoding_engine(result.engine, model.config, options);
   engine->set_parameters(model.parameters);
   const std::vector<int> prompts = random_ids(tokens, vocab, random);
   std::vector<float> logits;

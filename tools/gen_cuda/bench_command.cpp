@@ -19,6 +19,7 @@ struct BenchArguments {
   std::vector<std::string> engines{"auto"};
   std::vector<std::string> decoders{"auto"};
   bool tf32 = false;
+  int gpu = -1;
   std::vector<std::string> cells{"lstm"};
   std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
   std::vector<std::string> tests{"train", "prefill", "decode", "sample"};
@@ -88,24 +89,26 @@ int run_bench(const BenchArguments& args) {
   expand(cases, args.threads, [](genrnn::BenchCase& c, int v) { c.threads = v; });
   for (auto& c : cases) {
     c.tf32 = args.tf32;
+    c.gpu = args.gpu;
     c.cuda_graphs = cuda_graphs_from_environment();
-    // Every case's engine, cell and decoder checked before the first measurement.
-    genrnn::choose_engine(genrnn::EngineOptions{c.device, c.engine, c.tf32, c.cuda_graphs, c.decoder}, c.model);
+    // Every case's engine, cell, decoder and GPU checked before the first measurement.
+    genrnn::choose_engine(genrnn::engine_options(c), c.model);
   }
-  std::vector<genrnn::BenchResult> results;
+  // Each case printed as it finishes: a run cut short (a time limit, an error) keeps what it measured.
+  BenchPrinter printer(args.format, std::cout);
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
     std::cerr << "[" << i + 1 << "/" << cases.size() << "] " << genrnn::to_string(c.test) << " "
               << (c.config_name.empty() ? "" : c.config_name + " ") << "batch " << c.batch << std::flush;
-    results.push_back(genrnn::run_benchmark(c, args.timing));
-    const genrnn::BenchResult& r = results.back();
+    const genrnn::BenchResult r = genrnn::run_benchmark(c, args.timing);
+    printer.print(r);
     std::cerr << ": " << static_cast<long long>(r.mean_tokens_per_second) << " tokens/s";
     if (c.test == genrnn::BenchTest::decode)
       std::cerr << ", " << std::fixed << std::setprecision(1) << r.token_latency_us_p50 << " us/token (" << r.decoder
                 << (r.decoder_note.empty() ? "" : ": " + r.decoder_note) << ")";
     std::cerr << std::endl;
   }
-  print_bench_results(results, args.format, std::cout);
+  printer.finish();
   return 0;
 }
 
@@ -150,6 +153,7 @@ Command add_bench_command(CLI::App& parent) {
   command->add_option("--seed", args->timing.seed, "Seed for the random weights and tokens")
       ->capture_default_str();
   command->add_flag("--tf32", args->tf32, "GPU: TF32 tensor cores for float32 products");
+  add_gpu_option(*command, args->gpu);
   command->add_option("-o,--output", args->format, "Output on stdout: md, csv or json")
       ->check(CLI::IsMember({"md", "csv", "json"}))
       ->capture_default_str();

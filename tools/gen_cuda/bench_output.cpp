@@ -81,42 +81,64 @@ std::string shape(const ordered_json& r) {
          (r["embed"] == 0 ? std::string("one-hot") : "E " + plain(r["embed"])) + ", V " + plain(r["vocab"]);
 }
 
+// The record as an element of the array dump(2) prints: each line two spaces further in (a
+// dumped string holds no line break: JSON escapes it).
+std::string array_element(const ordered_json& record) {
+  std::string text = "  " + record.dump(2);
+  for (auto at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 1)) text.insert(at + 1, "  ");
+  return text;
+}
+
+void print_md_row(const ordered_json& r, std::ostream& out) {
+  out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
+      << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
+      << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"])
+      << " | " << plain(r["seq_len"]) << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"])
+      << " ± " << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
+      << plain(r["token_latency_us_p99"]) << " |\n";
+}
+
 }  // namespace
 
-void print_bench_results(const std::vector<genrnn::BenchResult>& results, const std::string& format,
-                         std::ostream& out) {
-  const ordered_json commit = current_commit();
-  ordered_json records = ordered_json::array();
-  for (const auto& r : results) records.push_back(record(r, commit));
-  if (format == "json") {
-    out << records.dump(2) << '\n';
-  } else if (format == "csv") {
-    if (records.empty()) return;
+BenchPrinter::BenchPrinter(std::string format, std::ostream& out)
+    : format_(std::move(format)), out_(out), commit_(current_commit()) {
+  if (format_ == "json")
+    out_ << "[\n";
+  else if (format_ == "md")
+    out_ << "| test | config | device | engine | threads | decoder | model | batch | seq_len | tokens | tokens/s | "
+            "us/token p50 | p99 |\n"
+         << "| --- | --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  out_ << std::flush;
+}
+
+void BenchPrinter::print(const genrnn::BenchResult& result) {
+  const ordered_json r = record(result, commit_);
+  if (format_ == "json") {
+    out_ << (printed_ > 0 ? ",\n" : "") << array_element(r);
+  } else if (format_ == "csv") {
     std::string separator;
-    for (const auto& item : records.front().items()) out << std::exchange(separator, ",") << item.key();
-    out << '\n';
-    for (const auto& r : records) {
+    if (printed_ == 0) {
+      for (const auto& item : r.items()) out_ << std::exchange(separator, ",") << item.key();
+      out_ << '\n';
       separator.clear();
-      for (const auto& item : r.items()) out << std::exchange(separator, ",") << csv_field(plain(item.value()));
-      out << '\n';
     }
+    for (const auto& item : r.items()) out_ << std::exchange(separator, ",") << csv_field(plain(item.value()));
+    out_ << '\n';
   } else {
-    out << "| test | config | device | engine | threads | decoder | model | batch | seq_len | tokens | tokens/s | "
-           "us/token p50 | p99 |\n"
-        << "| --- | --- | --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
-    for (const auto& r : records)
-      out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
-          << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-          << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"])
-          << " | " << plain(r["seq_len"])
-          << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
-          << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
-          << plain(r["token_latency_us_p99"]) << " |\n";
-    for (const auto& r : records)
-      if (!r["decoder_note"].is_null())
-        out << "\ndecode " << plain(r["config"]) << (r["config"].is_null() ? "" : " ") << "batch " << plain(r["batch"])
-            << ": the " << plain(r["decoder"]) << " decoder ran; " << plain(r["decoder_note"]) << '\n';
+    print_md_row(r, out_);
+    if (!r["decoder_note"].is_null())
+      notes_.push_back("decode " + plain(r["config"]) + (r["config"].is_null() ? "" : " ") + "batch " +
+                       plain(r["batch"]) + ": the " + plain(r["decoder"]) + " decoder ran; " +
+                       plain(r["decoder_note"]));
   }
+  ++printed_;
+  out_ << std::flush;
+}
+
+void BenchPrinter::finish() {
+  if (format_ == "json") out_ << (printed_ > 0 ? "\n" : "") << "]\n";
+  for (const auto& note : notes_) out_ << '\n' << note << '\n';
+  out_ << std::flush;
 }
 
 }  // namespace gen_cuda
