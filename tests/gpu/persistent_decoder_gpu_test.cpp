@@ -44,6 +44,63 @@ std::pair<std::vector<int>, DecodeStats> decode_all(DecodingEngine& engine, cons
   return {ids, stats};
 }
 
+// A random start for `streams` streams: the state (c too, for a cell with one), prompts of
+// `prompt_length`, and the streams' keys.
+struct Start {
+  RecurrentState state;
+  std::vector<int> prompts;
+  std::vector<DrawKey> keys;
+};
+Start random_start(const ModelConfig& config, int streams, int prompt_length) {
+  const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
+  Start start{{streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f),
+               config.cell == CellType::lstm ? testing::random_uniform<float>(state_size, -0.5f, 0.5f)
+                                             : std::vector<float>{}},
+              testing::random_ids(static_cast<std::size_t>(streams) * prompt_length, config.vocab_size),
+              std::vector<DrawKey>(static_cast<std::size_t>(streams))};
+  for (int s = 0; s < streams; ++s) start.keys[s] = {uint64_t(11 + s), uint64_t(s)};
+  return start;
+}
+
+// The CPU engine and the persistent decoder (what it reported, too) from the same weights and
+// start, `length` tokens each; both from the CPU's logits after the prompts: a draw within ~1e-6
+// of a boundary could flip, which so few draws are most unlikely to meet.
+struct BothDecodes {
+  std::vector<int> cpu_ids, gpu_ids;
+  DecodeStats gpu_stats;
+  RecurrentState cpu_state, gpu_state;
+};
+BothDecodes decode_on_both(const ModelConfig& config, const std::vector<float>& weights, const Start& start,
+                           const SamplingOptions& sampling, int length) {
+  auto cpu = make_decoding_engine("cpu", config);
+  auto gpu = make_decoding_engine("fused", config, persistent());
+  std::vector<float> logits, unused;
+  for (auto* engine : {cpu.get(), gpu.get()}) {
+    engine->set_parameters(weights);
+    engine->set_state(start.state);
+  }
+  cpu->prefill(start.prompts, logits);
+  gpu->prefill(start.prompts, unused);
+  BothDecodes both;
+  both.cpu_ids = decode_all(*cpu, logits, length, sampling, start.keys).first;
+  std::tie(both.gpu_ids, both.gpu_stats) = decode_all(*gpu, logits, length, sampling, start.keys);
+  both.cpu_state = cpu->state();
+  both.gpu_state = gpu->state();
+  return both;
+}
+
+void expect_the_cpus_ids_and_state(const BothDecodes& both) {
+  EXPECT_EQ(both.gpu_ids, both.cpu_ids);
+  EXPECT_LT(testing::max_relative_error(both.gpu_state.h, both.cpu_state.h), 1e-5);
+  EXPECT_LT(testing::max_relative_error(both.gpu_state.c, both.cpu_state.c), 1e-5);
+}
+
+SamplingOptions greedy() {
+  SamplingOptions options;
+  options.temperature = 0;
+  return options;
+}
+
 class PersistentDecoderVsCpu : public ::testing::TestWithParam<PersistentCase> {
  protected:
   // H not a multiple of 32 (smaller on the host executor, which runs every lane's shuffles).
@@ -58,45 +115,23 @@ TEST_P(PersistentDecoderVsCpu, DrawsTheCpusTokensAndLeavesItsState) {
   const ModelConfig config = this->config();
   const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
   const int length = 18;  // past one chunk of ids
-  SamplingOptions greedy, hot, top_k, top_p, both;
-  greedy.temperature = 0;
+  SamplingOptions hot, top_k, top_p, both;
   hot.temperature = 1.3f;
   top_k.top_k = 3;
   top_p.top_p = 0.6f;
   both.temperature = 0.7f, both.top_k = 5, both.top_p = 0.8f;
   for (int streams : {1, 3, 64}) {
-    const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
-    const RecurrentState initial{
-        streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f),
-        config.cell == CellType::lstm ? testing::random_uniform<float>(state_size, -0.5f, 0.5f) : std::vector<float>{}};
-    const auto prompts = testing::random_ids(static_cast<std::size_t>(streams) * 3, config.vocab_size);
-    std::vector<DrawKey> keys(static_cast<std::size_t>(streams));
-    for (int s = 0; s < streams; ++s) keys[s] = {uint64_t(11 + s), uint64_t(s)};
+    const Start start = random_start(config, streams, 3);
     // On the host executor, 64 streams run greedy and every option at once: its bisections
     // for top-k and top-p cost it 64 blocks' worth of shuffles each.
     const bool many = streams == 64 && testing::on_host_executor();
-    for (const SamplingOptions& sampling : many ? std::vector<SamplingOptions>{greedy, both}
-                                                : std::vector<SamplingOptions>{greedy, hot, top_k, top_p, both}) {
+    for (const SamplingOptions& sampling : many ? std::vector<SamplingOptions>{greedy(), both}
+                                                : std::vector<SamplingOptions>{greedy(), hot, top_k, top_p, both}) {
       SCOPED_TRACE(std::to_string(streams) + " streams, T " + std::to_string(sampling.temperature) + " top-k " +
                    std::to_string(sampling.top_k) + " top-p " + std::to_string(sampling.top_p));
-      auto cpu = make_decoding_engine("cpu", config);
-      auto gpu = make_decoding_engine("fused", config, persistent());
-      std::vector<float> cpu_logits, gpu_logits;
-      for (auto* engine : {cpu.get(), gpu.get()}) {
-        engine->set_parameters(weights);
-        engine->set_state(initial);
-      }
-      cpu->prefill(prompts, cpu_logits);
-      gpu->prefill(prompts, gpu_logits);
-      // Both from the CPU's logits: a draw within ~1e-6 of a boundary could flip, which so few
-      // draws are most unlikely to meet.
-      const auto [cpu_ids, cpu_stats] = decode_all(*cpu, cpu_logits, length, sampling, keys);
-      const auto [gpu_ids, gpu_stats] = decode_all(*gpu, cpu_logits, length, sampling, keys);
-      ASSERT_EQ(gpu_stats.decoder, "persistent") << gpu_stats.note;
-      EXPECT_EQ(gpu_ids, cpu_ids);
-      const RecurrentState cpu_state = cpu->state(), gpu_state = gpu->state();
-      EXPECT_LT(testing::max_relative_error(gpu_state.h, cpu_state.h), 1e-5);
-      EXPECT_LT(testing::max_relative_error(gpu_state.c, cpu_state.c), 1e-5);
+      const BothDecodes decodes = decode_on_both(config, weights, start, sampling, length);
+      ASSERT_EQ(decodes.gpu_stats.decoder, "persistent") << decodes.gpu_stats.note;
+      expect_the_cpus_ids_and_state(decodes);
     }
   }
 }
@@ -112,50 +147,16 @@ std::vector<PersistentCase> every_cell_and_depth() {
 INSTANTIATE_TEST_SUITE_P(CellsAndDepths, PersistentDecoderVsCpu, ::testing::ValuesIn(every_cell_and_depth()),
                          case_name);
 
-// Greedy ids of `length` tokens for `streams` streams from a random state, on the CPU and on the
-// persistent decoder (with what it reported), and both final states.
-struct BothDecodes {
-  std::vector<int> cpu_ids, gpu_ids;
-  DecodeStats gpu_stats;
-  RecurrentState cpu_state, gpu_state;
-};
-BothDecodes decode_on_both(const ModelConfig& config, int streams, int length) {
-  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
-  const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
-  const RecurrentState initial{streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f), {}};
-  const auto prompts = testing::random_ids(static_cast<std::size_t>(streams) * 2, config.vocab_size);
-  std::vector<DrawKey> keys(static_cast<std::size_t>(streams));
-  for (int s = 0; s < streams; ++s) keys[s] = {uint64_t(5 + s), uint64_t(s)};
-  SamplingOptions greedy;
-  greedy.temperature = 0;
-  auto cpu = make_decoding_engine("cpu", config);
-  auto gpu = make_decoding_engine("fused", config, persistent());
-  std::vector<float> logits, unused;
-  for (auto* engine : {cpu.get(), gpu.get()}) {
-    engine->set_parameters(weights);
-    engine->set_state(initial);
-  }
-  cpu->prefill(prompts, logits);
-  gpu->prefill(prompts, unused);
-  BothDecodes both;
-  both.cpu_ids = decode_all(*cpu, logits, length, greedy, keys).first;
-  std::tie(both.gpu_ids, both.gpu_stats) = decode_all(*gpu, logits, length, greedy, keys);
-  both.cpu_state = cpu->state();
-  both.gpu_state = gpu->state();
-  return both;
-}
-
 TEST(PersistentDecoder, BlocksOfSeveralUnitsAndHeadRowsAndStreamsPastOneTileMatchTheCpu) {
   GENRNN_REQUIRE_ENGINE("fused");
   // More units than multiprocessors (two or more per block), a vocabulary of several head rows
   // per block and warp, and streams that fill one tile of 8 and part of another.
   const ModelConfig config{CellType::lstm, 2, testing::sized(700, 140), 5, testing::sized(3001, 301),
                            TokenizerKind::character};
-  const BothDecodes both = decode_on_both(config, testing::sized(37, 11), 3);
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const BothDecodes both = decode_on_both(config, weights, random_start(config, testing::sized(37, 11), 2), greedy(), 3);
   ASSERT_EQ(both.gpu_stats.decoder, "persistent") << both.gpu_stats.note;
-  EXPECT_EQ(both.gpu_ids, both.cpu_ids);
-  EXPECT_LT(testing::max_relative_error(both.gpu_state.h, both.cpu_state.h), 1e-5);
-  EXPECT_LT(testing::max_relative_error(both.gpu_state.c, both.cpu_state.c), 1e-5);
+  expect_the_cpus_ids_and_state(both);
 }
 
 #if GENRNN_SIMT
@@ -167,11 +168,12 @@ TEST(PersistentDecoder, WhereItsGridCannotBeResidentAtOnceItDecodesAsTheGraphDec
   struct WholeDeviceAgain {
     ~WholeDeviceAgain() { simt::set_resident_multiprocessors(0); }
   } whole_device_again;
-  const BothDecodes both = decode_on_both({CellType::gru, 1, 40, 0, 9, TokenizerKind::character}, 2, 20);
+  const ModelConfig config{CellType::gru, 1, 40, 0, 9, TokenizerKind::character};
+  const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+  const BothDecodes both = decode_on_both(config, weights, random_start(config, 2, 2), greedy(), 20);
   EXPECT_EQ(both.gpu_stats.decoder, "graph");
   EXPECT_NE(both.gpu_stats.note.find("does not fit on this GPU at once"), std::string::npos) << both.gpu_stats.note;
-  EXPECT_EQ(both.gpu_ids, both.cpu_ids);
-  EXPECT_LT(testing::max_relative_error(both.gpu_state.h, both.cpu_state.h), 1e-5);
+  expect_the_cpus_ids_and_state(both);
 }
 #endif
 
@@ -179,19 +181,10 @@ TEST(PersistentDecoder, WhereTheModelDoesNotFitItDecodesAsTheGraphDecoderAndSays
   GENRNN_REQUIRE_ENGINE("fused");
   const ModelConfig config{CellType::gru, 9, 8, 0, 7, TokenizerKind::character};  // more layers than it runs
   const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
-  SamplingOptions greedy;
-  greedy.temperature = 0;
-  auto cpu = make_decoding_engine("cpu", config);
-  auto gpu = make_decoding_engine("fused", config, persistent());
-  std::vector<float> logits, unused;
-  for (auto* engine : {cpu.get(), gpu.get()}) engine->set_parameters(weights);
-  cpu->prefill({1, 2}, logits);
-  gpu->prefill({1, 2}, unused);
-  const auto [cpu_ids, cpu_stats] = decode_all(*cpu, logits, 12, greedy, {{1, 0}});
-  const auto [gpu_ids, gpu_stats] = decode_all(*gpu, logits, 12, greedy, {{1, 0}});
-  EXPECT_EQ(gpu_stats.decoder, "graph");
-  EXPECT_NE(gpu_stats.note.find("runs up to 8 layers, not 9"), std::string::npos) << gpu_stats.note;
-  EXPECT_EQ(gpu_ids, cpu_ids);
+  const BothDecodes both = decode_on_both(config, weights, random_start(config, 1, 2), greedy(), 12);
+  EXPECT_EQ(both.gpu_stats.decoder, "graph");
+  EXPECT_NE(both.gpu_stats.note.find("runs up to 8 layers, not 9"), std::string::npos) << both.gpu_stats.note;
+  expect_the_cpus_ids_and_state(both);
 }
 
 TEST(PersistentDecoder, TheGeneratorSaysWhichDecoderRan) {
