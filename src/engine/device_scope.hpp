@@ -15,7 +15,8 @@ class DeviceScope {
   DeviceScope& operator=(const DeviceScope&) = delete;
 
  private:
-  int previous_ = -1;  // the caller's device, where this scope changed it
+  // The caller's device, where this scope changed it (never, in a build without CUDA).
+  [[maybe_unused]] int previous_ = -1;
 };
 
 // The calling thread's current CUDA device (0 where nothing chose one); -1 in a build without
