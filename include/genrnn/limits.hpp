@@ -17,6 +17,10 @@ constexpr int max_vocab_size = 1 << 21;  // every Unicode code point fits, with 
 constexpr uint64_t max_header_bytes = 100'000'000;
 constexpr std::size_t max_tensors = 65'536;
 
+// Streams decoded together (Generator, gen_cuda sample --num-samples): the id ring and the
+// sampler's keys hold this many at most.
+constexpr int max_streams = 4096;
+
 // A prompt, in bytes of UTF-8 (its prefill holds activations for each token).
 constexpr std::size_t max_prompt_bytes = std::size_t{1} << 20;
 

@@ -54,8 +54,9 @@ const std::string& Generator::engine_name() const { return engine_->name(); }
 
 std::vector<std::string> Generator::generate(const std::string& prompt, const GenerateOptions& options,
                                              const TokenCallback& on_token, const RecurrentState* initial) {
-  if (options.num_samples < 1 || options.num_samples > 4096)
-    throw Error("num-samples must be in [1, 4096], not " + std::to_string(options.num_samples));
+  if (options.num_samples < 1 || options.num_samples > limits::max_streams)
+    throw Error("num-samples must be in [1, " + std::to_string(limits::max_streams) + "], not " +
+                std::to_string(options.num_samples));
   std::vector<StreamRequest> requests(options.num_samples);
   for (int k = 0; k < options.num_samples; ++k)
     requests[k] = {prompt, options.sampling.seed, static_cast<uint64_t>(k), options.length, options.stop};
@@ -82,7 +83,8 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
                                         const TokenCallback& on_token, const RecurrentState* initial) {
   options.sampling.validate();
   const int streams = static_cast<int>(requests.size());
-  if (streams < 1 || streams > 4096) throw Error("a batch has 1 to 4096 streams, not " + std::to_string(streams));
+  if (streams < 1 || streams > limits::max_streams)
+    throw Error("a batch has 1 to " + std::to_string(limits::max_streams) + " streams, not " + std::to_string(streams));
   if (initial && initial->batch != streams)
     throw Error("the initial state has " + std::to_string(initial->batch) + " streams; the batch has " +
                 std::to_string(streams));

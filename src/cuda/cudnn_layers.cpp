@@ -14,9 +14,6 @@ namespace {
 // The cell table records cuDNN's modes by value, without cuDNN's headers.
 static_assert(CUDNN_RNN_TANH == 1 && CUDNN_LSTM == 2 && CUDNN_GRU == 3, "cuDNN's RNN modes moved");
 
-// Device offsets after a weight space start on a 256-byte boundary, like cudaMalloc's.
-std::size_t aligned(std::size_t floats) { return (floats + 63) / 64 * 64; }
-
 std::size_t element_count(cudnnTensorDescriptor_t descriptor) {
   cudnnDataType_t type;
   int rank = 0, dims[8], strides[8];
@@ -57,7 +54,7 @@ CudnnLayers::CudnnLayers(const DeviceContext& context, const ModelConfig& config
       state_gradients_(context.stream()) {
   if (config.embedding_dim == 0) {
     first_ = std::make_unique<FusedLayers>(context, config, 0, 1);
-    cudnn_offset_ = aligned(first_->weight_floats());
+    cudnn_offset_ = aligned_floats(first_->weight_floats());
   }
   if (cudnn_layers() == 0) return;  // a single one-hot layer: no cuDNN at all
   if (describe_cell(config.cell).cudnn_mode == kNoCudnnMode)

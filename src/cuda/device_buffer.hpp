@@ -27,6 +27,10 @@ std::size_t device_bytes_allocated();
 // can only have changed where this has (what a captured CUDA graph's pointers rely on).
 uint64_t device_allocations();
 
+// `floats` rounded up to 64 floats: offsets in a device buffer on a 256-byte boundary, like
+// cudaMalloc's, for the libraries that want aligned operands.
+constexpr std::size_t aligned_floats(std::size_t floats) { return (floats + 63) / 64 * 64; }
+
 template <class T>
 class DeviceBuffer {
  public:

@@ -12,9 +12,6 @@ namespace genrnn::cuda {
 
 namespace {
 
-// Device offsets after the weight space start on a 256-byte boundary, like cudaMalloc's.
-std::size_t aligned(std::size_t floats) { return (floats + 63) / 64 * 64; }
-
 std::unique_ptr<RecurrentLayers> make_layers(GpuLayers kind, const DeviceContext& context, const ModelConfig& config) {
   if (kind == GpuLayers::cudnn) return std::make_unique<CudnnLayers>(context, config);
   return std::make_unique<FusedLayers>(context, config, 0, config.num_layers);
@@ -34,10 +31,10 @@ GpuModel::GpuModel(const ModelConfig& config, GpuLayers layers, const EngineOpti
       embedded_(context_.stream()) {
   const auto V = static_cast<std::size_t>(config.vocab_size), E = static_cast<std::size_t>(config.embedding_dim),
              H = static_cast<std::size_t>(config.hidden_size);
-  embedding_offset_ = aligned(layers_->weight_floats());
-  head_weight_offset_ = aligned(embedding_offset_ + V * E);
-  head_bias_offset_ = aligned(head_weight_offset_ + V * H);
-  device_floats_ = aligned(head_bias_offset_ + V);
+  embedding_offset_ = aligned_floats(layers_->weight_floats());
+  head_weight_offset_ = aligned_floats(embedding_offset_ + V * E);
+  head_bias_offset_ = aligned_floats(head_weight_offset_ + V * H);
+  device_floats_ = aligned_floats(head_bias_offset_ + V);
   params_.reserve(device_floats_);
   GENRNN_CUDA_CHECK(cudaMemsetAsync(params_.data(), 0, device_floats_ * sizeof(float), context_.stream()));
 

@@ -66,7 +66,6 @@ class GpuModel {
   float* state_c(int parity) { return has_c_ ? c_[parity].data() : nullptr; }
   // The layers' input of the last forward, for their backward.
   LayerInput layer_input(const int* ids) const;
-  const float* embedded() const { return embedded_.data(); }
   // logits ([n][V]) = rows ([n][H]) W^T, plus the bias when with_bias.
   void head(const float* rows, int n, float* logits, bool with_bias) const;
 

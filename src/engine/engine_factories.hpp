@@ -11,7 +11,5 @@ namespace genrnn {
 // is the registry's, which the engines report.
 enum class GpuLayers { cudnn, fused };
 EngineFactories gpu_engine_factories(const std::string& name, GpuLayers layers);
-// Why this build has no GPU engines; empty when it has them.
-std::string why_no_cuda_build();
 
 }  // namespace genrnn

@@ -1,6 +1,7 @@
 #include "engine/engine_registry.hpp"
 
 #include "core/cell_table.hpp"
+#include "core/cuda_build.hpp"
 #include "core/text_list.hpp"
 #include "cpu/cpu_engines.hpp"
 #include "engine/device_scope.hpp"
@@ -48,7 +49,7 @@ const EngineEntry& engine_in_this_build(const std::string& engine) {
 
 const std::vector<EngineEntry>& engine_registry() {
   static const std::vector<EngineEntry> registry = {
-      {"cpu", "float32 reference and fallback: OpenBLAS GEMMs around the shared layer driver", false, kPhiloxMasks,
+      {"cpu", "float32 reference and fallback: oneDNN or OpenBLAS products around the shared layer driver", false, kPhiloxMasks,
        every_cell(), {}, cpu_engine_factories()},
       gpu_entry("cudnn",
                 "cuDNN's RNN (CUDNN_RNN_ALGO_STANDARD) for the recurrent layers; a one-hot first layer gathers "

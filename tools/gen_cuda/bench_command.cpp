@@ -100,7 +100,13 @@ int run_bench(const BenchArguments& args) {
     const auto& c = cases[i];
     std::cerr << "[" << i + 1 << "/" << cases.size() << "] " << genrnn::to_string(c.test) << " "
               << (c.config_name.empty() ? "" : c.config_name + " ") << "batch " << c.batch << std::flush;
-    const genrnn::BenchResult r = genrnn::run_benchmark(c, args.timing);
+    genrnn::BenchResult r;
+    try {
+      r = genrnn::run_benchmark(c, args.timing);
+    } catch (...) {
+      std::cerr << std::endl;  // the error's own line, not the end of this case's
+      throw;
+    }
     printer.print(r);
     std::cerr << ": " << static_cast<long long>(r.mean_tokens_per_second) << " tokens/s";
     if (c.test == genrnn::BenchTest::decode)

@@ -109,7 +109,7 @@ Command add_sample_command(CLI::App& parent) {
           ->check(at_least(0));
   command->add_option("--stop", options.stop, "End a sample once its text contains TEXT (kept)");
   command->add_option("--num-samples", options.num_samples, "Independent samples")
-      ->check(number_in(1, Bound::included, 4096, Bound::included))
+      ->check(number_in(1, Bound::included, genrnn::limits::max_streams, Bound::included))
       ->capture_default_str();
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
