@@ -150,6 +150,8 @@ __global__ void __launch_bounds__(kMaxThreads)
       for (int l = 0; l < L; ++l) {
         const float* h_prev = h_in + l * layer_state;
         const float* below = l > 0 ? h_out + (l - 1) * layer_state : nullptr;
+        const float *w_ih = owned + layout.weight_ih(l), *w_hh = owned + layout.weight_hh(l);
+        const float *b_ih = owned + layout.bias_ih(l), *b_hh = owned + layout.bias_hh(l);
         for (int b0 = 0; b0 < B; b0 += T) {  // block-uniform
           const int n = min(T, B - b0);
           __syncthreads();  // the last tile's cells are done with the staged inputs and gate buffers
@@ -166,16 +168,15 @@ __global__ void __launch_bounds__(kMaxThreads)
           for (int r0 = warp * kRowTile; r0 < R; r0 += warps * kRowTile) {  // warp-uniform
             const int rows = min(kRowTile, R - r0);
             float sums[kRowTile][kStreamTile];
-            dot_tile(owned + layout.weight_hh(l) + std::size_t(r0) * H, H, rows, staged, n, H, sums);
+            dot_tile(w_hh + std::size_t(r0) * H, H, rows, staged, n, H, sums);
             if (lane == 0)
               for (int i = 0; i < rows; ++i)
                 for (int s = 0; s < n; ++s) gh[std::size_t(s) * R + r0 + i] = sums[i][s];
             if (l > 0) {
-              dot_tile(owned + layout.weight_ih(l) + std::size_t(r0) * H, H, rows, staged_below, n, H, sums);
+              dot_tile(w_ih + std::size_t(r0) * H, H, rows, staged_below, n, H, sums);
               if (lane == 0)
                 for (int i = 0; i < rows; ++i)
-                  for (int s = 0; s < n; ++s)
-                    gx[std::size_t(s) * R + r0 + i] = sums[i][s] + owned[layout.bias_ih(l) + r0 + i];
+                  for (int s = 0; s < n; ++s) gx[std::size_t(s) * R + r0 + i] = sums[i][s] + b_ih[r0 + i];
             }
           }
           __syncthreads();
@@ -183,7 +184,7 @@ __global__ void __launch_bounds__(kMaxThreads)
           const math::CellForward<float> cells{gx,
                                                std::size_t(R),
                                                gh,
-                                               owned + layout.bias_hh(l),
+                                               b_hh,
                                                h_prev + std::size_t(b0) * H + first_unit,
                                                std::size_t(H),
                                                c_in ? c_in + first : nullptr,
@@ -298,7 +299,6 @@ bool persistent_decode(CellType cell, const PersistentModel& model, const Persis
   if (step.batch == 0 || step.positions == 0) return true;
   bool resident = true;
   with_kernel(cell, [&](auto kernel, const char* name, int) {
-    allow_shared_memory(name, kernel, shape.shared_bytes);
     resident = launch_cooperative(name, kernel, {dim3(shape.blocks), dim3(shape.threads), shape.shared_bytes}, stream,
                                   model, shape, step, sampling);
   });

@@ -60,8 +60,9 @@ struct PersistentStep {
   int batch = 0, first_position = 0, positions = 0;
 };
 
-// False, with nothing launched, where the grid turned out not to fit on the device at once
-// (a GPU shared with other processes): the caller decodes another way.
+// `shape` is persistent_shape's on the current GPU, which also allowed the kernel its shared
+// memory there. False, with nothing launched, where the grid turned out not to fit on the
+// device at once (a GPU shared with other processes): the caller decodes another way.
 [[nodiscard]] bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
                        const PersistentStep& step, const SamplingParams& sampling, cudaStream_t stream);
 

@@ -65,6 +65,7 @@ void DeviceContext::synchronize() const {
 }
 
 double DeviceContext::seconds(const std::function<void()>& work) const {
+  const DeviceScope scope(gpu_);
   const Event start, stop;
   GENRNN_CUDA_CHECK(cudaEventRecord(start.get(), stream_));
   work();

@@ -27,7 +27,8 @@ class DeviceContext {
   bool tf32() const { return tf32_; }
   // Waits for the stream and reports any error its work raised.
   void synchronize() const;
-  // Seconds that `work` takes on the stream, its queued work included (CUDA events).
+  // Seconds that `work` takes on the stream, its queued work included (CUDA events); `work`
+  // runs with this context's GPU current.
   double seconds(const std::function<void()>& work) const;
 
  private:

@@ -10,7 +10,6 @@
 #include "cuda/device_buffer.hpp"
 #include "cuda/device_context.hpp"
 #include "cuda/recurrent_layers.hpp"
-#include "engine/device_scope.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_factories.hpp"
 #include "genrnn/config.hpp"
@@ -100,10 +99,7 @@ class GpuRole : public Role {
 
  public:
   int gpu() const override { return model_.context().gpu(); }
-  double time_seconds(const std::function<void()>& work) override {
-    const DeviceScope scope(gpu());
-    return model_.context().seconds(work);
-  }
+  double time_seconds(const std::function<void()>& work) override { return model_.context().seconds(work); }
 
  protected:
   GpuModel model_;

@@ -1,5 +1,7 @@
 #include "cuda/graph_decoder.hpp"
 
+#include <algorithm>
+
 #include "core/nvtx_range.hpp"
 #include "genrnn/error.hpp"
 
@@ -10,11 +12,6 @@ namespace {
 // Plain launches before a capture: the first step from the prompt's logits, then one step of
 // each state parity, so every buffer has grown to its size before it is captured.
 constexpr int kPlainSteps = 3;
-
-// How a decode's step graphs came to be, cheapest first (DecodeStats::graphs).
-int cost(const std::string& graphs) {
-  return graphs == "captured" ? 3 : graphs == "updated" ? 2 : graphs == "reused" ? 1 : 0;
-}
 
 }  // namespace
 
@@ -57,19 +54,18 @@ GraphDecoder::StepKey GraphDecoder::step_key(const SamplingOptions& sampling) co
   return {batch(), sampling.temperature, sampling.top_k, sampling.top_p, device_allocations()};
 }
 
-void GraphDecoder::replay_step(const SamplingOptions& sampling, std::string& graphs) {
+GraphDecoder::GraphSource GraphDecoder::replay_step(const StepKey& key, const SamplingOptions& sampling) {
   const cudaStream_t stream = model_.context().stream();
   StepGraph& cached = step_graphs_[model_.state_parity()];
-  const StepKey key = step_key(sampling);
-  std::string how = "reused";
+  GraphSource source = GraphSource::reused;
   if (!cached.graph || !(cached.key == key)) {
     try {
       const auto work = [&] { step(sampling); };
       if (cached.graph) {
-        how = cached.graph->recapture(stream, work) ? "updated" : "captured";
+        source = cached.graph->recapture(stream, work) ? GraphSource::updated : GraphSource::captured;
       } else {
         cached.graph = CapturedGraph::capture(stream, work);
-        how = "captured";
+        source = GraphSource::captured;
       }
     } catch (const Error& e) {
       throw Error(std::string("capturing a decode step as a CUDA graph failed: ") + e.what() +
@@ -79,7 +75,7 @@ void GraphDecoder::replay_step(const SamplingOptions& sampling, std::string& gra
     cached.key = key;
   }
   cached.graph->replay(stream);
-  if (cost(how) > cost(graphs)) graphs = how;
+  return source;
 }
 
 void GraphDecoder::start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys) {
@@ -97,17 +93,17 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
   NvtxRange range("decode");
   start_decode(first_logits, keys);
   step_ids_.reserve(static_cast<std::size_t>(batch()));
-  DecodeStats stats;
+  GraphSource graphs = GraphSource::none;  // the costliest of this decode's
   bool wanted = true;  // the caller still wants tokens
   for (int position = 0; position < length && wanted; ++position) {
     if (position == 0) {
       sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
     } else {
       // A step graph an earlier decode left runs at once where nothing it depends on changed.
+      const StepKey key = step_key(sampling);
       const StepGraph& cached = step_graphs_[model_.state_parity()];
-      const bool replayable = cached.graph && cached.key == step_key(sampling);
-      if (cuda_graphs_ && (replayable || position >= kPlainSteps))
-        replay_step(sampling, stats.graphs);
+      if (cuda_graphs_ && ((cached.graph && cached.key == key) || position >= kPlainSteps))
+        graphs = std::max(graphs, replay_step(key, sampling));
       else
         step(sampling);
       model_.advance_state();
@@ -116,8 +112,8 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
   }
   if (wanted) ring_.finish(on_tokens);
   model_.context().synchronize();  // the last chunk's work may still run when the caller ended early
-  stats.decoder = "graph";
-  return stats;
+  constexpr const char* kGraphSources[] = {"", "reused", "updated", "captured"};  // as GraphSource
+  return {"graph", "", kGraphSources[static_cast<int>(graphs)]};
 }
 
 }  // namespace genrnn::cuda

@@ -50,9 +50,11 @@ class GraphDecoder : public GpuRole<DecodingEngine> {
     bool operator==(const StepKey& other) const;
   };
   StepKey step_key(const SamplingOptions& sampling) const;
-  // The step for the current state parity replayed: as it is when its key matches, captured
-  // again (and updated, or instantiated) when not. Says which into `graphs`, the costliest so far.
-  void replay_step(const SamplingOptions& sampling, std::string& graphs);
+  // How a step graph came to be, cheapest first (DecodeStats::graphs).
+  enum class GraphSource { none, reused, updated, captured };
+  // The step for the current state parity replayed: as it is when its key is `key`, captured
+  // again (and updated, or instantiated) when not. Returns which.
+  GraphSource replay_step(const StepKey& key, const SamplingOptions& sampling);
 
   // The step captured per state parity, kept from one decode to the next.
   struct StepGraph {
