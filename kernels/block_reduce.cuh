@@ -30,6 +30,12 @@ inline int grid_blocks(std::size_t n) {
 // The launch of a grid-stride loop over n elements (n > 0).
 inline LaunchShape grid_stride_shape(std::size_t n) { return {dim3(grid_blocks(n)), dim3(kThreadsPerBlock)}; }
 
+// Threads for one block per row of `width` > 0 values: whole warps, no more than the row has
+// columns for (a 2-column row gets one warp), at most kThreadsPerBlock.
+inline int row_block_threads(int width) {
+  return width >= kThreadsPerBlock ? kThreadsPerBlock : (width + 31) / 32 * 32;
+}
+
 // A grid-stride loop is `for (i = grid_thread_index(); i < n; i += grid_thread_count())`.
 __device__ inline std::size_t grid_thread_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
 __device__ inline std::size_t grid_thread_count() { return std::size_t(gridDim.x) * blockDim.x; }

@@ -1,44 +1,22 @@
 #pragma once
-// One time step of one recurrent cell for one (stream b, hidden unit j), over strided rows: the
-// body that the fused CUDA kernels run once per thread and the CPU engine once per loop
-// iteration, so the reference and the GPU cannot drift apart. The equations are cell_math's.
+// What every recurrent cell is made of (the cells themselves: kernels/cells/, listed in
+// kernels/cells/cell_list.cuh): the arguments of one time step of one cell for one (stream b,
+// hidden unit j) over strided rows, which the fused CUDA kernels run once per thread and the
+// CPU engine once per loop iteration, so the reference and the GPU cannot drift apart; and the
+// description a cell gives of its tensors and row stages.
 #include <stddef.h>
 
-#include <string>
-#include <type_traits>
+#include <array>
 
 #include "genrnn/config.hpp"
-#include "genrnn/error.hpp"
-#include "kernels/cell_math.cuh"
+#include "genrnn/parameters.hpp"
+#include "kernels/host_device.cuh"
 
 namespace genrnn::math {
 
-// The cells as types, for code compiled once per cell. `saved_blocks`: blocks of H values per
-// stream that a training step keeps for backward (LSTM i,f,g,o; GRU r,z,n,h_n; the tanh RNN
-// none: its output is enough). `direct_path`: h_prev also reaches h without W_hh (GRU's
-// z * h_prev), so backward adds that gradient to W_hh's. src/core/cell_table describes the same
-// cells at run time.
-struct Lstm {
-  static constexpr const char* name = "Lstm";
-  static constexpr int gates = 4;
-  static constexpr int saved_blocks = 4;
-  static constexpr bool has_cell_state = true;
-  static constexpr bool direct_path = false;
-};
-struct Gru {
-  static constexpr const char* name = "Gru";
-  static constexpr int gates = 3;
-  static constexpr int saved_blocks = 4;
-  static constexpr bool has_cell_state = false;
-  static constexpr bool direct_path = true;
-};
-struct Rnn {
-  static constexpr const char* name = "Rnn";
-  static constexpr int gates = 1;
-  static constexpr int saved_blocks = 0;
-  static constexpr bool has_cell_state = false;
-  static constexpr bool direct_path = false;
-};
+// A cell's bodies: `gates`, its forward (and backward) for one unit, and, for a cell with a cell
+// row stage, `output`, which computes h' after it (and its backward, which runs first).
+enum class CellStage { gates, output };
 
 // Rows are `stride` values apart; a dense [batch][width] matrix has stride = width.
 template <class Real>
@@ -56,6 +34,7 @@ struct CellForward {
   size_t c_stride;  // of c_prev and c
   Real* saved;      // dense [batch][saved_blocks * H], or null (inference)
   size_t hidden;
+  const Real* c_normalized = nullptr;  // dense [batch][H]: the cell row stage's output (output stage)
 };
 
 template <class Real>
@@ -63,8 +42,8 @@ struct CellBackward {
   const Real* saved;  // as the forward wrote it
   const Real* h_prev;
   size_t h_prev_stride;
-  const Real* c_prev;  // dense; LSTM only
-  const Real* c;       // dense; LSTM only
+  const Real* c_prev;  // dense; cells with a c state only
+  const Real* c;       // dense; cells with a c state only
   const Real* h;       // the step's output; the tanh RNN only
   size_t h_stride;
   const Real* d_out;  // the gradient reaching h from above
@@ -75,75 +54,63 @@ struct CellBackward {
   Real* dgh;            // dense [batch][G*H]: of the recurrent ones (GRU's n block times r)
   Real* dh_direct;      // GRU: z * dh, the path h_prev -> h that bypasses W_hh; may be dh_next
   size_t hidden;
+  const Real* c_normalized = nullptr;  // dense [batch][H], as the forward's cell row stage wrote it
+  Real* d_c_normalized = nullptr;      // dense [batch][H]: the output stage's gradient of it
 };
 
-template <class Cell, class Real>
-GENRNN_HD void cell_forward_unit(const CellForward<Real>& a, size_t b, size_t j) {
-  constexpr int G = Cell::gates;
-  const size_t H = a.hidden, u = b * a.c_stride + j;
-  // The input and recurrent parts stay apart: the GRU's n gate needs them separately.
-  Real x[G], r[G];
-  for (int g = 0; g < G; ++g) {
-    x[g] = a.gx[b * a.gx_stride + g * H + j];
-    r[g] = a.gh[b * G * H + g * H + j] + a.b_hh[g * H + j];
-  }
-  Real* h = a.h + b * a.h_stride + j;
-  Real* s = a.saved ? a.saved + b * Cell::saved_blocks * H + j : nullptr;
-  if constexpr (std::is_same_v<Cell, Lstm>) {
-    const auto gates = lstm_gates(x[0] + r[0], x[1] + r[1], x[2] + r[2], x[3] + r[3]);
-    const Real c = lstm_cell(gates, a.c_prev[u]);
-    a.c[u] = c;
-    *h = lstm_hidden(gates, c);
-    if (s) s[0] = gates.i, s[H] = gates.f, s[2 * H] = gates.g, s[3 * H] = gates.o;
-  } else if constexpr (std::is_same_v<Cell, Gru>) {
-    const auto gates = gru_gates(x[0], x[1], x[2], r[0], r[1], r[2]);
-    *h = gru_hidden(gates, a.h_prev[b * a.h_prev_stride + j]);
-    if (s) s[0] = gates.r, s[H] = gates.z, s[2 * H] = gates.n, s[3 * H] = gates.h_n;
-  } else {
-    *h = rnn_hidden(x[0] + r[0]);
-  }
+// The projections of gate block g for unit (b, j): the input one (b_ih included) and the
+// recurrent one with b_hh.
+template <class Real>
+GENRNN_HD Real input_projection(const CellForward<Real>& a, size_t b, size_t j, int g) {
+  return a.gx[b * a.gx_stride + g * a.hidden + j];
+}
+template <class Real>
+GENRNN_HD Real recurrent_projection(const CellForward<Real>& a, size_t b, size_t j, int g, int gates) {
+  return a.gh[b * gates * a.hidden + g * a.hidden + j] + a.b_hh[g * a.hidden + j];
 }
 
-template <class Cell, class Real>
-GENRNN_HD void cell_backward_unit(const CellBackward<Real>& a, size_t b, size_t j) {
-  constexpr int G = Cell::gates;
-  const size_t H = a.hidden, u = b * H + j;
-  // Read before any write: dh_direct may be dh_next (only this unit touches element u).
-  const Real dh = a.d_out[b * a.d_out_stride + j] + a.dh_next[u];
-  Real* dgx = a.dgx + b * G * H + j;
-  Real* dgh = a.dgh + b * G * H + j;
-  // Backward always has the forward's gates, for every cell that saves any (no test: the CPU's
-  // loop over j then vectorises).
-  const Real* s = Cell::saved_blocks > 0 ? a.saved + b * Cell::saved_blocks * H + j : nullptr;
-  if constexpr (std::is_same_v<Cell, Lstm>) {
-    const LstmGates<Real> gates{s[0], s[H], s[2 * H], s[3 * H]};
-    const auto grads = lstm_backward(gates, a.c_prev[u], a.c[u], dh, a.dc[u]);
-    dgx[0] = dgh[0] = grads.pre_i;
-    dgx[H] = dgh[H] = grads.pre_f;
-    dgx[2 * H] = dgh[2 * H] = grads.pre_g;
-    dgx[3 * H] = dgh[3 * H] = grads.pre_o;
-    a.dc[u] = grads.c_prev;
-  } else if constexpr (std::is_same_v<Cell, Gru>) {
-    const GruGates<Real> gates{s[0], s[H], s[2 * H], s[3 * H]};
-    const auto grads = gru_backward(gates, a.h_prev[b * a.h_prev_stride + j], dh);
-    dgx[0] = grads.x_r, dgx[H] = grads.x_z, dgx[2 * H] = grads.x_n;
-    dgh[0] = grads.h_r, dgh[H] = grads.h_z, dgh[2 * H] = grads.h_n;
-    a.dh_direct[u] = grads.h_prev;
-  } else {
-    dgx[0] = dgh[0] = rnn_backward(a.h[b * a.h_stride + j], dh);
-  }
-}
+// One tensor of a layer: "rnn.<name>_l<k>" in checkpoints, its shape in the layer's sizes (G*H
+// rows; the layer's input or H columns), and its value in a new model.
+enum class TensorShape { gates_by_input, gates_by_hidden, gates, hidden };
+struct LayerTensor {
+  const char* name;
+  TensorShape shape;
+  TensorInit init;
+};
+// PyTorch's four, which every cell has, first and in this order (LayerOffsets' accessors).
+constexpr std::array<LayerTensor, 4> kPytorchLayerTensors = {{
+    {"weight_ih", TensorShape::gates_by_input, TensorInit::uniform},
+    {"weight_hh", TensorShape::gates_by_hidden, TensorInit::uniform},
+    {"bias_ih", TensorShape::gates, TensorInit::uniform},
+    {"bias_hh", TensorShape::gates, TensorInit::uniform},
+}};
 
-// Calls body(Lstm{}), body(Gru{}) or body(Rnn{}): the one switch from the run-time cell type
-// to the compile-time one (host code).
-template <class Body>
-void with_cell(CellType cell, Body&& body) {
-  switch (cell) {
-    case CellType::lstm: return body(Lstm{});
-    case CellType::gru: return body(Gru{});
-    case CellType::rnn: return body(Rnn{});
-  }
-  throw Error("unknown cell type " + std::to_string(static_cast<int>(cell)));
-}
+// Layer normalisations (over whole rows, so outside the per-unit bodies) that the layer driver
+// runs around a cell's bodies; each names the indices of its tensors in the cell's list, -1:
+// none. `projections`: LN(W_ih x) * input_gain + b_ih and LN(W_hh h) * recurrent_gain, over
+// the G*H values of a stream, before the forward body. `cell`: LN(c') * cell_gain + cell_bias
+// over the H values of c', between the forward body (gates and c') and the output body (h).
+struct RowStages {
+  int input_gain = -1, recurrent_gain = -1;
+  int cell_gain = -1, cell_bias = -1;
+  constexpr bool projections() const { return input_gain >= 0; }
+  constexpr bool cell() const { return cell_gain >= 0; }
+};
+
+// cudnnRNNMode_t's values, fixed by cuDNN's API (checked where cuDNN is included).
+constexpr int kNoCudnnMode = -1, kCudnnRnnTanh = 1, kCudnnLstm = 2, kCudnnGru = 3;
+
+// What a cell that says nothing else is: PyTorch's four tensors, no c state, no direct path,
+// no row stages, no cuDNN mode. A cell type derives from it and declares `type`, `name`,
+// `pytorch_module`, `gate_order`, `gates`, `saved_blocks` (H-wide blocks per stream that a
+// training step keeps for backward), what differs from here, and its bodies: `forward` and
+// `backward` for one unit, and with a cell row stage `output` and `output_backward`.
+struct CellDefaults {
+  static constexpr bool has_cell_state = false;  // a c state beside h (LSTM)
+  static constexpr bool direct_path = false;     // h_prev reaches h also without W_hh (GRU's z * h_prev)
+  static constexpr int cudnn_mode = kNoCudnnMode;
+  static constexpr auto tensors = kPytorchLayerTensors;
+  static constexpr RowStages row_stages{};
+};
 
 }  // namespace genrnn::math

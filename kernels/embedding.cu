@@ -31,7 +31,8 @@ __global__ void gather_weight_columns(const float* weight, int columns, const fl
                                       std::size_t elements, int width, float* out) {
   for (std::size_t i = grid_thread_index(); i < elements; i += grid_thread_count()) {
     const std::size_t r = i / width, g = i % width;
-    out[i] = weight[g * columns + ids[r]] + bias[g];
+    const float w = weight[g * columns + ids[r]];
+    out[i] = bias ? w + bias[g] : w;
   }
 }
 

@@ -18,7 +18,7 @@
 
 #include "genrnn/sampling.hpp"
 #include "kernels/block_reduce.cuh"
-#include "kernels/cell_step.cuh"
+#include "kernels/cells/cell_list.cuh"
 #include "kernels/launch.cuh"
 #include "kernels/persistent_ops.hpp"
 #include "kernels/sampling_draw.cuh"
@@ -196,7 +196,7 @@ __global__ void __launch_bounds__(kMaxThreads)
                                                std::size_t(U)};
           if (units > 0)
             for (int item = threadIdx.x; item < n * units; item += blockDim.x)
-              math::cell_forward_unit<Cell>(cells, std::size_t(item / units), std::size_t(item % units));
+              Cell::forward(cells, std::size_t(item / units), std::size_t(item % units));
         }
         grid.sync();
       }
@@ -233,13 +233,18 @@ __global__ void __launch_bounds__(kMaxThreads)
   }
 }
 
-// The kernel of `cell`, with its name for messages.
+// The kernel of `cell`, with its name for messages; a cell with row stages has none (the
+// kernel runs only the per-unit bodies), which persistent_shape says.
 template <class Body>
 void with_kernel(CellType cell, Body&& body) {
   math::with_cell(cell, [&](auto kind) {
     using Cell = decltype(kind);
-    static const std::string name = std::string("persistent_decode_steps<") + Cell::name + ">";  // outlives launches
-    body(persistent_decode_steps<Cell>, name.c_str(), Cell::gates);
+    if constexpr (math::has_row_stages<Cell>) {
+      throw Error(std::string("kernels::persistent_decode: no kernel for the ") + Cell::name + " cell");
+    } else {
+      static const std::string name = std::string("persistent_decode_steps<") + Cell::name + ">";  // outlives launches
+      body(persistent_decode_steps<Cell>, name.c_str(), Cell::gates);
+    }
   });
 }
 
@@ -248,6 +253,14 @@ void with_kernel(CellType cell, Body&& body) {
 PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batch, int multiprocessors,
                                  std::size_t shared_per_block, std::string& why) {
   PersistentShape shape;
+  const char* normalised = nullptr;  // the name of a cell with row stages
+  math::with_cell(cell, [&](auto kind) {
+    if (math::has_row_stages<decltype(kind)>) normalised = decltype(kind)::name;
+  });
+  if (normalised) {
+    why = std::string("the ") + normalised + " cell's layer normalisations (over whole rows) are not in its kernel";
+    return shape;
+  }
   if (layers > kPersistentMaxLayers) {
     why = "it runs up to " + std::to_string(kPersistentMaxLayers) + " layers, not " + std::to_string(layers);
     return shape;

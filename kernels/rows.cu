@@ -1,5 +1,5 @@
 // Per-column work on row-major matrices: adding a bias to every row, and its gradient (the
-// column sums).
+// column sums); the column sums of two matrices' products (a layer norm's gain gradient).
 #include <algorithm>
 #include <cstddef>
 
@@ -34,13 +34,19 @@ __global__ void add_bias_to_rows(float* matrix, const float* bias, std::size_t e
 
 // Pass 1, block (x, y): columns 32x .. 32x + 31 of chunk y's rows. Row lane l sums the chunk's
 // rows l, l + 32, ...; lane 0 then adds the 32 lane sums in lane order into partials[y][col].
-__global__ void column_sums_per_chunk(const float* matrix, int rows, int cols, int chunk_rows, float* partials) {
+// The terms are a's elements, or a[r][col] * b[r][col] where b is not null: one kernel for the
+// sums and the products (a branch the whole grid takes the same way).
+__global__ void column_sums_per_chunk(const float* a, const float* b, int rows, int cols, int chunk_rows,
+                                      float* partials) {
   __shared__ float lane_sums[kRowLanes][kColumnsPerBlock];
   const int col = blockIdx.x * kColumnsPerBlock + threadIdx.x;
   const int first = blockIdx.y * chunk_rows, last = min(rows, first + chunk_rows);
   float sum = 0.0f;
   if (col < cols)
-    for (int r = first + threadIdx.y; r < last; r += kRowLanes) sum += matrix[std::size_t(r) * cols + col];
+    for (int r = first + threadIdx.y; r < last; r += kRowLanes) {
+      const std::size_t i = std::size_t(r) * cols + col;
+      sum += b ? a[i] * b[i] : a[i];
+    }
   lane_sums[threadIdx.y][threadIdx.x] = sum;
   __syncthreads();
   if (threadIdx.y != 0 || col >= cols) return;
@@ -58,6 +64,19 @@ __global__ void add_chunk_sums(const float* partials, int chunks, int cols, floa
   }
 }
 
+// out[c] += the column sums of a, or of a * b where b is not null, for `launcher`.
+void add_column_terms(const char* launcher, const float* a, const float* b, int rows, int cols, float* out,
+                      float* scratch, cudaStream_t stream) {
+  require_non_negative(launcher, {rows, cols});
+  if (rows == 0 || cols == 0) return;  // the sums of no rows add nothing
+  const int chunks = row_chunks(rows, cols);
+  const int chunk_rows = (rows + chunks - 1) / chunks;
+  launch("column_sums_per_chunk", column_sums_per_chunk,
+         {dim3(column_blocks(cols), chunks), dim3(kColumnsPerBlock, kRowLanes)}, stream, a, b, rows, cols, chunk_rows,
+         scratch);
+  launch("add_chunk_sums", add_chunk_sums, grid_stride_shape(std::size_t(cols)), stream, scratch, chunks, cols, out);
+}
+
 }  // namespace
 
 void add_bias_rows(float* matrix, const float* bias, int rows, int cols, cudaStream_t stream) {
@@ -73,15 +92,14 @@ std::size_t column_sums_scratch_floats(int rows, int cols) {
 }
 
 void add_column_sums(const float* matrix, int rows, int cols, float* out, float* scratch, cudaStream_t stream) {
-  require_non_negative("add_column_sums", {rows, cols});
-  if (rows == 0 || cols == 0) return;  // the sums of no rows add nothing
-  const int chunks = row_chunks(rows, cols);
-  const int chunk_rows = (rows + chunks - 1) / chunks;
-  launch("column_sums_per_chunk", column_sums_per_chunk,
-         {dim3(column_blocks(cols), chunks), dim3(kColumnsPerBlock, kRowLanes)}, stream, matrix, rows, cols,
-         chunk_rows, scratch);
-  launch("add_chunk_sums", add_chunk_sums, grid_stride_shape(std::size_t(cols)), stream,
-         scratch, chunks, cols, out);
+  add_column_terms("add_column_sums", matrix, nullptr, rows, cols, out, scratch, stream);
+}
+
+std::size_t column_products_scratch_floats(int rows, int cols) { return column_sums_scratch_floats(rows, cols); }
+
+void add_column_products(const float* a, const float* b, int rows, int cols, float* out, float* scratch,
+                         cudaStream_t stream) {
+  add_column_terms("add_column_products", a, b, rows, cols, out, scratch, stream);
 }
 
 }  // namespace genrnn::kernels

@@ -66,10 +66,8 @@ void softmax_cross_entropy(float* logits, const float* bias, const int* targets,
   require_non_negative("softmax_cross_entropy", {rows, vocab});
   if (rows == 0) return;
   if (vocab == 0) throw Error("kernels::softmax_cross_entropy: a vocabulary of 0 tokens has no softmax");
-  // Whole warps, no more than the row has columns for (a 2-token row gets one warp).
-  const int threads = vocab >= kThreadsPerBlock ? kThreadsPerBlock : (vocab + 31) / 32 * 32;
-  launch("softmax_cross_entropy_rows", softmax_cross_entropy_rows, {dim3(rows), dim3(threads)}, stream, logits, bias,
-         targets, vocab, gradient_scale, row_losses);
+  launch("softmax_cross_entropy_rows", softmax_cross_entropy_rows, {dim3(rows), dim3(row_block_threads(vocab))}, stream,
+         logits, bias, targets, vocab, gradient_scale, row_losses);
 }
 
 void sum(const float* values, int n, double* total, cudaStream_t stream) {

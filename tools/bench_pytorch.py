@@ -94,7 +94,7 @@ def parse_args(argv=None):
                         default=[default_device],
                         help=f"cpu and/or cuda (default: {default_device})")
     parser.add_argument("--cell", metavar="LIST", type=comma_list(str, tuple(CELLS)), default=["lstm"],
-                        help="lstm, gru and/or rnn (default: lstm)")
+                        help=f"{', '.join(CELLS)} (default: lstm)")
     parser.add_argument("--layers", metavar="LIST", type=positive, default=[1], help="default: 1")
     parser.add_argument("--hidden", metavar="LIST", type=positive, default=[256], help="default: 256")
     parser.add_argument("--embed", metavar="LIST", type=natural, default=[0],
@@ -216,7 +216,7 @@ def random_ids(c, device, length):
 
 
 def detach_state(state):
-    """The recurrent state cut from the autograd graph: h, or (h, c) for LSTM."""
+    """The recurrent state cut from the autograd graph: h, or (h, c) for LSTM and LN-LSTM."""
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 

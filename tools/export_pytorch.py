@@ -3,9 +3,9 @@
 
 The input is a state_dict saved with torch.save (or a whole pickled module, or a checkpoint
 dict holding one under --key) of a model shaped like genrnn's: an optional nn.Embedding, an
-nn.LSTM / nn.GRU / nn.RNN (tanh), and an nn.Linear head. V, H, L and E are read off the tensor
-shapes; submodules named other than embedding / rnn / head are renamed (guessed from the
-tensor names, or given with --map old=new).
+nn.LSTM / nn.GRU / nn.RNN (tanh) or genrnn_model.LayerNormLSTM, and an nn.Linear head. V, H, L
+and E are read off the tensor shapes; submodules named other than embedding / rnn / head are
+renamed (guessed from the tensor names, or given with --map old=new).
 
 Example, the lesson's char model (all_letters plus an end-of-line token):
   export_pytorch.py char_lstm.pt lesson.safetensors --map lstm=rnn fc=head \\
@@ -21,7 +21,7 @@ import sys
 import torch
 from torch import nn
 
-from genrnn_model import GenRNN, check_state_dict, check_vocab, save_checkpoint
+from genrnn_model import CELLS, GenRNN, check_state_dict, check_vocab, save_checkpoint
 
 
 def load_torch_names():
@@ -131,7 +131,7 @@ def build_parser():
         epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", nargs="?", help="file saved with torch.save (state_dict or module)")
     parser.add_argument("output", nargs="?", help="genrnn checkpoint to write (.safetensors)")
-    parser.add_argument("--cell", choices=["lstm", "gru", "rnn"],
+    parser.add_argument("--cell", choices=list(CELLS),
                         help="expected cell type (default: inferred from the weights)")
     parser.add_argument("--tokenizer", choices=["char", "word"], default="char")
     vocab = parser.add_mutually_exclusive_group()

@@ -12,14 +12,84 @@ from torch import nn
 
 from safetensors_io import read_safetensors, write_safetensors
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+LN_EPS = 1e-5
+
+
+# haste's LayerNormLSTM, PyTorch's gate order.
+class LayerNormLSTM(nn.Module):
+    """A stacked layer-normalised LSTM, called as GenRNN calls nn.LSTM (batch_first=True).
+
+    Per layer, with LN(v) = (v - mean(v)) / sqrt(var(v) + 1e-5) and no affine of its own:
+      a = LN(W_ih x) * ln_ih_weight + LN(W_hh h) * ln_hh_weight + b_ih + b_hh   (over 4H)
+      i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of a's four H-blocks
+      c' = f * c + i * g;   h' = o * tanh(LN(c') * ln_cell_weight + ln_cell_bias)   (over H)
+    """
+
+    PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "ln_ih_weight", "ln_hh_weight",
+                  "ln_cell_weight", "ln_cell_bias")
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True):
+        super().__init__()
+        if not batch_first:
+            raise ValueError("LayerNormLSTM is batch_first only")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        gates = 4 * hidden_size
+        for k in range(num_layers):
+            shapes = ((gates, input_size if k == 0 else hidden_size), (gates, hidden_size), (gates,),
+                      (gates,), (gates,), (gates,), (hidden_size,), (hidden_size,))
+            for name, shape in zip(self.PARAMETERS, shapes):
+                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """nn.LSTM's uniform(-1/sqrt(H), 1/sqrt(H)) for the weights and biases (in nn.LSTM's order,
+        so the same seed gives nn.LSTM's values); LN gains 1, ln_cell_bias 0."""
+        bound = self.hidden_size ** -0.5
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("ln_cell_bias"):
+                    p.zero_()
+                elif name.startswith("ln_"):
+                    p.fill_(1.0)
+                else:
+                    p.uniform_(-bound, bound)
+
+    def forward(self, x, state=None):
+        """x [B, T, in]; state None (zeros) or (h0, c0), each [L, B, H].
+
+        Returns (out [B, T, H], (hT, cT) each [L, B, H])."""
+        H = self.hidden_size
+        if state is None:
+            zeros = x.new_zeros(self.num_layers, x.shape[0], H)
+            state = (zeros, zeros)
+        h_n, c_n = [], []
+        for k in range(self.num_layers):
+            p = {name: getattr(self, f"{name}_l{k}") for name in self.PARAMETERS}
+            # The input's half of every step at once: [B, T, 4H].
+            wx = F.layer_norm(x @ p["weight_ih"].t(), (4 * H,), eps=LN_EPS) * p["ln_ih_weight"]
+            h, c = state[0][k], state[1][k]
+            outputs = []
+            for t in range(x.shape[1]):
+                wh = F.layer_norm(h @ p["weight_hh"].t(), (4 * H,), eps=LN_EPS) * p["ln_hh_weight"]
+                i, f, g, o = (wx[:, t] + wh + p["bias_ih"] + p["bias_hh"]).chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                c_norm = F.layer_norm(c, (H,), eps=LN_EPS) * p["ln_cell_weight"] + p["ln_cell_bias"]
+                h = torch.sigmoid(o) * torch.tanh(c_norm)
+                outputs.append(h)
+            x = torch.stack(outputs, dim=1)
+            h_n.append(h)
+            c_n.append(c)
+        return x, (torch.stack(h_n), torch.stack(c_n))
+
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "lnlstm": LayerNormLSTM}
 TOKENIZERS = ("char", "word")
 CONFIG_KEY = "genrnn.config"
 VOCAB_KEY = "genrnn.vocab"
 
 
 class GenRNN(nn.Module):
-    """Embedding (or one-hot when embedding_dim == 0) -> stacked LSTM/GRU/tanh RNN -> linear head."""
+    """Embedding (or one-hot when embedding_dim == 0) -> stacked LSTM/GRU/tanh RNN/LN-LSTM -> linear head."""
 
     def __init__(self, cell, vocab_size, hidden_size, num_layers, embedding_dim):
         super().__init__()
@@ -46,7 +116,7 @@ class GenRNN(nn.Module):
                 "vocab_size": self.vocab_size, "tokenizer": tokenizer}
 
     def forward(self, ids, state=None):
-        """ids: int64 [B, T]; state: h0 or (h0, c0) for LSTM, each [L, B, H], or None (zeros).
+        """ids: int64 [B, T]; state: h0, or (h0, c0) for LSTM and LN-LSTM, each [L, B, H], or None (zeros).
 
         Returns (logits [B, T, V], final state in the same form as `state`).
         """

@@ -3,8 +3,10 @@
 
 For each case, <case>.safetensors is the model checkpoint and <case>.expected.safetensors holds
 inputs, targets, h0 (c0), logits, the mean cross-entropy loss [1], hn (cn) and grad.<param> for
-every parameter, all computed in float32 as a user would. lesson.* is the lesson's model
-exported through export_pytorch.py. Every file is read back and checked before the script ends.
+every parameter, all computed in float32 as a user would. The lnlstm models' layer-norm gains and
+biases are drawn at random, not left at 1 and 0, so that an engine ignoring or swapping them fails.
+lesson.* is the lesson's model exported through export_pytorch.py. Every file is read back and
+checked before the script ends.
 """
 import itertools
 import json
@@ -23,8 +25,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 VOCAB = list("abcdefghij") + ["\n"]
 HIDDEN, BATCH, STEPS = 7, 3, 4
 LESSON_BATCH, LESSON_STEPS = 2, 6
-CASES = list(itertools.product(("lstm", "gru", "rnn"), (1, 2), (0, 5)))
+CASES = list(itertools.product(("lstm", "gru", "rnn", "lnlstm"), (1, 2), (0, 5)))
 STATE_SCALE = 0.5
+PAIR_STATE_CELLS = ("lstm", "lnlstm")  # the cells whose state is (h, c)
 
 
 def case_name(cell, layers, embedding_dim):
@@ -33,12 +36,23 @@ def case_name(cell, layers, embedding_dim):
 
 def random_batch(model, batch, steps):
     """Random (inputs, targets) ids [B, T] and a nonzero initial state h0 or (h0, c0) [L, B, H]."""
-    vocab, rnn = model.vocab_size, model.rnn
+    vocab, rnn, pair = model.vocab_size, model.rnn, model.cell in PAIR_STATE_CELLS
     inputs = torch.randint(vocab, (batch, steps))
     targets = torch.randint(vocab, (batch, steps))
     states = [STATE_SCALE * torch.randn(rnn.num_layers, batch, rnn.hidden_size)
-              for _ in range(2 if model.cell == "lstm" else 1)]
-    return inputs, targets, tuple(states) if model.cell == "lstm" else states[0]
+              for _ in range(2 if pair else 1)]
+    return inputs, targets, tuple(states) if pair else states[0]
+
+
+def randomise_layer_norm(rnn):
+    """LN gains (ln_*_weight) uniform(0.5, 1.5) and ln_cell_bias uniform(-0.5, 0.5), in
+    registration order, from the global generator (after the module's own initialisation)."""
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():
+            if name.startswith("ln_cell_bias"):
+                p.uniform_(-0.5, 0.5)
+            elif name.startswith("ln_"):
+                p.uniform_(0.5, 1.5)
 
 
 def state_tensors(state, suffix):
@@ -75,6 +89,8 @@ def write_case(cell, layers, embedding_dim):
     name = case_name(cell, layers, embedding_dim)
     torch.manual_seed(zlib.crc32(name.encode()))
     model = GenRNN(cell, len(VOCAB), HIDDEN, layers, embedding_dim)
+    if cell == "lnlstm":
+        randomise_layer_norm(model.rnn)
     save_checkpoint(model, VOCAB, "char", str(FIXTURES / f"{name}.safetensors"))
     return name, write_expected(name, model, BATCH, STEPS)
 

@@ -5,10 +5,11 @@
 
 namespace genrnn {
 
-enum class CellType { lstm, gru, rnn };
+// The cells, in the order of kernels/cells/cell_list.cuh (each described by its file there).
+enum class CellType { lstm, gru, rnn, lnlstm };
 enum class TokenizerKind { character, word };
 
-// The shape of a model: PyTorch's Embedding(V, E) -> LSTM|GRU|RNN(E or V, H, L) -> Linear(H, V).
+// The shape of a model: PyTorch's Embedding(V, E) -> a recurrent cell (E or V, H, L) -> Linear(H, V).
 struct ModelConfig {
   CellType cell = CellType::lstm;
   int num_layers = 1;
@@ -27,7 +28,7 @@ struct ModelConfig {
 
 std::string to_string(CellType cell);
 std::string to_string(TokenizerKind kind);
-CellType parse_cell(const std::string& name);               // "lstm" | "gru" | "rnn"
+CellType parse_cell(const std::string& name);               // one of cell_names()
 std::vector<std::string> cell_names();                      // every cell parse_cell takes
 TokenizerKind parse_tokenizer_kind(const std::string& name);  // "char" | "word"
 

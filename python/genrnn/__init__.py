@@ -1,4 +1,4 @@
-"""genrnn: recurrent language models (LSTM, GRU, tanh RNN), char- or word-level.
+"""genrnn: recurrent language models (LSTM, GRU, tanh RNN, LayerNorm-LSTM), char- or word-level.
 
 Train on a text, generate with temperature, top-k and top-p, evaluate, and move models to and
 from PyTorch; the same C++ library and checkpoints as the gen_cuda command line.

@@ -14,17 +14,17 @@ from . import _genrnn
 from ._genrnn import Error
 from .torch_names import guess_prefix_map, infer_config, rename_keys
 
-# A recurrent state, as PyTorch's own modules take and give it: (h, c) for an LSTM, h for a GRU
-# or RNN; each float32 [layers, batch, hidden].
+# A recurrent state, as PyTorch's own modules take and give it: (h, c) for an LSTM or LN-LSTM, h
+# for a GRU or RNN; each float32 [layers, batch, hidden].
 State = Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]
 PathOrText = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
 class Config:
-    """A model's shape: Embedding(V, E) -> LSTM|GRU|RNN(E or V, H, L) -> Linear(H, V)."""
+    """A model's shape: Embedding(V, E) -> LSTM|GRU|RNN|LN-LSTM(E or V, H, L) -> Linear(H, V)."""
 
-    cell: str            # "lstm", "gru" or "rnn"
+    cell: str            # "lstm", "gru", "rnn" or "lnlstm"
     num_layers: int
     hidden_size: int
     embedding_dim: int   # 0: one-hot input, as in the original lesson
@@ -207,7 +207,7 @@ class Model:
 
     def state(self, text: str, *, initial_state: Optional[State] = None, device: str = "auto", engine: str = "auto",
               gpu: Optional[int] = None, unknown: str = "error") -> State:
-        """The recurrent state after reading `text`: (h, c) for an LSTM, h otherwise, each [layers, 1, hidden].
+        """The recurrent state after reading `text`: (h, c) for an (LN-)LSTM, h otherwise, each [layers, 1, hidden].
 
         Hand it to generate(initial_state=...) to continue from that text; `initial_state` is
         where reading starts (zeros when None). device, engine, gpu, unknown: as for generate().
@@ -229,8 +229,8 @@ class Model:
         """The weights under PyTorch's names (embedding.weight, rnn.weight_ih_l0, ..., head.bias).
 
         torch tensors when torch can be imported, else numpy arrays; copies either way. They load
-        into an nn.Embedding / nn.LSTM|GRU|RNN(batch_first=True) / nn.Linear module with those
-        submodule names (tools/genrnn_model.py's GenRNN).
+        into an nn.Embedding / nn.LSTM|GRU|RNN(batch_first=True) (lnlstm: tools/genrnn_model.py's
+        LayerNormLSTM) / nn.Linear module with those submodule names (tools/genrnn_model.py's GenRNN).
         """
         c = self.config
         flat = self._native.parameters()  # a copy already: the tensors are views of it
@@ -264,7 +264,8 @@ def from_torch(module_or_state_dict: Any, vocab: List[str], tokenizer: str = "ch
     """A genrnn Model with the weights of a PyTorch model shaped like genrnn's.
 
     module_or_state_dict: an nn.Module (an optional nn.Embedding, an nn.LSTM / nn.GRU /
-    nn.RNN(tanh), an nn.Linear head), or its state_dict (torch tensors or numpy arrays).
+    nn.RNN(tanh) / tools/genrnn_model.py's LayerNormLSTM, an nn.Linear head), or its state_dict
+    (torch tensors or numpy arrays).
     vocab: the tokens in id order (for the lesson: its letters plus "\\n"). Submodules named
     other than embedding / rnn / head are renamed, guessed from the tensor names (the lesson's
     lstm and fc) or by `rename` ({"lstm": "rnn", "fc": "head"}). The cell and the sizes are

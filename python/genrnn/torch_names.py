@@ -1,13 +1,14 @@
 """PyTorch's tensor names for a genrnn model, and the renaming that brings other modules' over.
 
 genrnn's tensors are those of `embedding` (nn.Embedding, absent for one-hot input), `rnn`
-(nn.LSTM / nn.GRU / nn.RNN) and `head` (nn.Linear). A module that names its submodules otherwise
-(the lesson's `lstm` and `fc`) is renamed, by a map or by a guess from the tensor names each
-submodule owns. Needs neither torch nor the compiled module: tools/export_pytorch.py loads this
-file by path, and genrnn.from_torch imports it.
+(nn.LSTM / nn.GRU / nn.RNN, or tools/genrnn_model.py's LayerNormLSTM) and `head` (nn.Linear).
+A module that names its submodules otherwise (the lesson's `lstm` and `fc`) is renamed, by a map
+or by a guess from the tensor names each submodule owns. Needs neither torch nor the compiled
+module: tools/export_pytorch.py loads this file by path, and genrnn.from_torch imports it.
 """
 
 GATES_TO_CELL = {4: "lstm", 3: "gru", 1: "rnn"}
+LAYER_NORM_KEY = "rnn.ln_cell_weight_l0"  # an LSTM's tensors with it are a layer-normalised LSTM
 
 
 def guess_prefix_map(state_dict):
@@ -47,6 +48,8 @@ def infer_config(state_dict, tokenizer, cell=None):
     shape = tuple(state_dict["rnn.weight_hh_l0"].shape)
     fits = len(shape) == 2 and shape[1] > 0 and shape[0] % shape[1] == 0
     inferred = GATES_TO_CELL.get(shape[0] // shape[1]) if fits else None
+    if inferred == "lstm" and LAYER_NORM_KEY in state_dict:
+        inferred = "lnlstm"
     if inferred is None:
         raise ValueError(f"rnn.weight_hh_l0 shape {list(shape)} fits no LSTM, GRU or RNN")
     if cell is not None and cell != inferred:

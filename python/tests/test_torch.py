@@ -1,6 +1,7 @@
 """PyTorch interop: models trained in PyTorch move over and generate PyTorch's own greedy text."""
 import importlib.util
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +23,22 @@ def load_example():
 
 example = load_example()
 LessonModel, LESSON_VOCAB = example.LessonModel, example.VOCAB
+
+
+def load_twin():
+    """tools/genrnn_model.py: the PyTorch twin, whose LayerNormLSTM is genrnn's lnlstm cell."""
+    tools = pathlib.Path(__file__).resolve().parents[2] / "tools"
+    sys.path.insert(0, str(tools))  # for its safetensors_io
+    try:
+        spec = importlib.util.spec_from_file_location("genrnn_model_twin", tools / "genrnn_model.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(tools))
+    return module
+
+
+twin = load_twin()
 
 
 class EmbeddedModel(nn.Module):
@@ -62,7 +79,7 @@ def test_the_lessons_model_moves_over_in_one_call_and_generates_pytorchs_greedy_
     assert model.generate("Abe", 60, temperature=0, device="cpu") == example.pytorch_greedy(lesson, "Abe", 60)
 
 
-@pytest.mark.parametrize("rnn_class", [nn.LSTM, nn.GRU, nn.RNN])
+@pytest.mark.parametrize("rnn_class", [nn.LSTM, nn.GRU, nn.RNN, twin.LayerNormLSTM])
 def test_an_embedded_stack_of_each_cell_generates_pytorchs_greedy_text(rnn_class, seeded):
     vocab = [chr(c) for c in range(ord("a"), ord("a") + 20)]
     torch_model = EmbeddedModel(rnn_class, len(vocab), 12, 24, 2)

@@ -1,46 +1,29 @@
 #include "core/cell_table.hpp"
 
 #include "genrnn/error.hpp"
-#include "kernels/cell_step.cuh"
+#include "kernels/cells/cell_list.cuh"
 
 namespace genrnn {
 
-namespace {
-
-// cudnnRNNMode_t's values, fixed by cuDNN's API (checked where cuDNN is included).
-constexpr int kCudnnRnnTanh = 1, kCudnnLstm = 2, kCudnnGru = 3;
-constexpr std::array<const char*, 4> kPytorchLayerTensors = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-
-template <class Cell>
-CellDescription describe(CellType type, const char* name, const char* module, const char* gate_order,
-                         int cudnn_mode) {
-  return {type,
-          name,
-          module,
-          gate_order,
-          Cell::gates,
-          Cell::saved_blocks,
-          Cell::has_cell_state,
-          Cell::direct_path,
-          kPytorchLayerTensors,
-          cudnn_mode};
-}
-
-}  // namespace
-
 const std::vector<CellDescription>& cell_table() {
-  static const std::vector<CellDescription> table = {
-      describe<math::Lstm>(CellType::lstm, "lstm", "nn.LSTM", "i,f,g,o", kCudnnLstm),
-      describe<math::Gru>(CellType::gru, "gru", "nn.GRU", "r,z,n", kCudnnGru),
-      describe<math::Rnn>(CellType::rnn, "rnn", "nn.RNN (tanh)", "one block", kCudnnRnnTanh),
-  };
+  static const std::vector<CellDescription> table = [] {
+    std::vector<CellDescription> cells;
+    math::for_each_cell([&](auto kind) {
+      using Cell = decltype(kind);
+      cells.push_back({Cell::type, Cell::name, Cell::pytorch_module, Cell::gate_order, Cell::gates,
+                       Cell::saved_blocks, Cell::has_cell_state, Cell::direct_path,
+                       std::vector<math::LayerTensor>(Cell::tensors.begin(), Cell::tensors.end()), Cell::row_stages,
+                       Cell::cudnn_mode});
+    });
+    return cells;
+  }();
   return table;
 }
 
 const CellDescription& describe_cell(CellType cell) {
-  for (const CellDescription& description : cell_table())
-    if (description.type == cell) return description;
-  throw Error("unknown cell type " + std::to_string(static_cast<int>(cell)));
+  const auto index = static_cast<std::size_t>(cell);
+  if (index >= cell_table().size()) throw Error("unknown cell type " + std::to_string(index));
+  return cell_table()[index];
 }
 
 }  // namespace genrnn

@@ -1,10 +1,11 @@
 #pragma once
-// Everything a recurrent cell is, written once: the engines, the state code, the checkpoint
-// layout and the generator ask this table instead of testing the cell type themselves.
-#include <array>
+// Everything a recurrent cell is, at run time: the engines, the state code, the checkpoint
+// layout and the generator ask this table instead of testing the cell type themselves. It is
+// made from the cell types of kernels/cells/cell_list.cuh.
 #include <vector>
 
 #include "genrnn/config.hpp"
+#include "kernels/cell_step.cuh"
 
 namespace genrnn {
 
@@ -17,12 +18,10 @@ struct CellDescription {
   int saved_blocks;            // H-wide blocks per stream and step that training keeps for backward
   bool has_cell_state;         // a c state beside h (LSTM)
   bool direct_path;            // h_prev reaches h also without W_hh (GRU's z * h_prev)
-  // PyTorch's per-layer tensors, "rnn.<name>_l<k>": [G*H, input], [G*H, H], [G*H], [G*H].
-  std::array<const char*, 4> layer_tensors;
-  int cudnn_mode;  // the cudnnRNNMode_t value that computes this cell, or kNoCudnnMode
+  std::vector<math::LayerTensor> layer_tensors;  // "rnn.<name>_l<k>", PyTorch's four first
+  math::RowStages row_stages;  // layer normalisations around the unit bodies
+  int cudnn_mode;              // the cudnnRNNMode_t value that computes this cell, or math::kNoCudnnMode
 };
-
-constexpr int kNoCudnnMode = -1;
 
 const std::vector<CellDescription>& cell_table();
 const CellDescription& describe_cell(CellType cell);

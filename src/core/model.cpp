@@ -80,10 +80,12 @@ Model Model::initialize(const ModelConfig& config, Tokenizer tokenizer, uint64_t
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto& spec : parameter_layout(config)) {
     float* values = model.parameters.data() + spec.offset;
-    if (spec.name == "embedding.weight")
-      std::generate_n(values, spec.numel(), [&] { return normal(rng); });
-    else
-      std::generate_n(values, spec.numel(), [&] { return uniform(rng); });
+    switch (spec.init) {
+      case TensorInit::uniform: std::generate_n(values, spec.numel(), [&] { return uniform(rng); }); break;
+      case TensorInit::normal: std::generate_n(values, spec.numel(), [&] { return normal(rng); }); break;
+      case TensorInit::ones: std::fill_n(values, spec.numel(), 1.0f); break;
+      case TensorInit::zeros: std::fill_n(values, spec.numel(), 0.0f); break;
+    }
   }
   return model;
 }

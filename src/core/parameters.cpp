@@ -16,21 +16,26 @@ std::vector<TensorSpec> parameter_layout(const ModelConfig& config) {
   const int64_t GH = int64_t{config.gate_count()} * H;
   std::vector<TensorSpec> layout;
   std::size_t offset = 0;
-  auto add = [&](std::string name, std::vector<int64_t> shape) {
-    layout.push_back({std::move(name), std::move(shape), offset});
+  auto add = [&](std::string name, std::vector<int64_t> shape, TensorInit init) {
+    layout.push_back({std::move(name), std::move(shape), offset, init});
     offset += layout.back().numel();
   };
-  if (E > 0) add("embedding.weight", {V, E});
-  const auto& names = describe_cell(config.cell).layer_tensors;
+  if (E > 0) add("embedding.weight", {V, E}, TensorInit::normal);
   for (int k = 0; k < config.num_layers; ++k) {
-    const std::string prefix = "rnn.", suffix = "_l" + std::to_string(k);
-    add(prefix + names[0] + suffix, {GH, k == 0 ? int64_t{config.input_size()} : H});
-    add(prefix + names[1] + suffix, {GH, H});
-    add(prefix + names[2] + suffix, {GH});
-    add(prefix + names[3] + suffix, {GH});
+    const int64_t input = k == 0 ? int64_t{config.input_size()} : H;
+    for (const math::LayerTensor& tensor : describe_cell(config.cell).layer_tensors) {
+      std::vector<int64_t> shape;
+      switch (tensor.shape) {
+        case math::TensorShape::gates_by_input: shape = {GH, input}; break;
+        case math::TensorShape::gates_by_hidden: shape = {GH, H}; break;
+        case math::TensorShape::gates: shape = {GH}; break;
+        case math::TensorShape::hidden: shape = {H}; break;
+      }
+      add(std::string("rnn.") + tensor.name + "_l" + std::to_string(k), std::move(shape), tensor.init);
+    }
   }
-  add("head.weight", {V, H});
-  add("head.bias", {V});
+  add("head.weight", {V, H}, TensorInit::uniform);
+  add("head.bias", {V}, TensorInit::uniform);
   return layout;
 }
 
@@ -40,15 +45,17 @@ std::size_t parameter_count(const ModelConfig& config) {
 }
 
 ParameterOffsets parameter_offsets(const ModelConfig& config) {
-  // parameter_layout's order: [embedding], 4 tensors per layer, head.weight, head.bias.
+  // parameter_layout's order: [embedding], the cell's tensors per layer, head.weight, head.bias.
   const auto layout = parameter_layout(config);
+  const std::size_t per_layer = describe_cell(config.cell).layer_tensors.size();
   ParameterOffsets offsets;
   std::size_t next = 0;
   if (config.embedding_dim > 0) offsets.embedding = layout[next++].offset;
-  offsets.rnn_begin = layout[next].offset;
-  for (int l = 0; l < config.num_layers; ++l, next += 4)
-    offsets.layers.push_back({layout[next].offset, layout[next + 1].offset, layout[next + 2].offset,
-                              layout[next + 3].offset, l == 0 ? config.input_size() : config.hidden_size});
+  for (int l = 0; l < config.num_layers; ++l) {
+    LayerOffsets layer{{}, l == 0 ? config.input_size() : config.hidden_size};
+    for (std::size_t t = 0; t < per_layer; ++t) layer.tensors.push_back(layout[next++].offset);
+    offsets.layers.push_back(std::move(layer));
+  }
   offsets.rnn_end = layout[next].offset;
   offsets.head_weight = layout[next].offset;
   offsets.head_bias = layout[next + 1].offset;

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "cpu/cell_loops.hpp"
+#include "kernels/cells/cell_list.cuh"
 
 namespace genrnn::cpu::avx2 {
 #include "cpu/cell_loops.inc"

@@ -57,7 +57,7 @@ CudnnLayers::CudnnLayers(const DeviceContext& context, const ModelConfig& config
     cudnn_offset_ = aligned_floats(first_->weight_floats());
   }
   if (cudnn_layers() == 0) return;  // a single one-hot layer: no cuDNN at all
-  if (describe_cell(config.cell).cudnn_mode == kNoCudnnMode)
+  if (describe_cell(config.cell).cudnn_mode == math::kNoCudnnMode)
     throw Error("cuDNN has no " + to_string(config.cell) + " cell");
   GENRNN_CUDNN_CHECK(cudnnCreateDropoutDescriptor(&dropout_));
   std::size_t state_bytes = 0;
@@ -125,9 +125,9 @@ std::vector<ParameterSegment> CudnnLayers::weight_segments(const float* weights)
       auto offset_of = [weights](void* address) {
         return static_cast<std::size_t>(static_cast<const float*>(address) - weights);
       };
-      segments.push_back({(recurrent ? tensors.weight_hh : tensors.weight_ih) + gate * H * columns,
+      segments.push_back({(recurrent ? tensors.weight_hh() : tensors.weight_ih()) + gate * H * columns,
                           offset_of(matrix_address), H * columns});
-      segments.push_back({(recurrent ? tensors.bias_hh : tensors.bias_ih) + gate * H, offset_of(bias_address), H});
+      segments.push_back({(recurrent ? tensors.bias_hh() : tensors.bias_ih()) + gate * H, offset_of(bias_address), H});
     }
   }
   return segments;

@@ -54,11 +54,23 @@ class DeviceBackend {
                            int columns) const {
     kernels::scatter_add_columns(grads, ids, rows, width, weight_grad, columns, context_.stream());
   }
-  void cell_forward(CellType cell, int batch, const math::CellForward<float>& step) const {
-    kernels::cell_forward(cell, batch, step, context_.stream());
+  void cell_forward(CellType cell, math::CellStage stage, int batch, const math::CellForward<float>& step) const {
+    kernels::cell_forward(cell, stage, batch, step, context_.stream());
   }
-  void cell_backward(CellType cell, int batch, const math::CellBackward<float>& step) const {
-    kernels::cell_backward(cell, batch, step, context_.stream());
+  void cell_backward(CellType cell, math::CellStage stage, int batch, const math::CellBackward<float>& step) const {
+    kernels::cell_backward(cell, stage, batch, step, context_.stream());
+  }
+  void layer_norm(const float* x, int rows, int width, const float* gain, const float* bias, float* y,
+                  float* normalized, float* inv_std) const {
+    kernels::layer_norm(x, rows, width, gain, bias, y, normalized, inv_std, context_.stream());
+  }
+  void layer_norm_backward(const float* dy, const float* normalized, const float* inv_std, const float* gain,
+                           int rows, int width, float* dx, bool accumulate) const {
+    kernels::layer_norm_backward(dy, normalized, inv_std, gain, rows, width, dx, accumulate, context_.stream());
+  }
+  void add_column_products(const float* a, const float* b, int rows, int cols, float* out) {
+    column_scratch_.reserve(kernels::column_products_scratch_floats(rows, cols));
+    kernels::add_column_products(a, b, rows, cols, out, column_scratch_.data(), context_.stream());
   }
   void dropout(const float* in, float* out, std::size_t n, const math::DropoutMask& mask, int layer) const {
     kernels::apply_dropout(in, out, n, mask, layer, context_.stream());
@@ -66,7 +78,7 @@ class DeviceBackend {
 
  private:
   const DeviceContext& context_;
-  DeviceBuffer<float> column_scratch_;  // add_column_sums' partial sums
+  DeviceBuffer<float> column_scratch_;  // add_column_sums' and add_column_products' partial sums
 };
 
 }  // namespace genrnn::cuda

@@ -8,7 +8,7 @@ namespace {
 std::vector<LayerOffsets> layers_from(const ParameterOffsets& offsets, int first, int count, std::size_t begin) {
   std::vector<LayerOffsets> layers(offsets.layers.begin() + first, offsets.layers.begin() + first + count);
   for (LayerOffsets& layer : layers)
-    for (std::size_t* offset : {&layer.weight_ih, &layer.weight_hh, &layer.bias_ih, &layer.bias_hh}) *offset -= begin;
+    for (std::size_t& offset : layer.tensors) offset -= begin;
   return layers;
 }
 
@@ -20,9 +20,9 @@ FusedLayers::FusedLayers(const DeviceContext& context, const ModelConfig& config
 FusedLayers::FusedLayers(const DeviceContext& context, const ModelConfig& config, const ParameterOffsets& offsets,
                          int first, int count)
     : backend_(context),
-      torch_offset_(offsets.layers.at(first).weight_ih),
+      torch_offset_(offsets.layers.at(first).weight_ih()),
       // Up to the next layer's first tensor, or the end of the rnn.* tensors.
-      weight_floats_((first + count < config.num_layers ? offsets.layers.at(first + count).weight_ih : offsets.rnn_end) -
+      weight_floats_((first + count < config.num_layers ? offsets.layers.at(first + count).weight_ih() : offsets.rnn_end) -
                      torch_offset_),
       driver_(backend_, config.cell, config.hidden_size, layers_from(offsets, first, count, torch_offset_)) {}
 

@@ -35,13 +35,13 @@ void PersistentDecoder::write_parameters(const std::vector<float>& flat) {
     std::iota(ids.begin(), ids.end(), 0);
     GENRNN_CUDA_CHECK(cudaMemcpyAsync(vocabulary.data(), ids.data(), ids.size() * sizeof(int), cudaMemcpyHostToDevice,
                                       stream));
-    kernels::gather_columns(weights_.data() + first.weight_ih, V, weights_.data() + first.bias_ih, vocabulary.data(),
+    kernels::gather_columns(weights_.data() + first.weight_ih(), V, weights_.data() + first.bias_ih(), vocabulary.data(),
                             V, GH, input_table_.data(), stream);
     model_.context().synchronize();  // `ids` and `vocabulary` go away here
   } else {
     gemm_row_major(model_.context().cublas(), false, true, V, GH, E, 1.0f, weights_.data() + offsets_.embedding, E,
-                   weights_.data() + first.weight_ih, E, 0.0f, input_table_.data(), GH);
-    kernels::add_bias_rows(input_table_.data(), weights_.data() + first.bias_ih, V, GH, stream);
+                   weights_.data() + first.weight_ih(), E, 0.0f, input_table_.data(), GH);
+    kernels::add_bias_rows(input_table_.data(), weights_.data() + first.bias_ih(), V, GH, stream);
     model_.context().synchronize();  // `flat` may go away once this returns
   }
 }
@@ -65,10 +65,10 @@ kernels::PersistentModel PersistentDecoder::device_model() const {
   const float* base = weights_.data();
   for (int l = 0; l < model.layers; ++l) {
     const LayerOffsets& layer = offsets_.layers[l];
-    model.weight_ih[l] = base + layer.weight_ih;
-    model.weight_hh[l] = base + layer.weight_hh;
-    model.bias_ih[l] = base + layer.bias_ih;
-    model.bias_hh[l] = base + layer.bias_hh;
+    model.weight_ih[l] = base + layer.weight_ih();
+    model.weight_hh[l] = base + layer.weight_hh();
+    model.bias_ih[l] = base + layer.bias_ih();
+    model.bias_hh[l] = base + layer.bias_hh();
   }
   model.head_weight = base + offsets_.head_weight;
   model.head_bias = base + offsets_.head_bias;

@@ -14,10 +14,20 @@ namespace genrnn {
 
 namespace {
 
-std::vector<CellType> every_cell() {
+// The cells for which `runs` holds.
+template <class Predicate>
+std::vector<CellType> cells_where(Predicate runs) {
   std::vector<CellType> cells;
-  for (const CellDescription& cell : cell_table()) cells.push_back(cell.type);
+  for (const CellDescription& cell : cell_table())
+    if (runs(cell)) cells.push_back(cell.type);
   return cells;
+}
+std::vector<CellType> every_cell() {
+  return cells_where([](const CellDescription&) { return true; });
+}
+
+bool runs_cell(const EngineEntry& entry, CellType cell) {
+  return std::find(entry.cells.begin(), entry.cells.end(), cell) != entry.cells.end();
 }
 
 const std::string kPhiloxMasks = "Philox masks keyed by (seed, step), the same on cpu and fused";
@@ -32,8 +42,8 @@ const EngineEntry& first_engine(bool on_gpu) {
 }
 
 EngineEntry gpu_entry(const std::string& name, const std::string& description, const std::string& dropout,
-                      GpuLayers layers) {
-  return {name, description + kSharedGpuParts, true, dropout, every_cell(), {"graph", "persistent"},
+                      std::vector<CellType> cells, GpuLayers layers) {
+  return {name, description + kSharedGpuParts, true, dropout, std::move(cells), {"graph", "persistent"},
           gpu_engine_factories(name, layers)};
 }
 
@@ -54,11 +64,13 @@ const std::vector<EngineEntry>& engine_registry() {
       gpu_entry("cudnn",
                 "cuDNN's RNN (CUDNN_RNN_ALGO_STANDARD) for the recurrent layers; a one-hot first layer gathers "
                 "W_ih's columns through the fused layer driver",
-                "cuDNN's own masks between its layers (Philox after a one-hot first layer)", GpuLayers::cudnn),
+                "cuDNN's own masks between its layers (Philox after a one-hot first layer)",
+                cells_where([](const CellDescription& cell) { return cell.cudnn_mode != math::kNoCudnnMode; }),
+                GpuLayers::cudnn),
       gpu_entry("fused",
                 "the shared layer driver on our kernels: one GEMM for all steps' input projections, per step a "
                 "recurrent GEMM and one fused cell kernel",
-                kPhiloxMasks, GpuLayers::fused),
+                kPhiloxMasks, every_cell(), GpuLayers::fused),
   };
   return registry;
 }
@@ -116,11 +128,18 @@ EngineChoice choose_engine(Device device, const std::string& engine, int gpu) {
 }
 
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config) {
-  const EngineChoice choice = choose_engine(options.device, options.engine, options.gpu);
+  EngineChoice choice = choose_engine(options.device, options.engine, options.gpu);
+  if (options.engine == "auto" && !runs_cell(find_engine(choice.engine), config.cell))
+    for (const EngineEntry& other : engine_registry())  // auto: the first on the same device that runs the cell
+      if (other.on_gpu == choice.on_gpu && other.in_this_build() && runs_cell(other, config.cell)) {
+        choice.reason += "; " + other.name + ", as " + choice.engine + " does not run " + to_string(config.cell) +
+                         " cells";
+        choice.engine = other.name;
+        break;
+      }
   const EngineEntry& entry = find_engine(choice.engine);
-  bool runs_cell = false;
-  for (CellType cell : entry.cells) runs_cell = runs_cell || cell == config.cell;
-  if (!runs_cell) throw Error("the " + entry.name + " engine does not run " + to_string(config.cell) + " cells");
+  if (!runs_cell(entry, config.cell))
+    throw Error("the " + entry.name + " engine does not run " + to_string(config.cell) + " cells");
   const auto& decoders = entry.decoders;
   if (options.decoder != "auto" && std::find(decoders.begin(), decoders.end(), options.decoder) == decoders.end())
     throw Error("--decoder " + options.decoder + ": the " + entry.name + " engine " +

@@ -19,8 +19,15 @@
 //   add_column_sums(matrix, rows, cols, out)                   out[c] += sum over rows
 //   gather_columns(weight, columns, bias, ids, rows, width, out)   out[r][g] = weight[g][ids[r]] + bias[g]
 //   scatter_add_columns(grads, ids, rows, width, weight_grad, columns)  weight_grad[g][ids[r]] += grads[r][g]
-//   cell_forward(cell, batch, math::CellForward<Real>); cell_backward(cell, batch, math::CellBackward<Real>)
+//   cell_forward(cell, stage, batch, math::CellForward<Real>); cell_backward(cell, stage, batch, math::CellBackward<Real>)
 //   dropout(in, out, n, math::DropoutMask, layer)             out[e] = in[e] * dropout_scale(.., layer, e)
+//   layer_norm, layer_norm_backward, add_column_products     as kernels/ops.hpp says (a cell's row stages)
+//
+// A cell's row stages (kernels/cell_step.cuh's RowStages) are layer normalisations over whole
+// rows: of each step's input and recurrent projections before the cell's forward body, and of c'
+// between its forward and output bodies. Training keeps each one's x̂ and 1/sigma per row for
+// backward, which runs them in reverse: gains' and biases' gradients as column sums over every
+// step at once.
 #include <cstddef>
 #include <vector>
 
@@ -49,6 +56,7 @@ class LayerDriver {
   LayerDriver(Backend& backend, CellType cell, int hidden, std::vector<LayerOffsets> layers)
       : backend_(backend),
         cell_(describe_cell(cell)),
+        stages_(cell_.row_stages),
         layers_(std::move(layers)),
         H_(hidden),
         GH_(static_cast<std::size_t>(cell_.gates) * hidden),
@@ -56,12 +64,16 @@ class LayerDriver {
         gh_(backend.template buffer<Real>()),
         dgx_(backend.template buffer<Real>()),
         dgh_(backend.template buffer<Real>()),
+        dgh_raw_(backend.template buffer<Real>()),
         dh_next_(backend.template buffer<Real>()),
         dc_(backend.template buffer<Real>()),
+        d_c_normalized_(backend.template buffer<Real>()),
         d_lower_(backend.template buffer<Real>()) {
-    for (std::size_t l = 0; l < layers_.size(); ++l)
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
       for (auto* per_layer : {&outputs_, &cells_, &saved_, &dropped_})
         per_layer->push_back(backend.template buffer<Real>());
+      normalized_.emplace_back(backend);
+    }
   }
 
   int layer_count() const { return static_cast<int>(layers_.size()); }
@@ -73,6 +85,7 @@ class LayerDriver {
   void forward(int batch, int seq_len, const Input& input, const Real* weights, const Real* h0, const Real* c0,
                Real* hT, Real* cT, bool training, const math::DropoutMask& dropout) {
     reserve(batch, seq_len, training);
+    training_ = training;
     dropout_ = training ? dropout : math::DropoutMask{};
     const std::size_t BH = state_rows(), rows = this->rows();
     for (int l = 0; l < layer_count(); ++l) {
@@ -83,22 +96,31 @@ class LayerDriver {
       if (cell) backend_.copy(cell, c0 + l * BH, BH);
       project_inputs(l, input, weights);
       for (int t = 0; t < seq_len_; ++t) {
-        backend_.weight_gemm(true, batch_, int(GH_), H_, out + t * BH, H_, weights + w.weight_hh, H_, Real(0),
+        backend_.weight_gemm(true, batch_, int(GH_), H_, out + t * BH, H_, weights + w.weight_hh(), H_, Real(0),
                              gh_.data(), int(GH_));
-        const math::CellForward<Real> step{gx_.data() + t * batch_ * GH_,
-                                           GH_,
-                                           gh_.data(),
-                                           weights + w.bias_hh,
-                                           out + t * BH,
-                                           std::size_t(H_),
-                                           cell ? cell + t * BH : nullptr,
-                                           out + (t + 1) * BH,
-                                           std::size_t(H_),
-                                           cell ? cell + (t + 1) * BH : nullptr,
-                                           std::size_t(H_),
-                                           training ? saved_[l].data() + t * batch_ * saved_width() : nullptr,
-                                           std::size_t(H_)};
-        backend_.cell_forward(cell_.type, batch_, step);
+        if (stages_.projections())
+          normalize(gh_.data(), batch_, GH_, tensor(weights, l, stages_.recurrent_gain), nullptr, gh_.data(),
+                    normalized_[l].recurrent, t);
+        math::CellForward<Real> step{gx_.data() + t * batch_ * GH_,
+                                     GH_,
+                                     gh_.data(),
+                                     weights + w.bias_hh(),
+                                     out + t * BH,
+                                     std::size_t(H_),
+                                     cell ? cell + t * BH : nullptr,
+                                     out + (t + 1) * BH,
+                                     std::size_t(H_),
+                                     cell ? cell + (t + 1) * BH : nullptr,
+                                     std::size_t(H_),
+                                     training ? saved_[l].data() + t * batch_ * saved_width() : nullptr,
+                                     std::size_t(H_)};
+        backend_.cell_forward(cell_.type, math::CellStage::gates, batch_, step);
+        if (!stages_.cell()) continue;
+        step.c_normalized = normalized_[l].cell_output.data() + t * BH;
+        normalize(cell + (t + 1) * BH, batch_, H_, tensor(weights, l, stages_.cell_gain),
+                  tensor(weights, l, stages_.cell_bias), normalized_[l].cell_output.data() + t * BH,
+                  normalized_[l].cell, t);
+        backend_.cell_forward(cell_.type, math::CellStage::output, batch_, step);
       }
       backend_.copy(hT + l * BH, out + seq_len_ * BH, BH);
       if (cell) backend_.copy(cT + l * BH, cell + seq_len_ * BH, BH);
@@ -122,6 +144,9 @@ class LayerDriver {
       const Real* out = outputs_[l].data();
       const Real* cell = cell_.has_cell_state ? cells_[l].data() : nullptr;
       const Real* d_out = l == layer_count() - 1 ? d_outputs : d_lower_.data();
+      const RowStageBuffers& kept = normalized_[l];
+      // The gradient reaching W_hh h: dgh, or through the recurrent normalisation dgh_raw.
+      Real* d_recurrent = stages_.projections() ? dgh_raw_.data() : dgh_.data();
       backend_.zero(dh_next_.data(), BH);
       if (cell) backend_.zero(dc_.data(), BH);
       for (int t = seq_len_ - 1; t >= 0; --t) {
@@ -140,38 +165,96 @@ class LayerDriver {
                                             dgx_.data() + t * batch_ * GH_,
                                             dgh,
                                             cell_.direct_path ? dh_next_.data() : nullptr,
-                                            std::size_t(H_)};
-        backend_.cell_backward(cell_.type, batch_, step);
-        // The recurrent path to h_{t-1}: dgh W_hh, plus the direct path the cell left in
+                                            std::size_t(H_),
+                                            stages_.cell() ? kept.cell_output.data() + t * BH : nullptr,
+                                            stages_.cell() ? d_c_normalized_.data() + t * BH : nullptr};
+        if (stages_.cell()) {
+          backend_.cell_backward(cell_.type, math::CellStage::output, batch_, step);
+          backend_.layer_norm_backward(step.d_c_normalized, kept.cell.values.data() + t * BH,
+                                       kept.cell.inv_std.data() + t * batch_, tensor(weights, l, stages_.cell_gain),
+                                       batch_, H_, dc_.data(), true);
+        }
+        backend_.cell_backward(cell_.type, math::CellStage::gates, batch_, step);
+        if (stages_.projections())
+          backend_.layer_norm_backward(dgh, kept.recurrent.values.data() + t * batch_ * GH_,
+                                       kept.recurrent.inv_std.data() + t * batch_,
+                                       tensor(weights, l, stages_.recurrent_gain), batch_, G,
+                                       d_recurrent + t * batch_ * GH_, false);
+        // The recurrent path to h_{t-1}: through W_hh, plus the direct path the cell left in
         // dh_next. Nothing flows into the initial state.
         if (t > 0)
-          backend_.weight_gemm(false, batch_, H_, G, dgh, G, weights + w.weight_hh, H_, Real(cell_.direct_path ? 1 : 0),
-                               dh_next_.data(), H_);
+          backend_.weight_gemm(false, batch_, H_, G, d_recurrent + t * batch_ * GH_, G, weights + w.weight_hh(), H_,
+                               Real(cell_.direct_path ? 1 : 0), dh_next_.data(), H_);
       }
-      // All steps at once: dW_hh += dgh^T h_prev, the biases, dW_ih += dgx^T x, and dx.
-      backend_.gemm(true, false, G, H_, n, Real(1), dgh_.data(), G, out, H_, Real(1), weight_gradients + w.weight_hh,
-                    H_);
-      backend_.add_column_sums(dgh_.data(), n, G, weight_gradients + w.bias_hh);
-      backend_.add_column_sums(dgx_.data(), n, G, weight_gradients + w.bias_ih);
+      // All steps at once: dW_hh += d_recurrent^T h_prev, the biases and gains, dW_ih += dgx^T x
+      // (dgx taken back through the input normalisation first), and dx.
+      backend_.gemm(true, false, G, H_, n, Real(1), d_recurrent, G, out, H_, Real(1),
+                    weight_gradients + w.weight_hh(), H_);
+      backend_.add_column_sums(dgh_.data(), n, G, weight_gradients + w.bias_hh());
+      backend_.add_column_sums(dgx_.data(), n, G, weight_gradients + w.bias_ih());
+      if (stages_.projections()) {
+        backend_.add_column_products(dgh_.data(), kept.recurrent.values.data(), n, G,
+                                     weight_gradients + w.tensors[stages_.recurrent_gain]);
+        backend_.add_column_products(dgx_.data(), kept.input.values.data(), n, G,
+                                     weight_gradients + w.tensors[stages_.input_gain]);
+        backend_.layer_norm_backward(dgx_.data(), kept.input.values.data(), kept.input.inv_std.data(),
+                                     tensor(weights, l, stages_.input_gain), n, G, dgx_.data(), false);
+      }
+      if (stages_.cell()) {
+        backend_.add_column_products(d_c_normalized_.data(), kept.cell.values.data(), n, H_,
+                                     weight_gradients + w.tensors[stages_.cell_gain]);
+        backend_.add_column_sums(d_c_normalized_.data(), n, H_, weight_gradients + w.tensors[stages_.cell_bias]);
+      }
       if (l == 0 && input.ids) {
-        backend_.scatter_add_columns(dgx_.data(), input.ids, n, G, weight_gradients + w.weight_ih, w.input_size);
+        backend_.scatter_add_columns(dgx_.data(), input.ids, n, G, weight_gradients + w.weight_ih(), w.input_size);
         continue;  // nothing consumes the gradient of one-hot input
       }
       backend_.gemm(true, false, G, w.input_size, n, Real(1), dgx_.data(), G, layer_input(l, input), w.input_size,
-                    Real(1), weight_gradients + w.weight_ih, w.input_size);
+                    Real(1), weight_gradients + w.weight_ih(), w.input_size);
       Real* dx = l > 0 ? d_lower_.data() : d_input;
       if (!dx) continue;
-      backend_.weight_gemm(false, n, w.input_size, G, dgx_.data(), G, weights + w.weight_ih, w.input_size, Real(0), dx,
-                           w.input_size);
+      backend_.weight_gemm(false, n, w.input_size, G, dgx_.data(), G, weights + w.weight_ih(), w.input_size, Real(0),
+                           dx, w.input_size);
       if (l > 0 && dropout_after(l - 1)) backend_.dropout(dx, dx, rows * H_, dropout_, l - 1);
     }
   }
 
  private:
+  template <class T>
+  using Buffer = typename Backend::template Buffer<T>;
+
+  // A layer norm's x̂ ([rows][width]) and 1/sigma ([rows]), kept by a training forward.
+  struct Normalized {
+    explicit Normalized(Backend& backend)
+        : values(backend.template buffer<Real>()), inv_std(backend.template buffer<Real>()) {}
+    void reserve(std::size_t rows, std::size_t width) {
+      values.reserve(rows * width);
+      inv_std.reserve(rows);
+    }
+    Buffer<Real> values, inv_std;
+  };
+  // One layer's row stages: what each normalisation keeps, and the cell's normalised c'.
+  struct RowStageBuffers {
+    explicit RowStageBuffers(Backend& backend)
+        : input(backend), recurrent(backend), cell(backend), cell_output(backend.template buffer<Real>()) {}
+    Normalized input, recurrent, cell;
+    Buffer<Real> cell_output;  // [t][b][H]: LN(c') * gain + bias, what the output body reads
+  };
+
   std::size_t rows() const { return static_cast<std::size_t>(batch_) * seq_len_; }
   std::size_t state_rows() const { return static_cast<std::size_t>(batch_) * H_; }  // one step's h
   std::size_t saved_width() const { return static_cast<std::size_t>(cell_.saved_blocks) * H_; }
   bool dropout_after(int l) const { return dropout_.probability > 0 && l + 1 < layer_count(); }
+  const Real* tensor(const Real* weights, int l, int index) const { return weights + layers_[l].tensors[index]; }
+
+  // y = LN(x) * gain + bias over the `rows` rows of `width` values from step t on; a training
+  // forward keeps x̂ and 1/sigma in `kept`.
+  void normalize(const Real* x, int rows, std::size_t width, const Real* gain, const Real* bias, Real* y,
+                 Normalized& kept, int t) {
+    const std::size_t first = std::size_t(t) * batch_;
+    backend_.layer_norm(x, rows, int(width), gain, bias, y, training_ ? kept.values.data() + first * width : nullptr,
+                        training_ ? kept.inv_std.data() + first : nullptr);
+  }
 
   void reserve(int batch, int seq_len, bool training) {
     batch_ = batch;
@@ -182,14 +265,20 @@ class LayerDriver {
       if (cell_.has_cell_state) cells_[l].reserve(rows * H + state_rows());
       if (training) saved_[l].reserve(rows * saved_width());
       if (training && l + 1 < layer_count()) dropped_[l].reserve(rows * H);
+      if (stages_.cell()) normalized_[l].cell_output.reserve(rows * H);
+      if (!training) continue;
+      if (stages_.projections()) normalized_[l].input.reserve(rows, GH_), normalized_[l].recurrent.reserve(rows, GH_);
+      if (stages_.cell()) normalized_[l].cell.reserve(rows, H);
     }
     gx_.reserve(rows * GH_);
     gh_.reserve(batch_ * GH_);
     if (!training) return;
     dgx_.reserve(rows * GH_);
     dgh_.reserve(rows * GH_);
+    if (stages_.projections()) dgh_raw_.reserve(rows * GH_);
     dh_next_.reserve(state_rows());
     dc_.reserve(state_rows());
+    if (stages_.cell()) d_c_normalized_.reserve(rows * H);
     d_lower_.reserve(rows * H);
   }
 
@@ -200,36 +289,42 @@ class LayerDriver {
     return outputs_[l - 1].data() + state_rows();
   }
 
-  // gx = x W_ih^T + b_ih for every step at once.
+  // gx = x W_ih^T + b_ih for every step at once (with the input normalisation: LN(x W_ih^T) *
+  // gain + b_ih).
   void project_inputs(int l, const Input& input, const Real* weights) {
     const LayerOffsets& w = layers_[l];
     const int n = static_cast<int>(rows()), G = static_cast<int>(GH_);
+    const Real* bias = stages_.projections() ? nullptr : weights + w.bias_ih();
     if (l == 0 && input.ids) {
-      backend_.gather_columns(weights + w.weight_ih, w.input_size, weights + w.bias_ih, input.ids, n, G, gx_.data());
-      return;
+      backend_.gather_columns(weights + w.weight_ih(), w.input_size, bias, input.ids, n, G, gx_.data());
+    } else {
+      backend_.weight_gemm(true, n, G, w.input_size, layer_input(l, input), w.input_size, weights + w.weight_ih(),
+                           w.input_size, Real(0), gx_.data(), G);
+      if (bias) backend_.add_bias_rows(gx_.data(), bias, n, G);
     }
-    backend_.weight_gemm(true, n, G, w.input_size, layer_input(l, input), w.input_size, weights + w.weight_ih,
-                         w.input_size, Real(0), gx_.data(), G);
-    backend_.add_bias_rows(gx_.data(), weights + w.bias_ih, n, G);
+    if (stages_.projections())
+      normalize(gx_.data(), n, GH_, tensor(weights, l, stages_.input_gain), weights + w.bias_ih(), gx_.data(),
+                normalized_[l].input, 0);
   }
-
-  template <class T>
-  using Buffer = typename Backend::template Buffer<T>;
 
   Backend& backend_;
   const CellDescription& cell_;
+  math::RowStages stages_;
   std::vector<LayerOffsets> layers_;
   int H_;
   std::size_t GH_;
   int batch_ = 0, seq_len_ = 0;
-  math::DropoutMask dropout_;  // of the last forward
+  bool training_ = false;              // of the last forward
+  math::DropoutMask dropout_;          // of the last forward
   std::vector<Buffer<Real>> outputs_;  // [l][t + 1][b][H]
   std::vector<Buffer<Real>> cells_;    // [l][t + 1][b][H], cells with a c state
   std::vector<Buffer<Real>> saved_;    // [l][t][b][saved_width]
   std::vector<Buffer<Real>> dropped_;  // [l][t][b][H], the masked outputs of l < L - 1
+  std::vector<RowStageBuffers> normalized_;  // [l], cells with row stages
   Buffer<Real> gx_, gh_;               // [r][G*H] this layer's input projections; [b][G*H] one step's recurrent ones
-  Buffer<Real> dgx_, dgh_;             // [r][G*H]
+  Buffer<Real> dgx_, dgh_, dgh_raw_;   // [r][G*H]; dgh_raw_: dgh through the recurrent normalisation
   Buffer<Real> dh_next_, dc_;          // [b][H]
+  Buffer<Real> d_c_normalized_;        // [r][H]: the gradient reaching the cell's normalised c'
   Buffer<Real> d_lower_;               // [r][H]: the gradient reaching the outputs of the layer below
 };
 

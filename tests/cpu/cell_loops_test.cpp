@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "genrnn/threads.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn::cpu {
@@ -18,11 +19,12 @@ using testing::random_uniform;
 // gx and h are wider than they need be, as the layer driver's can be.
 struct StepTensors {
   static constexpr int batch = 32, H = 256, pad = 8;
+  const CellDescription& cell;
   int G;
-  std::vector<float> gx, gh, b_hh, h_prev, c_prev, h, c, saved;     // forward
-  std::vector<float> d_out, dh_next, dc, dgx, dgh;                  // backward
+  std::vector<float> gx, gh, b_hh, h_prev, c_prev, h, c, saved, c_normalized;  // forward
+  std::vector<float> d_out, dh_next, dc, dgx, dgh, d_c_normalized;            // backward
 
-  explicit StepTensors(CellType cell) : G(cell == CellType::lstm ? 4 : cell == CellType::gru ? 3 : 1) {
+  explicit StepTensors(CellType type) : cell(describe_cell(type)), G(cell.gates) {
     gx = random_uniform<float>(std::size_t(batch) * (G * H + pad), -2, 2);
     gh = random_uniform<float>(std::size_t(batch) * G * H, -2, 2);
     b_hh = random_uniform<float>(std::size_t(G) * H, -1, 1);
@@ -30,33 +32,41 @@ struct StepTensors {
     c_prev = random_uniform<float>(std::size_t(batch) * H, -1, 1);
     h.assign(std::size_t(batch) * (H + pad), 0);
     c.assign(std::size_t(batch) * H, 0);
-    saved.assign(std::size_t(batch) * 4 * H, 0);
+    saved.assign(std::size_t(batch) * cell.saved_blocks * H, 0);
+    c_normalized = random_uniform<float>(std::size_t(batch) * H, -2, 2);
     d_out = random_uniform<float>(std::size_t(batch) * (H + pad), -1, 1);
     dh_next = random_uniform<float>(std::size_t(batch) * H, -1, 1);
     dc = random_uniform<float>(std::size_t(batch) * H, -1, 1);
     dgx.assign(std::size_t(batch) * G * H, 0);
     dgh.assign(std::size_t(batch) * G * H, 0);
+    d_c_normalized.assign(std::size_t(batch) * H, 0);
   }
 
-  void forward(CellType cell) {
-    const bool lstm = cell == CellType::lstm;
-    const math::CellForward<float> step{gx.data(), std::size_t(G * H + pad), gh.data(), b_hh.data(),
-                                        h_prev.data(), std::size_t(H + pad), lstm ? c_prev.data() : nullptr,
-                                        h.data(), std::size_t(H + pad), lstm ? c.data() : nullptr, std::size_t(H),
-                                        cell == CellType::rnn ? nullptr : saved.data(), std::size_t(H)};
-    cell_forward_rows(cell, batch, step);
+  bool has_output_stage() const { return cell.row_stages.cell(); }
+
+  void forward() {
+    const bool has_c = cell.has_cell_state;
+    math::CellForward<float> step{gx.data(), std::size_t(G * H + pad), gh.data(), b_hh.data(),
+                                  h_prev.data(), std::size_t(H + pad), has_c ? c_prev.data() : nullptr,
+                                  h.data(), std::size_t(H + pad), has_c ? c.data() : nullptr, std::size_t(H),
+                                  cell.saved_blocks > 0 ? saved.data() : nullptr, std::size_t(H)};
+    step.c_normalized = c_normalized.data();
+    cell_forward_rows(cell.type, math::CellStage::gates, batch, step);
+    if (has_output_stage()) cell_forward_rows(cell.type, math::CellStage::output, batch, step);
   }
 
-  void backward(CellType cell) {
-    const bool lstm = cell == CellType::lstm, gru = cell == CellType::gru;
-    const math::CellBackward<float> step{cell == CellType::rnn ? nullptr : saved.data(),
+  void backward() {
+    const bool has_c = cell.has_cell_state;
+    const math::CellBackward<float> step{cell.saved_blocks > 0 ? saved.data() : nullptr,
                                          h_prev.data(), std::size_t(H + pad),
-                                         lstm ? c_prev.data() : nullptr, lstm ? c.data() : nullptr,
+                                         has_c ? c_prev.data() : nullptr, has_c ? c.data() : nullptr,
                                          h.data(), std::size_t(H + pad),
                                          d_out.data(), std::size_t(H + pad),
-                                         dh_next.data(), lstm ? dc.data() : nullptr,
-                                         dgx.data(), dgh.data(), gru ? dh_next.data() : nullptr, std::size_t(H)};
-    cell_backward_rows(cell, batch, step);
+                                         dh_next.data(), has_c ? dc.data() : nullptr,
+                                         dgx.data(), dgh.data(), cell.direct_path ? dh_next.data() : nullptr,
+                                         std::size_t(H), c_normalized.data(), d_c_normalized.data()};
+    if (has_output_stage()) cell_backward_rows(cell.type, math::CellStage::output, batch, step);
+    cell_backward_rows(cell.type, math::CellStage::gates, batch, step);
   }
 };
 
@@ -67,23 +77,23 @@ TEST_P(CellLoopThreads, TwoThreadsGiveOneThreadsBits) {
   set_cpu_threads(1);
   StepTensors one(GetParam());
   StepTensors two = one;
-  one.forward(GetParam());
-  one.backward(GetParam());
+  one.forward();
+  one.backward();
   set_cpu_threads(2);
-  two.forward(GetParam());
-  two.backward(GetParam());
+  two.forward();
+  two.backward();
   set_cpu_threads(before);
   for (const auto& [a, b, name] : {std::tuple{&one.h, &two.h, "h"}, std::tuple{&one.c, &two.c, "c"},
                                    std::tuple{&one.saved, &two.saved, "saved"}, std::tuple{&one.dgx, &two.dgx, "dgx"},
                                    std::tuple{&one.dgh, &two.dgh, "dgh"}, std::tuple{&one.dc, &two.dc, "dc"},
-                                   std::tuple{&one.dh_next, &two.dh_next, "dh_next"}})
+                                   std::tuple{&one.dh_next, &two.dh_next, "dh_next"},
+                                   std::tuple{&one.d_c_normalized, &two.d_c_normalized, "d_c_normalized"}})
     EXPECT_EQ(*a, *b) << name;
   // And every stream's output was written.
   for (int b = 0; b < StepTensors::batch; ++b) EXPECT_NE(one.h[b * (StepTensors::H + StepTensors::pad)], 0) << b;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, CellLoopThreads, ::testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Cells, CellLoopThreads, ::testing::ValuesIn(testing::every_cell()), testing::CellName{});
 
 }  // namespace
 }  // namespace genrnn::cpu

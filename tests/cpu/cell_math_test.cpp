@@ -6,7 +6,7 @@
 
 #include "cpu/cell_loops.hpp"
 #include "genrnn/version.hpp"
-#include "kernels/cell_math.cuh"
+#include "kernels/cells/cell_list.cuh"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn::math {

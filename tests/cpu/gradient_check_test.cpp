@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu/network.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
@@ -25,8 +26,9 @@ TEST_P(GradientCheck, BackwardMatchesFiniteDifferences) {
   network.parameters() = testing::random_uniform<double>(network.parameters().size(), -0.6, 0.6);
   const std::size_t state_size = static_cast<std::size_t>(c.layers) * batch * 5;
   const RecurrentState initial{batch, testing::random_uniform<float>(state_size, -0.5f, 0.5f),
-                               c.cell == CellType::lstm ? testing::random_uniform<float>(state_size, -0.5f, 0.5f)
-                                                        : std::vector<float>{}};
+                               describe_cell(c.cell).has_cell_state
+                                   ? testing::random_uniform<float>(state_size, -0.5f, 0.5f)
+                                   : std::vector<float>{}};
   const auto inputs = testing::random_ids(batch * seq_len, 7);
   const auto targets = testing::random_ids(batch * seq_len, 7);
   const math::DropoutMask dropout{c.dropout, 1234, 5};
@@ -54,11 +56,18 @@ TEST_P(GradientCheck, BackwardMatchesFiniteDifferences) {
   EXPECT_LT(testing::max_relative_error(analytic, numeric), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cells, GradientCheck,
-    ::testing::Values(GradientCase{CellType::lstm, 1, 0, 0}, GradientCase{CellType::lstm, 2, 3, 0.3f},
-                      GradientCase{CellType::gru, 1, 3, 0}, GradientCase{CellType::gru, 2, 0, 0.3f},
-                      GradientCase{CellType::rnn, 1, 0, 0}, GradientCase{CellType::rnn, 2, 3, 0.3f}));
+// Every cell, one layer and two with dropout; one-hot and embedded input take turns.
+std::vector<GradientCase> every_cells_cases() {
+  std::vector<GradientCase> cases;
+  for (CellType cell : testing::every_cell()) {
+    const bool odd = static_cast<int>(cell) % 2 == 1;
+    cases.push_back({cell, 1, odd ? 3 : 0, 0});
+    cases.push_back({cell, 2, odd ? 0 : 3, 0.3f});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, GradientCheck, ::testing::ValuesIn(every_cells_cases()));
 
 }  // namespace
 }  // namespace genrnn

@@ -6,6 +6,7 @@
 #include "core/safetensors.hpp"
 #include "cpu/network.hpp"
 #include "genrnn/model.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
@@ -58,10 +59,16 @@ TEST_P(PyTorchFixture, ForwardLossStateAndGradientsMatch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllCells, PyTorchFixture,
-    ::testing::Values("lstm_l1_e0", "lstm_l1_e5", "lstm_l2_e0", "lstm_l2_e5", "gru_l1_e0", "gru_l1_e5",
-                      "gru_l2_e0", "gru_l2_e5", "rnn_l1_e0", "rnn_l1_e5", "rnn_l2_e0", "rnn_l2_e5", "lesson"));
+// tools/make_fixtures.py's cases: every cell, 1 and 2 layers, one-hot and embedded; and the lesson.
+std::vector<std::string> fixture_names() {
+  std::vector<std::string> names;
+  for (CellType cell : testing::every_cell())
+    for (const char* shape : {"_l1_e0", "_l1_e5", "_l2_e0", "_l2_e5"}) names.push_back(to_string(cell) + shape);
+  names.push_back("lesson");
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCells, PyTorchFixture, ::testing::ValuesIn(fixture_names()));
 
 }  // namespace
 }  // namespace genrnn

@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "cpu/network.hpp"
 #include "genrnn/genrnn.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/exited_process.hpp"
 #include "tests/support/numeric.hpp"
 #include "tests/support/scratch_folder.hpp"
@@ -61,9 +62,13 @@ TrainOptions short_run(int seq_len, int batch, int64_t steps, float val_frac, co
   return options;
 }
 
-TEST(Training, ValidationLossFallsWellBelowUnigramEntropy) {
+// Every cell learns, and resumes from its checkpoint exactly.
+class TrainingCells : public ::testing::TestWithParam<CellType> {};
+INSTANTIATE_TEST_SUITE_P(Cells, TrainingCells, ::testing::ValuesIn(testing::every_cell()), testing::CellName{});
+
+TEST_P(TrainingCells, ValidationLossFallsWellBelowUnigramEntropy) {
   const std::string text = structured_text(40000, 1);
-  const Model model = small_model(text, CellType::lstm, 1, 3);
+  const Model model = small_model(text, GetParam(), 1, 3);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const testing::ScratchFolder scratch;
   TrainOptions options = short_run(32, 16, 200, 0.1f, scratch.file("model.safetensors"));
@@ -81,9 +86,9 @@ TEST(Training, ValidationLossFallsWellBelowUnigramEntropy) {
   EXPECT_TRUE(std::filesystem::exists(optimizer_state_path(options.out_path)));
 }
 
-TEST(Training, ResumeContinuesExactlyAsOneUninterruptedRun) {
+TEST_P(TrainingCells, ResumeContinuesExactlyAsOneUninterruptedRun) {
   const std::string text = structured_text(3000, 2);
-  const Model model = small_model(text, CellType::gru, 2, 4);
+  const Model model = small_model(text, GetParam(), 2, 4);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const testing::ScratchFolder scratch;
   // (2700 / 8 - 1) / 16 = 20 windows an epoch: the run crosses into a second epoch.
@@ -288,8 +293,7 @@ TEST_P(GeneratorStreams, WithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) 
 }
 
 // Every cell: GRU and RNN states have no c, which the batch's prefill must not touch.
-INSTANTIATE_TEST_SUITE_P(Cells, GeneratorStreams, ::testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
-                         [](const ::testing::TestParamInfo<CellType>& info) { return to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Cells, GeneratorStreams, ::testing::ValuesIn(testing::every_cell()), testing::CellName{});
 
 TEST(Generator, InitialStateIsUsedAndChecked) {
   const std::string text = structured_text(2000, 6);
@@ -311,19 +315,20 @@ TEST(Generator, InitialStateIsUsedAndChecked) {
 }
 
 TEST(Generator, StateAfterATextIsTheStateThatTextLeaves) {
-  for (CellType cell : {CellType::lstm, CellType::gru}) {
+  for (CellType cell : testing::every_cell()) {
     const std::string text = structured_text(2000, 7);
     const Model model = small_model(text, cell, 2, 9);
     Generator generator(model, Device::cpu);
     const RecurrentState after_the = generator.state_after("the ", UnknownPolicy::error);
     ASSERT_EQ(after_the.batch, 1);
     ASSERT_EQ(after_the.h.size(), 2u * 48);
-    EXPECT_EQ(after_the.c.size(), cell == CellType::lstm ? 2u * 48 : 0u);
-    // Read in two parts, the second from the first's state, the text leaves the same state.
+    EXPECT_EQ(after_the.c.size(), describe_cell(cell).has_cell_state ? 2u * 48 : 0u);
+    // Read in two parts, the second from the first's state, the text leaves the same state (to
+    // the products' rounding, which differs with their row count; a layer norm magnifies it).
     const RecurrentState after_th = generator.state_after("th", UnknownPolicy::error);
     const RecurrentState in_two = generator.state_after("e ", UnknownPolicy::error, &after_th);
-    EXPECT_LT(testing::max_relative_error(in_two.h, after_the.h), 1e-6);
-    EXPECT_LT(testing::max_relative_error(in_two.c, after_the.c), 1e-6);
+    EXPECT_LT(testing::max_relative_error(in_two.h, after_the.h), 1e-5);
+    EXPECT_LT(testing::max_relative_error(in_two.c, after_the.c), 1e-5);
     // And generation from it continues that text exactly.
     GenerateOptions options;
     options.length = 20;

@@ -1,23 +1,27 @@
-// The fused cell kernels (kernels/cell_ops.hpp) against the same cell equations evaluated on the
-// host, for every cell, on fresh random inputs whose rows sit inside wider buffers; and the
-// launchers' argument checks.
+// The fused cell kernels (kernels/cell_ops.hpp) against the CPU engine's cell loops
+// (src/cpu/cell_loops), for every cell and stage, on fresh random inputs whose rows sit inside
+// wider buffers; and the launchers' argument checks. Both run the cell's own bodies: this checks
+// the kernels' threads, indexing and strides (the bodies' equations are checked against PyTorch).
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/cell_table.hpp"
+#include "cpu/cell_loops.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/error.hpp"
-#include "kernels/cell_math.cuh"
 #include "kernels/block_reduce.cuh"
 #include "kernels/cell_ops.hpp"
-#include "kernels/cell_step.cuh"
 #include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
@@ -31,6 +35,7 @@ struct CellStep {
   int hidden;
 };
 
+using math::CellStage;
 using testing::DeviceArray;
 using testing::finish_launch;
 using testing::max_relative_error;
@@ -42,254 +47,198 @@ constexpr double kTolerance = 1e-5;
 // of kTime steps (row stride kTime * width): the step reads h_prev from slot 0 and gx and d_out
 // from slot 1, writes h into slot 1, and must leave slot 2 as it was.
 constexpr int kTime = 3, kPrevSlot = 0, kStepSlot = 1;
-// Blocks of `hidden` values per row of `saved`: LSTM i,f,g,o; GRU r,z,n,h_n.
-constexpr int kSavedBlocks = 4;
 // kernels/block_reduce.cuh launches at most kMaxBlocks blocks of 256 threads: this batch of 512 units
 // each makes the grid-stride loops take a second turn.
 constexpr int kPastOneGridTurnBatch = kernels::kMaxBlocks * kernels::kThreadsPerBlock / 512 + 5;
 
 constexpr cudaStream_t kStream = nullptr;  // the legacy default stream, which cudaMemcpy waits for
 
-int gate_count(CellType cell) {
-  ModelConfig config;
-  config.cell = cell;
-  return config.gate_count();
-}
-
-std::size_t at(int b, int slot, int width, int k) { return (std::size_t(b) * kTime + slot) * width + k; }
-
-std::size_t saved_at(int b, int block, int hidden, int j) {
-  return (std::size_t(b) * kSavedBlocks + block) * hidden + j;
-}
-
 std::vector<float> nans(std::size_t n) { return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN()); }
 
-// One step's inputs: fresh random numbers, the slot the step writes filled with NaN.
-struct StepInputs {
-  CellStep step;
-  int gates;
-  std::vector<float> gx_seq, gh, b_hh, h_seq, c_prev, d_out_seq, dh_next, dc;  // c_*, dc: LSTM only
+// One step's tensors, as host vectors: fresh random inputs, every output NaN (so an element a
+// kernel fails to write fails the comparison). Buffers a cell does not use are empty.
+struct StepTensors {
+  std::vector<float> gx_seq, gh, b_hh, h_seq, c_prev, c, saved, c_normalized;        // forward
+  std::vector<float> d_out_seq, dh_next, dc, dgx, dgh, dh_direct, d_c_normalized;  // backward
 };
 
-StepInputs random_step(const CellStep& step) {
-  const int G = gate_count(step.cell), H = step.hidden;
+StepTensors random_step(const CellStep& step) {
+  const CellDescription& cell = describe_cell(step.cell);
+  const int G = cell.gates, H = step.hidden;
   const std::size_t units = std::size_t(step.batch) * H;
-  const bool lstm = step.cell == CellType::lstm;
+  const bool has_c = cell.has_cell_state, output_stage = cell.row_stages.cell();
   // Pre-activations up to +-4.5 reach the gates' saturated ends without pinning them at 0 or 1.
-  StepInputs in{step,
-                G,
-                random_uniform<float>(units * kTime * G, -2.0f, 2.0f),
-                random_uniform<float>(units * G, -2.0f, 2.0f),
-                random_uniform<float>(std::size_t(G) * H, -0.5f, 0.5f),
-                random_uniform<float>(units * kTime, -1.0f, 1.0f),
-                lstm ? random_uniform<float>(units, -2.0f, 2.0f) : std::vector<float>{},
-                random_uniform<float>(units * kTime, -1.0f, 1.0f),
-                random_uniform<float>(units, -1.0f, 1.0f),
-                lstm ? random_uniform<float>(units, -1.0f, 1.0f) : std::vector<float>{}};
+  StepTensors in{random_uniform<float>(units * kTime * G, -2.0f, 2.0f),
+                 random_uniform<float>(units * G, -2.0f, 2.0f),
+                 random_uniform<float>(std::size_t(G) * H, -0.5f, 0.5f),
+                 random_uniform<float>(units * kTime, -1.0f, 1.0f),
+                 has_c ? random_uniform<float>(units, -2.0f, 2.0f) : std::vector<float>{},
+                 nans(has_c ? units : 0),
+                 nans(units * cell.saved_blocks),
+                 output_stage ? random_uniform<float>(units, -2.0f, 2.0f) : std::vector<float>{},
+                 random_uniform<float>(units * kTime, -1.0f, 1.0f),
+                 random_uniform<float>(units, -1.0f, 1.0f),
+                 has_c ? random_uniform<float>(units, -1.0f, 1.0f) : std::vector<float>{},
+                 nans(units * G),
+                 nans(units * G),
+                 nans(cell.direct_path ? units : 0),
+                 nans(output_stage ? units : 0)};
   for (int b = 0; b < step.batch; ++b)
-    for (int j = 0; j < H; ++j) in.h_seq[at(b, kStepSlot, H, j)] = std::numeric_limits<float>::quiet_NaN();
+    for (int j = 0; j < H; ++j) in.h_seq[(std::size_t(b) * kTime + kStepSlot) * H + j] = std::numeric_limits<float>::quiet_NaN();
   return in;
 }
 
-struct ForwardResult {
-  std::vector<float> h_seq, c, saved;  // c: LSTM only; saved: LSTM and GRU
+// The step's arguments over buffers that `at` gives (a vector's data on the host, or its copy
+// on the device): null for an empty one.
+template <class At>
+math::CellForward<float> forward_args(const CellStep& step, bool training, At&& at) {
+  const std::size_t H = step.hidden, G = describe_cell(step.cell).gates, stride = kTime * H;
+  math::CellForward<float> args{at(&StepTensors::gx_seq) + kStepSlot * G * H,
+                                kTime * G * H,
+                                at(&StepTensors::gh),
+                                at(&StepTensors::b_hh),
+                                at(&StepTensors::h_seq) + kPrevSlot * H,
+                                stride,
+                                at(&StepTensors::c_prev),
+                                at(&StepTensors::h_seq) + kStepSlot * H,
+                                stride,
+                                at(&StepTensors::c),
+                                H,
+                                training ? at(&StepTensors::saved) : nullptr,
+                                H};
+  args.c_normalized = at(&StepTensors::c_normalized);
+  return args;
+}
+
+template <class At>
+math::CellBackward<float> backward_args(const CellStep& step, At&& at) {
+  const std::size_t H = step.hidden, stride = kTime * H;
+  return {at(&StepTensors::saved),
+          at(&StepTensors::h_seq) + kPrevSlot * H,
+          stride,
+          at(&StepTensors::c_prev),
+          at(&StepTensors::c),
+          at(&StepTensors::h_seq) + kStepSlot * H,
+          stride,
+          at(&StepTensors::d_out_seq) + kStepSlot * H,
+          stride,
+          at(&StepTensors::dh_next),
+          at(&StepTensors::dc),
+          at(&StepTensors::dgx),
+          at(&StepTensors::dgh),
+          at(&StepTensors::dh_direct),
+          H,
+          at(&StepTensors::c_normalized),
+          at(&StepTensors::d_c_normalized)};
+}
+
+// Every stage of the cell in order: forward, then backward from the forward's results.
+std::vector<CellStage> stages(const CellStep& step) {
+  if (describe_cell(step.cell).row_stages.cell()) return {CellStage::gates, CellStage::output};
+  return {CellStage::gates};
+}
+
+// The step on the host, by the CPU engine's loops.
+struct HostStep {
+  HostStep(const CellStep& shape, StepTensors tensors) : step(shape), t(std::move(tensors)) {}
+  float* at(std::vector<float> StepTensors::*member) {
+    std::vector<float>& buffer = t.*member;
+    return buffer.empty() ? nullptr : buffer.data();
+  }
+  void forward(bool training) {
+    const auto args = forward_args(step, training, [&](auto member) { return at(member); });
+    for (CellStage stage : stages(step)) cpu::cell_forward_rows(step.cell, stage, step.batch, args);
+  }
+  void backward() {
+    const auto args = backward_args(step, [&](auto member) { return at(member); });
+    const auto order = stages(step);
+    for (auto stage = order.rbegin(); stage != order.rend(); ++stage)
+      cpu::cell_backward_rows(step.cell, *stage, step.batch, args);
+  }
+  CellStep step;
+  StepTensors t;
 };
 
-// What the CPU engine's run_cells computes for one step, with gh lacking b_hh as the kernels take it.
-ForwardResult host_forward(const StepInputs& in) {
-  const int G = in.gates, H = in.step.hidden;
-  const std::size_t units = std::size_t(in.step.batch) * H;
-  ForwardResult out{in.h_seq, std::vector<float>(in.c_prev.size()),
-                    std::vector<float>(in.step.cell == CellType::rnn ? 0 : units * kSavedBlocks)};
-  for (int b = 0; b < in.step.batch; ++b)
-    for (int j = 0; j < H; ++j) {
-      const std::size_t unit = std::size_t(b) * H + j;
-      const auto x = [&](int gate) { return in.gx_seq[at(b, kStepSlot, G * H, gate * H + j)]; };
-      const auto r = [&](int gate) { return in.gh[std::size_t(b) * G * H + gate * H + j] + in.b_hh[gate * H + j]; };
-      float& h = out.h_seq[at(b, kStepSlot, H, j)];
-      const auto save = [&](float s0, float s1, float s2, float s3) {
-        out.saved[saved_at(b, 0, H, j)] = s0, out.saved[saved_at(b, 1, H, j)] = s1;
-        out.saved[saved_at(b, 2, H, j)] = s2, out.saved[saved_at(b, 3, H, j)] = s3;
-      };
-      switch (in.step.cell) {
-        case CellType::lstm: {
-          const auto a = math::lstm_gates(x(0) + r(0), x(1) + r(1), x(2) + r(2), x(3) + r(3));
-          out.c[unit] = math::lstm_cell(a, in.c_prev[unit]);
-          h = math::lstm_hidden(a, out.c[unit]);
-          save(a.i, a.f, a.g, a.o);
-          break;
-        }
-        case CellType::gru: {
-          const auto a = math::gru_gates(x(0), x(1), x(2), r(0), r(1), r(2));
-          h = math::gru_hidden(a, in.h_seq[at(b, kPrevSlot, H, j)]);
-          save(a.r, a.z, a.n, a.h_n);
-          break;
-        }
-        case CellType::rnn:
-          h = math::rnn_hidden(x(0) + r(0));
-          break;
-      }
-    }
-  return out;
-}
-
-struct BackwardResult {
-  std::vector<float> dgx, dgh, dc, dh_direct;  // dc: LSTM only; dh_direct: GRU only
-};
-
-// What the CPU engine's backward_cells computes for one step, from the forward's results.
-BackwardResult host_backward(const StepInputs& in, const ForwardResult& forward) {
-  const int G = in.gates, H = in.step.hidden;
-  const std::size_t units = std::size_t(in.step.batch) * H;
-  BackwardResult out{std::vector<float>(units * G), std::vector<float>(units * G), in.dc,
-                     std::vector<float>(in.step.cell == CellType::gru ? units : 0)};
-  for (int b = 0; b < in.step.batch; ++b)
-    for (int j = 0; j < H; ++j) {
-      const std::size_t unit = std::size_t(b) * H + j;
-      const float dh = in.d_out_seq[at(b, kStepSlot, H, j)] + in.dh_next[unit];
-      const auto saved = [&](int block) { return forward.saved[saved_at(b, block, H, j)]; };
-      float* dgx = out.dgx.data() + std::size_t(b) * G * H + j;
-      float* dgh = out.dgh.data() + std::size_t(b) * G * H + j;
-      switch (in.step.cell) {
-        case CellType::lstm: {
-          const math::LstmGates<float> a{saved(0), saved(1), saved(2), saved(3)};
-          const auto g = math::lstm_backward(a, in.c_prev[unit], forward.c[unit], dh, in.dc[unit]);
-          dgx[0] = dgh[0] = g.pre_i;
-          dgx[H] = dgh[H] = g.pre_f;
-          dgx[2 * H] = dgh[2 * H] = g.pre_g;
-          dgx[3 * H] = dgh[3 * H] = g.pre_o;
-          out.dc[unit] = g.c_prev;
-          break;
-        }
-        case CellType::gru: {
-          const math::GruGates<float> a{saved(0), saved(1), saved(2), saved(3)};
-          const auto g = math::gru_backward(a, in.h_seq[at(b, kPrevSlot, H, j)], dh);
-          dgx[0] = g.x_r, dgx[H] = g.x_z, dgx[2 * H] = g.x_n;
-          dgh[0] = g.h_r, dgh[H] = g.h_z, dgh[2 * H] = g.h_n;
-          out.dh_direct[unit] = g.h_prev;
-          break;
-        }
-        case CellType::rnn:
-          dgx[0] = dgh[0] = math::rnn_backward(forward.h_seq[at(b, kStepSlot, H, j)], dh);
-          break;
-      }
-    }
-  return out;
-}
-
-// Row `index` of stream 0 in a [batch][kTime][width] device buffer.
-float* slot(const DeviceArray<float>& buffer, int index, int width) {
-  return buffer.get() + std::size_t(index) * width;
-}
-
-// A step's buffers on the device; every output starts as NaN, so an element a kernel fails to
-// write fails the comparison.
+// The same step on the device, by the fused kernels.
 struct DeviceStep {
-  explicit DeviceStep(const StepInputs& in)
-      : step(in.step),
-        gates(in.gates),
-        gx_seq(in.gx_seq),
-        gh(in.gh),
-        b_hh(in.b_hh),
-        h_seq(in.h_seq),
-        c_prev(in.c_prev),
-        c(nans(in.c_prev.size())),
-        saved(nans(in.step.cell == CellType::rnn ? 0 : std::size_t(in.step.batch) * in.step.hidden * kSavedBlocks)),
-        d_out_seq(in.d_out_seq),
-        dh_next(in.dh_next),
-        dc(in.dc),
-        dgx(nans(in.gh.size())),
-        dgh(nans(in.gh.size())),
-        dh_direct(nans(in.step.cell == CellType::gru ? in.dh_next.size() : 0)) {}
-
+  DeviceStep(const CellStep& shape, const StepTensors& tensors) : step(shape) {
+    for (auto member : members()) arrays.push_back(std::make_unique<DeviceArray<float>>(tensors.*member));
+  }
+  static std::vector<std::vector<float> StepTensors::*> members() {
+    return {&StepTensors::gx_seq,    &StepTensors::gh,        &StepTensors::b_hh,  &StepTensors::h_seq,
+            &StepTensors::c_prev,    &StepTensors::c,         &StepTensors::saved, &StepTensors::c_normalized,
+            &StepTensors::d_out_seq, &StepTensors::dh_next,   &StepTensors::dc,    &StepTensors::dgx,
+            &StepTensors::dgh,       &StepTensors::dh_direct, &StepTensors::d_c_normalized};
+  }
+  const DeviceArray<float>& array(std::vector<float> StepTensors::*member) const {
+    const auto all = members();
+    return *arrays[std::find(all.begin(), all.end(), member) - all.begin()];
+  }
+  float* at(std::vector<float> StepTensors::*member) const {
+    const DeviceArray<float>& buffer = array(member);
+    return buffer.size() == 0 ? nullptr : buffer.get();
+  }
   void forward(bool training) const {
-    const std::size_t H = step.hidden, stride = kTime * H;
-    const math::CellForward<float> args{slot(gx_seq, kStepSlot, gates * H),
-                                        kTime * gates * H,
-                                        gh.get(),
-                                        b_hh.get(),
-                                        slot(h_seq, kPrevSlot, H),
-                                        stride,
-                                        c_prev.get(),
-                                        slot(h_seq, kStepSlot, H),
-                                        stride,
-                                        c.get(),
-                                        H,
-                                        training ? saved.get() : nullptr,
-                                        H};
-    kernels::cell_forward(step.cell, step.batch, args, kStream);
+    const auto args = forward_args(step, training, [&](auto member) { return at(member); });
+    for (CellStage stage : stages(step)) kernels::cell_forward(step.cell, stage, step.batch, args, kStream);
     finish_launch();
   }
   void backward() const {
-    const std::size_t H = step.hidden, stride = kTime * H;
-    const math::CellBackward<float> args{saved.get(),
-                                         slot(h_seq, kPrevSlot, H),
-                                         stride,
-                                         c_prev.get(),
-                                         c.get(),
-                                         slot(h_seq, kStepSlot, H),
-                                         stride,
-                                         slot(d_out_seq, kStepSlot, H),
-                                         stride,
-                                         dh_next.get(),
-                                         dc.get(),
-                                         dgx.get(),
-                                         dgh.get(),
-                                         dh_direct.get(),
-                                         H};
-    kernels::cell_backward(step.cell, step.batch, args, kStream);
+    const auto args = backward_args(step, [&](auto member) { return at(member); });
+    const auto order = stages(step);
+    for (auto stage = order.rbegin(); stage != order.rend(); ++stage)
+      kernels::cell_backward(step.cell, *stage, step.batch, args, kStream);
     finish_launch();
   }
-  ForwardResult forward_result() const { return {h_seq.download(), c.download(), saved.download()}; }
+  std::vector<float> download(std::vector<float> StepTensors::*member) const { return array(member).download(); }
 
   CellStep step;
-  int gates;
-  DeviceArray<float> gx_seq, gh, b_hh, h_seq, c_prev, c, saved, d_out_seq, dh_next, dc, dgx, dgh, dh_direct;
+  std::vector<std::unique_ptr<DeviceArray<float>>> arrays;
 };
 
 class CellKernelsGpu : public ::testing::TestWithParam<CellStep> {};
 
-TEST_P(CellKernelsGpu, ForwardMatchesTheHostMath) {
+TEST_P(CellKernelsGpu, ForwardMatchesTheCpuLoops) {
   GENRNN_REQUIRE_GPU();
-  const StepInputs in = random_step(GetParam());
-  const ForwardResult expected = host_forward(in);
-  const DeviceStep device(in);
+  const StepTensors in = random_step(GetParam());
+  HostStep host(GetParam(), in);
+  host.forward(/*training=*/true);
+  const DeviceStep device(GetParam(), in);
   device.forward(/*training=*/true);
-  const ForwardResult actual = device.forward_result();
   // The whole [batch][kTime][H] buffer: slots 0 and 2 must come back unchanged.
-  EXPECT_LT(max_relative_error(actual.h_seq, expected.h_seq), kTolerance);
-  EXPECT_LT(max_relative_error(actual.c, expected.c), kTolerance);
-  EXPECT_LT(max_relative_error(actual.saved, expected.saved), kTolerance);
+  for (auto [member, name] : {std::pair{&StepTensors::h_seq, "h"}, {&StepTensors::c, "c"}, {&StepTensors::saved, "saved"}})
+    EXPECT_LT(max_relative_error(device.download(member), host.t.*member), kTolerance) << name;
 }
 
 TEST_P(CellKernelsGpu, InferenceWritesTheSameStateAsTraining) {
   GENRNN_REQUIRE_GPU();
-  const StepInputs in = random_step(GetParam());
-  const DeviceStep training(in), inference(in);
+  const StepTensors in = random_step(GetParam());
+  const DeviceStep training(GetParam(), in), inference(GetParam(), in);
   training.forward(/*training=*/true);
   inference.forward(/*training=*/false);
   // Same kernel, same inputs: the same bits, whether or not the gates are saved.
-  EXPECT_EQ(max_relative_error(inference.h_seq.download(), training.h_seq.download()), 0.0);
-  EXPECT_EQ(max_relative_error(inference.c.download(), training.c.download()), 0.0);
+  for (auto member : {&StepTensors::h_seq, &StepTensors::c})
+    EXPECT_EQ(max_relative_error(inference.download(member), training.download(member)), 0.0);
 }
 
-TEST_P(CellKernelsGpu, BackwardMatchesTheHostMath) {
+TEST_P(CellKernelsGpu, BackwardMatchesTheCpuLoops) {
   GENRNN_REQUIRE_GPU();
-  const StepInputs in = random_step(GetParam());
-  const DeviceStep device(in);
+  const DeviceStep device(GetParam(), random_step(GetParam()));
   device.forward(/*training=*/true);
   // The host's backward starts from the device's forward results: both sides see the same bits.
-  const BackwardResult expected = host_backward(in, device.forward_result());
+  StepTensors forward_done;
+  for (auto member : DeviceStep::members()) forward_done.*member = device.download(member);
+  HostStep host(GetParam(), forward_done);
+  host.backward();
   device.backward();
-  EXPECT_LT(max_relative_error(device.dgx.download(), expected.dgx), kTolerance);
-  EXPECT_LT(max_relative_error(device.dgh.download(), expected.dgh), kTolerance);
-  EXPECT_LT(max_relative_error(device.dc.download(), expected.dc), kTolerance);
-  EXPECT_LT(max_relative_error(device.dh_direct.download(), expected.dh_direct), kTolerance);
+  for (auto [member, name] : {std::pair{&StepTensors::dgx, "dgx"}, {&StepTensors::dgh, "dgh"}, {&StepTensors::dc, "dc"},
+                              {&StepTensors::dh_direct, "dh_direct"}, {&StepTensors::d_c_normalized, "d_c_normalized"}})
+    EXPECT_LT(max_relative_error(device.download(member), host.t.*member), kTolerance) << name;
 }
 
 std::vector<CellStep> every_cell_and_shape() {
   std::vector<CellStep> steps;
-  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
+  for (CellType cell : testing::every_cell())
     for (const auto& [batch, hidden] : {std::pair{5, 33}, {64, 512}, {kPastOneGridTurnBatch, 512}})
       steps.push_back({cell, batch, hidden});
   return steps;
@@ -306,16 +255,18 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
   GENRNN_REQUIRE_GPU();
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
-    for (const auto& [batch, hidden] : {std::pair{0, 33}, {5, 0}}) {
-      const std::size_t H = hidden, G = gate_count(cell);
-      kernels::cell_forward(cell, batch, {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr,
-                                          H, nullptr, H},
-                            kStream);
-      kernels::cell_backward(cell, batch, {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr,
-                                           nullptr, nullptr, nullptr, nullptr, H},
-                             kStream);
-    }
+  for (CellType cell : testing::every_cell())
+    for (const auto& [batch, hidden] : {std::pair{0, 33}, {5, 0}})
+      for (CellStage stage : stages({cell, batch, hidden})) {
+        const std::size_t H = hidden, G = describe_cell(cell).gates;
+        kernels::cell_forward(cell, stage, batch,
+                              {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr, H, nullptr, H},
+                              kStream);
+        kernels::cell_backward(cell, stage, batch,
+                               {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr, nullptr, nullptr,
+                                nullptr, nullptr, H},
+                               kStream);
+      }
   // A launch of zero blocks would have left cudaErrorInvalidConfiguration here.
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
@@ -324,6 +275,7 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
 // host address: each check throws before any launch, so no kernel ever sees it.
 struct LauncherArgs {
   CellStep step{CellType::lstm, 5, 33};
+  CellStage stage = CellStage::gates;
   std::size_t gx_stride = 4 * 33, h_prev_stride = 33, h_stride = 33, c_stride = 33, d_out_stride = 33;
   float* c = buffer();  // the LSTM's c_prev, c and dc
   float* saved = buffer();
@@ -335,14 +287,14 @@ struct LauncherArgs {
   }
   void forward() const {
     const std::size_t H = step.hidden;
-    kernels::cell_forward(step.cell, step.batch,
+    kernels::cell_forward(step.cell, stage, step.batch,
                           {buffer(), gx_stride, buffer(), buffer(), buffer(), h_prev_stride, c, buffer(), h_stride, c,
                            c_stride, saved, H},
                           kStream);
   }
   void backward() const {
     const std::size_t H = step.hidden;
-    kernels::cell_backward(step.cell, step.batch,
+    kernels::cell_backward(step.cell, stage, step.batch,
                            {saved, buffer(), h_prev_stride, c, c, buffer(), h_stride, buffer(), d_out_stride, buffer(),
                             c, buffer(), buffer(), dh_direct, H},
                            kStream);
@@ -374,6 +326,10 @@ TEST(CellKernelsArguments, BadArgumentsThrowBeforeAnyLaunch) {
   args.step.cell = static_cast<CellType>(7);
   expect_error(args, true, "unknown cell type 7");
   expect_error(args, false, "unknown cell type 7");
+  args = {};
+  args.stage = CellStage::output;  // the LSTM computes h' in its gates stage
+  expect_error(args, true, "kernels::cell_forward: the lstm cell has no output stage");
+  expect_error(args, false, "kernels::cell_backward: the lstm cell has no output stage");
 
   // Strides shorter than their rows: the rows of consecutive streams would overlap.
   args = {};

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "kernels/cell_math.cuh"
+#include "kernels/cells/cell_list.cuh"
 #include "kernels/launch.cuh"
 #include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"

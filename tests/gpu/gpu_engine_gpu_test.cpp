@@ -13,6 +13,7 @@
 #include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 #include "tests/support/scratch_folder.hpp"
 
@@ -34,7 +35,7 @@ std::string case_name(const ::testing::TestParamInfo<EngineCase>& info) {
 RecurrentState random_state(const ModelConfig& config, int batch) {
   const std::size_t n = static_cast<std::size_t>(config.num_layers) * batch * config.hidden_size;
   return {batch, testing::random_uniform<float>(n, -0.5f, 0.5f),
-          config.cell == CellType::lstm ? testing::random_uniform<float>(n, -0.5f, 0.5f) : std::vector<float>{}};
+          has_cell_state(config) ? testing::random_uniform<float>(n, -0.5f, 0.5f) : std::vector<float>{}};
 }
 
 // The CPU engine and a GPU engine in one role, with the same random weights and the same
@@ -311,17 +312,24 @@ TEST_P(GpuEngineVsCpu, DecodeMemoryDoesNotGrowWithTheGeneratedLength) {
   EXPECT_EQ(decode(testing::sized(5000, 500)), after_short);  // 500: still some 30 chunks of ids
 }
 
-// Every cell with 1 and 2 layers, one-hot and embedded input; and LSTM 3 x one-hot: on cudnn,
-// the driver's first layer and two cuDNN layers after it.
-std::vector<EngineCase> every_engine_and_cell() {
+// Every registered GPU engine with every cell it runs: a new engine or cell is tested by being
+// registered or listed.
+template <class Shapes>
+std::vector<EngineCase> every_gpu_engine_and_cell(Shapes shapes) {
   std::vector<EngineCase> cases;
-  for (const char* engine : {"cudnn", "fused"}) {
-    for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
-      for (int layers : {1, 2})
-        for (int embedding : {0, 5}) cases.push_back({engine, cell, layers, embedding});
-    cases.push_back({engine, CellType::lstm, 3, 0});
-  }
+  for (const EngineEntry& engine : engine_registry())
+    if (engine.on_gpu)
+      for (CellType cell : engine.cells)
+        for (const auto& [layers, embedding] : shapes(cell)) cases.push_back({engine.name, cell, layers, embedding});
   return cases;
+}
+
+// 1 and 2 layers, one-hot and embedded input; and 3 x one-hot: on cudnn, the driver's first
+// layer and two cuDNN layers after it.
+std::vector<EngineCase> every_engine_and_cell() {
+  return every_gpu_engine_and_cell([](CellType) {
+    return std::vector<std::pair<int, int>>{{1, 0}, {1, 5}, {2, 0}, {2, 5}, {3, 0}};
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(EnginesAndCells, GpuEngineVsCpu, ::testing::ValuesIn(every_engine_and_cell()), case_name);
@@ -344,13 +352,12 @@ TEST_P(GpuEngineLargeShapes, GradientsAndLogitsMatchTheCpu) {
   EXPECT_LT(testing::max_relative_error(gpu_logits, cpu_logits), 1e-4);
 }
 
+// One shape per cell, the cells taking turns: 2 x one-hot, 2 x embedded, 1 x embedded.
 std::vector<EngineCase> large_cases() {
-  std::vector<EngineCase> cases;
-  for (const char* engine : {"cudnn", "fused"})
-    for (const EngineCase& c : {EngineCase{"", CellType::lstm, 2, 0}, EngineCase{"", CellType::gru, 2, 48},
-                                EngineCase{"", CellType::rnn, 1, 48}})
-      cases.push_back({engine, c.cell, c.layers, c.embedding});
-  return cases;
+  return every_gpu_engine_and_cell([](CellType cell) {
+    const std::pair<int, int> shapes[] = {{2, 0}, {2, 48}, {1, 48}};
+    return std::vector<std::pair<int, int>>{shapes[static_cast<int>(cell) % 3]};
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, GpuEngineLargeShapes, ::testing::ValuesIn(large_cases()), case_name);
@@ -377,10 +384,11 @@ TEST(GpuEngine, TrainingWithPhiloxDropoutMatchesTheCpusMasks) {
   };
   // The fused engine draws the CPU's masks between all its layers; the cudnn engine after a
   // one-hot first layer, and with 2 layers cuDNN's one layer drops nothing: all the CPU's masks.
-  for (CellType cell : {CellType::lstm, CellType::gru, CellType::rnn})
+  for (CellType cell : testing::every_cell())
     for (const Case& c : {Case{"fused", 3, 0}, Case{"fused", 3, 5}, Case{"cudnn", 2, 0}}) {
       SCOPED_TRACE(std::string(c.engine) + " " + to_string(cell) + " embedding " + std::to_string(c.embedding));
       if (std::string(c.engine) == "cudnn" && testing::on_host_executor()) continue;  // cuDNN is not emulated there
+      if (describe_cell(cell).cudnn_mode == math::kNoCudnnMode && std::string(c.engine) == "cudnn") continue;
       const ModelConfig config{cell, c.layers, 8, c.embedding, 11, TokenizerKind::character};
       auto engines = trainers(c.engine, config, 4);
       TrainStepOptions options;
