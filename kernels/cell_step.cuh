@@ -101,7 +101,7 @@ struct RowStages {
 constexpr int kNoCudnnMode = -1, kCudnnRnnTanh = 1, kCudnnLstm = 2, kCudnnGru = 3;
 
 // What a cell that says nothing else is: PyTorch's four tensors, no c state, no direct path,
-// no row stages, no cuDNN mode. A cell type derives from it and declares `type`, `name`,
+// no row stages, no cuDNN mode. A cell type derives from it and declares `name`,
 // `pytorch_module`, `gate_order`, `gates`, `saved_blocks` (H-wide blocks per stream that a
 // training step keeps for backward), what differs from here, and its bodies: `forward` and
 // `backward` for one unit, and with a cell row stage `output` and `output_backward`.

@@ -5,7 +5,8 @@
 
 namespace genrnn {
 
-// The cells, in the order of kernels/cells/cell_list.cuh (each described by its file there).
+// The cells by their positions in kernels/cells/cell_list.cuh (each described by its file there);
+// parse_cell names every cell, including any listed there without a name here.
 enum class CellType { lstm, gru, rnn, lnlstm };
 enum class TokenizerKind { character, word };
 

@@ -1,8 +1,10 @@
 #pragma once
 // The one list of cells. Everything that runs or describes cells (the cell table, the CPU loops,
 // the fused and persistent kernels, the tests' cell lists) expands this list: a new cell is its
-// file in this folder, its CellType value (include/genrnn/config.hpp) and its place here.
+// file in this folder and its place here. Its CellType is its position; include/genrnn/config.hpp
+// names the positions of the cells the public API names.
 #include <string>
+#include <type_traits>
 
 #include "genrnn/error.hpp"
 #include "kernels/cells/gru.cuh"
@@ -17,17 +19,20 @@ struct CellList {
   static constexpr int size = sizeof...(List);
 };
 
-// In CellType's order: a cell's position is its CellType value.
 using Cells = CellList<Lstm, Gru, Rnn, LnLstm>;
 
-template <class... List>
-constexpr bool in_cell_type_order(CellList<List...>) {
-  int position = 0;
-  bool ordered = true;
-  ((ordered = ordered && static_cast<int>(List::type) == position++), ...);
-  return ordered;
+// A cell's CellType: its position in the list.
+template <class Cell, class... List>
+constexpr CellType position_in(CellList<List...>) {
+  int position = 0, found = -1;
+  ((std::is_same_v<Cell, List> ? found = position : ++position), ...);
+  return static_cast<CellType>(found);
 }
-static_assert(in_cell_type_order(Cells{}), "Cells must list the cells in CellType's order");
+template <class Cell>
+constexpr CellType cell_type = position_in<Cell>(Cells{});
+static_assert(cell_type<Lstm> == CellType::lstm && cell_type<Gru> == CellType::gru && cell_type<Rnn> == CellType::rnn &&
+                  cell_type<LnLstm> == CellType::lnlstm,
+              "CellType names the cells at their positions in Cells");
 
 // A cell with an output body, run after its cell row stage.
 template <class Cell>
@@ -69,7 +74,7 @@ template <class Body>
 void with_cell(CellType cell, Body&& body) {
   bool found = false;
   for_each_cell([&](auto kind) {
-    if (decltype(kind)::type != cell) return;
+    if (cell_type<decltype(kind)> != cell) return;
     found = true;
     body(kind);
   });

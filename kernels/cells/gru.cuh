@@ -37,7 +37,6 @@ GENRNN_HD GruGrads<T> gru_backward(const GruGates<T>& a, T h_prev, T dh) {
 }
 
 struct Gru : CellDefaults {
-  static constexpr CellType type = CellType::gru;
   static constexpr const char* name = "gru";
   static constexpr const char* pytorch_module = "nn.GRU";
   static constexpr const char* gate_order = "r,z,n";

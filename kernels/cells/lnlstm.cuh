@@ -9,7 +9,6 @@
 namespace genrnn::math {
 
 struct LnLstm : CellDefaults {
-  static constexpr CellType type = CellType::lnlstm;
   static constexpr const char* name = "lnlstm";
   static constexpr const char* pytorch_module = "LayerNormLSTM (tools/genrnn_model.py)";
   static constexpr const char* gate_order = "i,f,g,o";

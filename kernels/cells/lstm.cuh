@@ -48,7 +48,6 @@ GENRNN_HD LstmGates<Real> lstm_gates(const CellForward<Real>& a, size_t b, size_
 }
 
 struct Lstm : CellDefaults {
-  static constexpr CellType type = CellType::lstm;
   static constexpr const char* name = "lstm";
   static constexpr const char* pytorch_module = "nn.LSTM";
   static constexpr const char* gate_order = "i,f,g,o";

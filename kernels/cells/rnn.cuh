@@ -15,7 +15,6 @@ GENRNN_HD T rnn_backward(T h, T dh) {
 }
 
 struct Rnn : CellDefaults {
-  static constexpr CellType type = CellType::rnn;
   static constexpr const char* name = "rnn";
   static constexpr const char* pytorch_module = "nn.RNN (tanh)";
   static constexpr const char* gate_order = "one block";

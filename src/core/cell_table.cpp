@@ -10,7 +10,7 @@ const std::vector<CellDescription>& cell_table() {
     std::vector<CellDescription> cells;
     math::for_each_cell([&](auto kind) {
       using Cell = decltype(kind);
-      cells.push_back({Cell::type, Cell::name, Cell::pytorch_module, Cell::gate_order, Cell::gates,
+      cells.push_back({math::cell_type<Cell>, Cell::name, Cell::pytorch_module, Cell::gate_order, Cell::gates,
                        Cell::saved_blocks, Cell::has_cell_state, Cell::direct_path,
                        std::vector<math::LayerTensor>(Cell::tensors.begin(), Cell::tensors.end()), Cell::row_stages,
                        Cell::cudnn_mode});
