@@ -19,6 +19,7 @@ using testing::random_uniform;
 // gx and h are wider than they need be, as the layer driver's can be.
 struct StepTensors {
   static constexpr int batch = 32, H = 256, pad = 8;
+  static constexpr float kUnwritten = -7;  // no cell's h' reaches it
   const CellDescription& cell;
   int G;
   std::vector<float> gx, gh, b_hh, h_prev, c_prev, h, c, saved, c_normalized;  // forward
@@ -30,7 +31,7 @@ struct StepTensors {
     b_hh = random_uniform<float>(std::size_t(G) * H, -1, 1);
     h_prev = random_uniform<float>(std::size_t(batch) * (H + pad), -1, 1);
     c_prev = random_uniform<float>(std::size_t(batch) * H, -1, 1);
-    h.assign(std::size_t(batch) * (H + pad), 0);
+    h.assign(std::size_t(batch) * (H + pad), kUnwritten);
     c.assign(std::size_t(batch) * H, 0);
     saved.assign(std::size_t(batch) * cell.saved_blocks * H, 0);
     c_normalized = random_uniform<float>(std::size_t(batch) * H, -2, 2);
@@ -90,7 +91,8 @@ TEST_P(CellLoopThreads, TwoThreadsGiveOneThreadsBits) {
                                    std::tuple{&one.d_c_normalized, &two.d_c_normalized, "d_c_normalized"}})
     EXPECT_EQ(*a, *b) << name;
   // And every stream's output was written.
-  for (int b = 0; b < StepTensors::batch; ++b) EXPECT_NE(one.h[b * (StepTensors::H + StepTensors::pad)], 0) << b;
+  for (int b = 0; b < StepTensors::batch; ++b)
+    EXPECT_NE(one.h[b * (StepTensors::H + StepTensors::pad)], StepTensors::kUnwritten) << b;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, CellLoopThreads, ::testing::ValuesIn(testing::every_cell()), testing::CellName{});
