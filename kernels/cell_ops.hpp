@@ -2,8 +2,9 @@
 // Host launchers of the fused recurrent-cell kernels (cell_kernels.cu): one layer, one time
 // step, all streams, one stage of the cell (kernels/cell_step.cuh's CellStage); every gate
 // nonlinearity and the state update in one pass. One thread runs the cell's body
-// (kernels/cells/) for one (stream, unit), the very body the CPU engine loops over. Device pointers, queued on `stream`, no
-// synchronization. The argument structs document every pointer's shape and stride.
+// (kernels/cells/) for one (stream, unit), the very body the CPU engine loops over. Device
+// pointers, queued on `stream`, no synchronization. The argument structs document every
+// pointer's shape and stride.
 #include <cuda_runtime_api.h>
 
 #include "genrnn/config.hpp"

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <string>
 
-#include "genrnn/sampling.hpp"
 #include "kernels/block_reduce.cuh"
 #include "kernels/cells/cell_list.cuh"
 #include "kernels/launch.cuh"
@@ -105,7 +104,7 @@ __device__ void stage(float* to, const float* from, std::size_t count) {
 template <class Cell>
 __global__ void __launch_bounds__(kMaxThreads)
     persistent_decode_steps(PersistentModel model, PersistentShape shape, PersistentStep step,
-                            SamplingParams sampling) {
+                            SamplingOptions sampling) {
   GENRNN_DYNAMIC_SHARED(float, owned);
   sampling::Shared& sampler = sampler_shared();
   const cooperative_groups::grid_group grid = cooperative_groups::this_grid();
@@ -250,21 +249,23 @@ void with_kernel(CellType cell, Body&& body) {
 
 }  // namespace
 
-PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batch, int multiprocessors,
-                                 std::size_t shared_per_block, std::string& why) {
-  PersistentShape shape;
+std::string persistent_model_limits(CellType cell, int layers) {
   const char* normalised = nullptr;  // the name of a cell with row stages
   math::with_cell(cell, [&](auto kind) {
     if (math::has_row_stages<decltype(kind)>) normalised = decltype(kind)::name;
   });
-  if (normalised) {
-    why = std::string("the ") + normalised + " cell's layer normalisations (over whole rows) are not in its kernel";
-    return shape;
-  }
-  if (layers > kPersistentMaxLayers) {
-    why = "it runs up to " + std::to_string(kPersistentMaxLayers) + " layers, not " + std::to_string(layers);
-    return shape;
-  }
+  if (normalised)
+    return std::string("the ") + normalised + " cell's layer normalisations (over whole rows) are not in its kernel";
+  if (layers > kPersistentMaxLayers)
+    return "it runs up to " + std::to_string(kPersistentMaxLayers) + " layers, not " + std::to_string(layers);
+  return "";
+}
+
+PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batch, int multiprocessors,
+                                 std::size_t shared_per_block, std::string& why) {
+  PersistentShape shape;
+  why = persistent_model_limits(cell, layers);
+  if (!why.empty()) return shape;
   with_kernel(cell, [&](auto kernel, const char* name, int gates) {
     const void* function = reinterpret_cast<const void*>(kernel);
     cudaFuncAttributes attributes{};
@@ -303,9 +304,8 @@ PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batc
 }
 
 bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
-                       const PersistentStep& step, const SamplingParams& sampling, cudaStream_t stream) {
+                       const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream) {
   require_non_negative("persistent_decode", {step.batch, step.positions, step.first_position});
-  SamplingOptions{sampling.temperature, sampling.top_k, sampling.top_p}.validate();
   if (shape.blocks < 1 || shape.stream_tile < 1 || shape.stream_tile > kStreamTile || model.layers < 1 ||
       model.layers > kPersistentMaxLayers)
     throw Error("kernels::persistent_decode: no shape for this model (persistent_shape)");

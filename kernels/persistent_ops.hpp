@@ -37,6 +37,10 @@ struct PersistentShape {
   std::size_t shared_bytes = 0;  // dynamic shared memory per block
 };
 
+// Why the kernel runs no model of `layers` layers of `cell` on any GPU (its cells' row stages,
+// its layer count), or "": what the engine registry lists and persistent_shape checks first.
+std::string persistent_model_limits(CellType cell, int layers);
+
 // The split for `batch` streams on the current GPU, of `multiprocessors` with `shared_per_block`
 // bytes of shared memory per block at most; blocks == 0, with `why` set, when the model does
 // not fit or the grid cannot be resident at once.
@@ -63,7 +67,8 @@ struct PersistentStep {
 // `shape` is persistent_shape's on the current GPU, which also allowed the kernel its shared
 // memory there. False, with nothing launched, where the grid turned out not to fit on the
 // device at once (a GPU shared with other processes): the caller decodes another way.
+// `sampling` is valid (DecodingEngine::decode checked it).
 [[nodiscard]] bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
-                       const PersistentStep& step, const SamplingParams& sampling, cudaStream_t stream);
+                       const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream);
 
 }  // namespace genrnn::kernels

@@ -4,18 +4,17 @@
 #include <cstdint>
 
 #include "genrnn/error.hpp"
-#include "genrnn/sampling.hpp"
 #include "kernels/sampling_draw.cuh"
 
 namespace genrnn::kernels {
 namespace {
 
 __global__ void __launch_bounds__(sampling::kMaxThreads)
-    sample_tokens_per_stream(const float* logits, int vocab, SamplingParams params, const uint64_t* seeds,
+    sample_tokens_per_stream(const float* logits, int vocab, SamplingOptions options, const uint64_t* seeds,
                              const uint64_t* stream_ids, const uint64_t* steps, int* ids) {
   __shared__ sampling::Shared shared;
   const int b = blockIdx.x;
-  const int id = sampling::draw_token(logits + std::size_t(b) * vocab, vocab, params, seeds[b], stream_ids[b],
+  const int id = sampling::draw_token(logits + std::size_t(b) * vocab, vocab, options, seeds[b], stream_ids[b],
                                       steps[b], shared);
   if (threadIdx.x == 0) ids[b] = id;
 }
@@ -32,17 +31,16 @@ void advance_steps(uint64_t* steps, int batch, cudaStream_t stream) {
   launch("advance_steps_by_one", advance_steps_by_one, grid_stride_shape(std::size_t(batch)), stream, steps, batch);
 }
 
-void sample_tokens(const float* logits, int batch, int vocab, const SamplingParams& params, const uint64_t* seeds,
+void sample_tokens(const float* logits, int batch, int vocab, const SamplingOptions& options, const uint64_t* seeds,
                    const uint64_t* stream_ids, const uint64_t* steps, int* ids, cudaStream_t stream) {
   require_non_negative("sample_tokens", {batch, vocab});
-  SamplingOptions{params.temperature, params.top_k, params.top_p}.validate();
   if (batch == 0) return;
   if (vocab == 0) throw Error("kernels::sample_tokens: cannot sample from an empty vocabulary");
   // Whole warps, enough for one chunk of runs to cover the vocabulary when it is small.
   const int runs = (vocab - 1) / sampling::kRun + 1;
   const int threads = std::min(sampling::kMaxThreads, (runs + 31) / 32 * 32);
   launch("sample_tokens_per_stream", sample_tokens_per_stream, {dim3(batch), dim3(threads)}, stream, logits, vocab,
-         params, seeds, stream_ids, steps, ids);
+         options, seeds, stream_ids, steps, ids);
 }
 
 }  // namespace genrnn::kernels

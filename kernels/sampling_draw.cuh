@@ -155,7 +155,7 @@ __device__ Cut shortest_prefix_reaching(const Row& row, double target, MeasureOf
 // block calls it (blockDim.x a multiple of 32, at most kMaxThreads) and every thread gets the id.
 // Every pass recomputes the weights from the logits rather than keeping vocab doubles per stream
 // in scratch memory.
-__device__ inline int draw_token(const float* row_logits, int vocab, const SamplingParams& params, uint64_t seed,
+__device__ inline int draw_token(const float* row_logits, int vocab, const SamplingOptions& params, uint64_t seed,
                                  uint64_t stream, uint64_t step, Shared& shared) {
   float max = -INFINITY;
   for (int v = threadIdx.x; v < vocab; v += blockDim.x) max = fmaxf(max, row_logits[v]);  // skips NaN

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Verifies and measures genrnn on a lent GPU machine in one call (see ../shared/GPU.md).
+# Verifies and measures genrnn on a lent GPU machine in one call: a machine with no network, which
+# lacks GoogleTest, CLI11, nlohmann-json, OpenBLAS and the cuDNN headers (hence `prepare`), and is
+# lent for minutes at a time (hence the time budget below). README.md, "On a GPU", has the overview.
 #
 #   tools/device_check.sh prepare       HERE: copy into .deps/ what the device machine lacks
 #                                       (GoogleTest sources, CLI11, nlohmann-json, cuDNN headers,

@@ -20,10 +20,10 @@ int main() {
     options.seq_len = 32;
     options.batch = 8;
     options.steps = 150;
-    options.learning_rate = 1e-2f;
+    options.step.learning_rate = 1e-2f;
     options.val_frac = 0;
     options.out_path = "tiny_poet.safetensors";
-    options.device = genrnn::Device::cpu;
+    options.engine.device = genrnn::Device::cpu;
     const auto ids = model.tokenizer.encode(text, genrnn::UnknownPolicy::error);
     genrnn::Trainer trainer(model, ids, options);
     trainer.run([](const genrnn::TrainProgress& p) {

@@ -23,8 +23,8 @@ struct GpuInfo {
 // says what the runtime said.
 std::vector<GpuInfo> list_gpus(std::string* why_none = nullptr);
 
-// How an engine is picked and set up, for Generator, evaluate and the benchmark (Trainer reads
-// the same fields from TrainOptions).
+// How an engine is picked and set up, for Generator, evaluate, the benchmark and Trainer
+// (TrainOptions holds one).
 struct EngineOptions {
   Device device = Device::automatic;
   std::string engine = "auto";  // "auto" or a name from registered_engines()
@@ -39,15 +39,20 @@ struct EngineOptions {
   int gpu = -1;
 };
 
+// What an engine is made for: each role is its own object, and an engine may lack some.
+enum class EngineRole { training, decoding, sampling };
+
 // An engine of the registry: what it is and does, and whether this build has it.
 struct EngineInfo {
   std::string name;
   std::string description;
-  std::string device;   // "cpu" or "cuda"
-  std::string dropout;  // how its training draws dropout masks
+  std::string device;                 // "cpu" or "cuda"
+  std::string dropout;                // how its training draws dropout masks
   std::vector<std::string> decoders;  // what EngineOptions::decoder may name besides "auto"
   bool in_this_build = true;
-  std::string why_not;  // when it is not in this build
+  std::string why_not;              // when it is not in this build
+  std::vector<std::string> cells;   // the cells it runs, by name ("lstm")
+  std::vector<std::string> limits;  // one line each on what it does not run, and why
 };
 std::vector<EngineInfo> registered_engines();
 
@@ -64,7 +69,11 @@ struct EngineChoice {
 // lacks what is asked for, when Device::cuda finds no usable GPU, or when a GPU engine is
 // chosen and GPU `gpu` does not exist.
 EngineChoice choose_engine(Device device, const std::string& engine = "auto", int gpu = -1);
-// As above, and also throws when the engine cannot run `config`.
+// As above, for a model of `config` in `role`: "auto" takes the first engine on the device that
+// runs it (the reason names those it passed over), a named engine that does not is refused, and
+// a decoder the engine lacks too.
+EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config, EngineRole role);
+// For a caller that checks a request before it knows the role: the cell, not the roles.
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config);
 
 }  // namespace genrnn

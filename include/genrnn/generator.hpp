@@ -14,6 +14,8 @@ namespace genrnn {
 
 class DecodingEngine;
 
+// The defaults here (and SamplingOptions') are everyone's: gen_cuda sample's flags and the Python
+// package's arguments read them.
 struct GenerateOptions {
   int length = 200;       // tokens generated after the prompt, per stream
   int num_samples = 1;    // independent streams, generated as one batch

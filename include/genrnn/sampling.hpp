@@ -4,12 +4,14 @@
 
 namespace genrnn {
 
+// The defaults here are everyone's: gen_cuda's flags and the Python package's arguments read them.
 struct SamplingOptions {
-  float temperature = 1.0f;  // 0: greedy argmax
+  float temperature = 0.8f;  // 0: greedy argmax; 0.8 as llama.cpp: a little surer than the model
   int top_k = 0;             // 0: off
   float top_p = 1.0f;        // 1: off
   uint64_t seed = 0;
-  // Throws Error naming the option that is out of range.
+  // Throws Error naming the option that is out of range. The decoding engines' entry points
+  // (DecodingEngine::decode, TokenSampler::draw) call it; the kernels trust it.
   void validate() const;
 };
 

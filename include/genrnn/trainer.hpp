@@ -15,26 +15,36 @@ class TrainingEngine;
 class CorpusBatches;
 enum class Optimizer { adam, sgd };
 Optimizer parse_optimizer(const std::string& name);  // "adam" | "sgd"
+std::string to_string(Optimizer optimizer);
 
-struct TrainOptions {
-  int seq_len = 100;
-  int batch = 32;
-  int64_t steps = 0;  // 0: `epochs` passes over the training data
-  int epochs = 1;
+// What every training step does (the engines take it with what Trainer adds per step: the
+// dropout seed, whether to read the loss back).
+struct StepOptions {
   Optimizer optimizer = Optimizer::adam;
   float learning_rate = 2e-3f;
   float clip = 5.0f;  // global gradient norm; 0: off
   float dropout = 0.0f;
+  // Throws Error naming the option that is out of range.
+  void validate() const;
+};
+
+// The defaults here are everyone's: gen_cuda train's flags and genrnn.train's arguments read them.
+struct TrainOptions {
+  EngineOptions engine;  // device, engine, tf32, gpu (the decoder's options are not used)
+  StepOptions step;
+  int seq_len = 100;
+  int batch = 32;
+  int64_t steps = 0;  // 0: `epochs` passes over the training data
+  int epochs = 1;
+  // Seconds run() may take: it ends after the step during which they ran out, as it ends after
+  // the last step (validation, checkpoint). 0: no limit; the step count still caps the run.
+  double time_limit = 0;
   float val_frac = 0.05f;
   uint64_t seed = 1234;
   int64_t eval_every = 100;        // validation loss every N steps (and at the end)
   int64_t checkpoint_every = 1000;  // 0: only at the end
   int64_t loss_every = 1;          // read the training loss back every N steps (a GPU waits for it)
   std::string out_path;            // checkpoint; the optimizer state goes to out_path + ".optim"
-  Device device = Device::automatic;
-  std::string engine = "auto";  // "auto" or a registered engine: see choose_engine
-  bool tf32 = false;            // GPU engines: TF32 tensor cores for float32 products
-  int gpu = -1;                 // GPU engines: EngineOptions::gpu
   // Throws Error naming the option that is out of range.
   void validate() const;
 };
@@ -47,6 +57,7 @@ struct TrainProgress {
   double val_loss = -1;     // last validation loss; < 0 while there is none
   bool evaluated = false;   // val_loss was computed at this step
   bool checkpointed = false;
+  bool out_of_time = false;  // options.time_limit ran out during this step, which ends the run
   int64_t tokens = 0;       // tokens trained on since the run's first step: step x batch x seq-len
   double tokens_per_second = 0;  // in this call of run()
   double elapsed_seconds = 0;    // in this call of run()
@@ -73,7 +84,8 @@ class Trainer {
   // Continues from the optimizer state, data position and carried state saved beside the
   // checkpoint at options.out_path (whose weights `model` already holds).
   void resume();
-  // Trains until total_steps() or until *stop becomes true; checkpoints at the end either way.
+  // Trains until total_steps(), until options.time_limit runs out (after the step in which it
+  // does) or until *stop becomes true; checkpoints at the end either way.
   void run(const ProgressCallback& on_progress, const std::atomic<bool>* stop = nullptr);
   // Mean cross-entropy of the validation tail (nats per token); < 0 when there is none.
   double validation_loss();

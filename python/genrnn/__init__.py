@@ -30,5 +30,7 @@ def __getattr__(name):
 
 
 def engines() -> list:
-    """The engines: name, description, device ("cpu" or "cuda"), in_this_build, why_not."""
+    """The engines, as dicts of the library's EngineInfo: name, description, device ("cpu" or "cuda"),
+    dropout (how its training draws masks), decoders, cells (those it runs), limits (what it does not
+    run, and why), in_this_build, why_not."""
     return _genrnn.engines()

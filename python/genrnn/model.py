@@ -71,16 +71,24 @@ def _random_seed() -> int:
     return random.SystemRandom().getrandbits(64)
 
 
-def gpu_index(gpu: Optional[int]) -> int:
-    """The library's EngineOptions::gpu: the CUDA device number, -1 (None) for the current device.
+def set_given(options: Any, **values: Any) -> Any:
+    """Sets the fields of a library options struct that were given (not None); the others keep the
+    library's defaults, which live in its C++ headers alone."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(options, name, value)
+    return options
 
-    Checked here, as gen_cuda's --gpu checks it, since the library takes any negative as -1.
+
+def engine_options(options: Any, device: Optional[str], engine: Optional[str], gpu: Optional[int],
+                   **more: Any) -> Any:
+    """Fills an EngineOptions (device, engine, gpu: the CUDA device number, None for the current one).
+
+    gpu is checked here, as gen_cuda's --gpu checks it, since the library takes any negative as -1.
     """
-    if gpu is None:
-        return -1
-    if gpu < 0:
+    if gpu is not None and gpu < 0:
         raise Error(f"gpu must be a CUDA device number, 0 or more, or None for the current device; got {gpu}")
-    return gpu
+    return set_given(options, device=device, engine=engine, gpu=gpu, **more)
 
 
 class Model:
@@ -91,7 +99,7 @@ class Model:
 
     def __init__(self, native: _genrnn.Model):
         self._native = native
-        self._generators: Dict[Tuple[str, str, str, int], _genrnn.Generator] = {}
+        self._generators: Dict[Tuple[str, str, str, int, bool], _genrnn.Generator] = {}
 
     @classmethod
     def load(cls, path: PathOrText) -> "Model":
@@ -132,12 +140,15 @@ class Model:
         """The text of token ids."""
         return self._native.decode(list(ids))
 
-    def generate(self, prompt: str, n: int = 200, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                 seed: Optional[int] = None, stop: Optional[str] = None, num_samples: int = 1,
-                 device: str = "auto", engine: str = "auto", decoder: str = "auto", gpu: Optional[int] = None,
+    def generate(self, prompt: str, n: Optional[int] = None, *, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
+                 stop: Optional[str] = None, num_samples: int = 1, device: Optional[str] = None,
+                 engine: Optional[str] = None, decoder: Optional[str] = None, gpu: Optional[int] = None,
                  initial_state: Optional[State] = None, unknown: str = "error") -> Union[str, List[str]]:
         """Generate `n` tokens after `prompt`; return the generated text (without the prompt).
 
+        None, for n and the sampling and engine arguments, takes the library's default (gen_cuda
+        sample's: 200 tokens, temperature 0.8, no top-k or top-p, device and engine "auto").
         temperature: divides the logits before the softmax; 0 takes the most likely token.
         top_k: sample from the k most likely tokens (0: all). top_p: from the smallest set of
         tokens holding probability top_p (1: all). seed: the same seed gives the same text on
@@ -155,9 +166,10 @@ class Model:
                                decoder, gpu, initial_state, unknown, None)
         return texts[0] if num_samples == 1 else texts
 
-    def stream(self, prompt: str, n: int = 200, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-               seed: Optional[int] = None, stop: Optional[str] = None, device: str = "auto", engine: str = "auto",
-               decoder: str = "auto", gpu: Optional[int] = None, initial_state: Optional[State] = None,
+    def stream(self, prompt: str, n: Optional[int] = None, *, temperature: Optional[float] = None,
+               top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
+               stop: Optional[str] = None, device: Optional[str] = None, engine: Optional[str] = None,
+               decoder: Optional[str] = None, gpu: Optional[int] = None, initial_state: Optional[State] = None,
                unknown: str = "error") -> Iterator[str]:
         """Yield the generated text piece by piece (one token each) as it is drawn.
 
@@ -205,25 +217,26 @@ class Model:
                     pass
             worker.join()
 
-    def state(self, text: str, *, initial_state: Optional[State] = None, device: str = "auto", engine: str = "auto",
-              gpu: Optional[int] = None, unknown: str = "error") -> State:
+    def state(self, text: str, *, initial_state: Optional[State] = None, device: Optional[str] = None,
+              engine: Optional[str] = None, gpu: Optional[int] = None, unknown: str = "error") -> State:
         """The recurrent state after reading `text`: (h, c) for an (LN-)LSTM, h otherwise, each [layers, 1, hidden].
 
         Hand it to generate(initial_state=...) to continue from that text; `initial_state` is
         where reading starts (zeros when None). device, engine, gpu, unknown: as for generate().
         """
         h0, c0 = _state_arrays(initial_state)
-        h, c = self._generator(device, engine, "auto", gpu).state_after(self._native, text, unknown, h0, c0)
+        h, c = self._generator(device, engine, None, gpu).state_after(self._native, text, unknown, h0, c0)
         return _state_result(h, c)
 
-    def evaluate(self, text: PathOrText, *, device: str = "auto", engine: str = "auto", gpu: Optional[int] = None,
-                 unknown: str = "error") -> _genrnn.EvalResult:
+    def evaluate(self, text: PathOrText, *, device: Optional[str] = None, engine: Optional[str] = None,
+                 gpu: Optional[int] = None, unknown: str = "error") -> _genrnn.EvalResult:
         """Mean cross-entropy of a text (or a file, see genrnn.train), as one stream from a zero state.
 
         device, engine, gpu, unknown: as for generate(). Returns loss (nats per token),
         bits_per_token, perplexity, tokens (predicted: the text's tokens less one) and engine.
         """
-        return _genrnn.evaluate(self._native, read_text(text), unknown, device, engine, gpu_index(gpu))
+        options = engine_options(_genrnn.EngineOptions(), device, engine, gpu)
+        return _genrnn.evaluate(self._native, read_text(text), unknown, options)
 
     def state_dict(self) -> Dict[str, Any]:
         """The weights under PyTorch's names (embedding.weight, rnn.weight_ih_l0, ..., head.bias).
@@ -243,20 +256,25 @@ class Model:
             return tensors
         return {name: torch.from_numpy(value) for name, value in tensors.items()}
 
-    def _generator(self, device: str, engine: str, decoder: str, gpu: Optional[int]) -> _genrnn.Generator:
+    def _generator(self, device: Optional[str], engine: Optional[str], decoder: Optional[str],
+                   gpu: Optional[int]) -> _genrnn.Generator:
         """One engine set up per (device, engine, decoder, gpu), kept for the next call."""
-        key = (device, engine, decoder, gpu_index(gpu))
+        options = engine_options(_genrnn.EngineOptions(), device, engine, gpu, decoder=decoder)
+        if os.environ.get("GENRNN_CUDA_GRAPHS") == "0":
+            options.cuda_graphs = False
+        key = (options.device, options.engine, options.decoder, options.gpu, options.cuda_graphs)
         if key not in self._generators:
-            graphs = os.environ.get("GENRNN_CUDA_GRAPHS") != "0"
-            self._generators[key] = _genrnn.Generator(self._native, device, engine, decoder, graphs, key[3])
+            self._generators[key] = _genrnn.Generator(self._native, options)
         return self._generators[key]
 
     def _generate(self, prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine, decoder, gpu,
                   initial_state, unknown, on_piece) -> List[str]:
         h, c = _state_arrays(initial_state)
         generator = self._generator(device, engine, decoder, gpu)
-        return generator.generate(self._native, prompt, n, num_samples, temperature, top_k, top_p,
-                                  _random_seed() if seed is None else seed, stop or "", unknown, h, c, on_piece)
+        options = set_given(_genrnn.GenerateOptions(), length=n, num_samples=num_samples, stop=stop, unknown=unknown)
+        set_given(options.sampling, temperature=temperature, top_k=top_k, top_p=top_p,
+                  seed=_random_seed() if seed is None else seed)
+        return generator.generate(self._native, prompt, options, h, c, on_piece)
 
 
 def from_torch(module_or_state_dict: Any, vocab: List[str], tokenizer: str = "char", *,

@@ -8,26 +8,30 @@ from typing import Callable, Optional
 
 from . import _genrnn
 from ._genrnn import Error, TrainProgress
-from .model import Model, PathOrText, gpu_index, read_text
+from .model import Model, PathOrText, engine_options, read_text, set_given
 
 
 def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int = 10000, cell: str = "lstm",
-          layers: int = 2, hidden: int = 128, embed: int = 32, seq_len: int = 100, batch: int = 32,
-          steps: Optional[int] = None, epochs: Optional[int] = None, lr: float = 2e-3, clip: float = 5.0,
-          dropout: float = 0.0, optimizer: str = "adam", val_frac: float = 0.05, seed: int = 1234,
-          eval_every: int = 100, checkpoint_every: int = 1000, out: Optional[PathOrText] = None,
-          device: str = "auto", engine: str = "auto", gpu: Optional[int] = None, tf32: bool = False,
-          resume: bool = False, callback: Optional[Callable[[TrainProgress], None]] = None) -> Model:
-    """Train a model on a text and return it; the defaults are gen_cuda train's.
+          layers: int = 2, hidden: int = 128, embed: int = 32, seq_len: Optional[int] = None,
+          batch: Optional[int] = None, steps: Optional[int] = None, epochs: Optional[int] = None,
+          time_limit: Optional[float] = None, lr: Optional[float] = None, clip: Optional[float] = None,
+          dropout: Optional[float] = None, optimizer: Optional[str] = None, val_frac: Optional[float] = None,
+          seed: Optional[int] = None, eval_every: Optional[int] = None, checkpoint_every: Optional[int] = None,
+          out: Optional[PathOrText] = None, device: Optional[str] = None, engine: Optional[str] = None,
+          gpu: Optional[int] = None, tf32: Optional[bool] = None, resume: bool = False,
+          callback: Optional[Callable[[TrainProgress], None]] = None) -> Model:
+    """Train a model on a text and return it; the defaults are gen_cuda train's (None: the library's).
 
     text_or_path: the text, or a file (a path-like object, or a str naming a file; see
     genrnn.model.read_text). tokenizer: "char" (code points) or "word" (words and punctuation,
     at most vocab_size tokens with <unk>). cell: "lstm", "gru" or "rnn"; layers, hidden; embed:
     the embedding size, 0 for one-hot input (the lesson's model). The text becomes `batch`
     parallel streams read in windows of `seq_len` tokens, the state carried between windows.
-    steps or epochs (default: one epoch); lr, clip (global gradient norm, 0: off), dropout
-    between layers, optimizer "adam" or "sgd"; the last val_frac of the text is held out and
-    evaluated every eval_every steps. seed: initialisation and dropout.
+    steps or epochs (default: one epoch); time_limit: seconds to train, ending after the step in
+    which they run out, validated and saved as at the last step (steps or epochs still cap it);
+    lr, clip (global gradient norm, 0: off), dropout between layers, optimizer "adam" or "sgd";
+    the last val_frac of the text is held out and evaluated every eval_every steps. seed:
+    initialisation and dropout.
     out: the checkpoint, saved every checkpoint_every steps and at the end (with its optimizer
     state in OUT.optim); None keeps no file. resume: continue the run saved in `out` (weights,
     optimizer, data position, RNG; the shape arguments are then the checkpoint's).
@@ -41,24 +45,29 @@ def train(text_or_path: PathOrText, *, tokenizer: str = "char", vocab_size: int 
         raise Error("give steps or epochs, not both")
     if resume and out is None:
         raise Error("resume needs out: the checkpoint of the run to continue")
-    gpu = gpu_index(gpu)
+    options = _genrnn.TrainOptions()
+    engine_options(options.engine, device, engine, gpu, tf32=tf32)
+    set_given(options.step, optimizer=optimizer, learning_rate=lr, clip=clip, dropout=dropout)
+    set_given(options, seq_len=seq_len, batch=batch, steps=steps, epochs=epochs, time_limit=time_limit,
+              val_frac=val_frac, seed=seed, eval_every=eval_every, checkpoint_every=checkpoint_every)
+    if out is None:
+        options.checkpoint_every = 0  # the checkpoint is a scratch file: only the one at the end
+    options.loss_every = 1 if callback else 10
     text = read_text(text_or_path)
     with tempfile.TemporaryDirectory(prefix="genrnn-train-") as scratch:
-        out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
+        options.out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
         if resume:
-            native = _genrnn.Model.load(out_path)
+            native = _genrnn.Model.load(options.out_path)
         else:
-            native = _genrnn.Model.for_text(text, cell, layers, hidden, embed, tokenizer, vocab_size, seed)
-        run = _genrnn.Training(native, text, seq_len, batch, steps or 0, epochs or 1, optimizer, lr, clip,
-                               dropout, val_frac, seed, eval_every, checkpoint_every if out is not None else 0,
-                               1 if callback else 10, out_path, device, engine, tf32, gpu, resume)
+            native = _genrnn.Model.for_text(text, cell, layers, hidden, embed, tokenizer, vocab_size, options.seed)
+        run = _genrnn.Training(native, text, options, resume)
         for note in run.notes:
             print(f"genrnn: note: {note}", file=sys.stderr)
         bar = _progress_bar(run) if callback is None else None
         try:
             run.run(callback if bar is None else bar.report)
         except KeyboardInterrupt:
-            kept = f"checkpoint saved to {out_path}" if out is not None else "no checkpoint kept (out=None)"
+            kept = f"checkpoint saved to {options.out_path}" if out is not None else "no checkpoint kept (out=None)"
             print(f"genrnn: training interrupted at step {run.step} of {run.total_steps}; {kept}; "
                   "returning the model trained so far", file=sys.stderr)
         finally:

@@ -71,14 +71,13 @@ std::optional<genrnn::RecurrentState> state_from_numpy(const genrnn::ModelConfig
   return genrnn::RecurrentState{static_cast<int>(h->shape(1)), to_vector(*h), c ? to_vector(*c) : std::vector<float>{}};
 }
 
-// gpu: the CUDA device of a GPU engine, -1 for the current one (python/genrnn refuses other negatives).
-genrnn::EngineOptions engine_options(const std::string& device, const std::string& engine, const std::string& decoder,
-                                     bool cuda_graphs, int gpu) {
-  genrnn::EngineOptions options{genrnn::parse_device(device), engine};
-  options.decoder = decoder;
-  options.cuda_graphs = cuda_graphs;
-  options.gpu = gpu;
-  return options;
+// The enumerations as Python sees them: the names gen_cuda's flags take.
+std::string device_name(genrnn::Device device) {
+  return device == genrnn::Device::cpu ? "cpu" : device == genrnn::Device::cuda ? "cuda" : "auto";
+}
+
+std::string unknown_name(genrnn::UnknownPolicy policy) {
+  return policy == genrnn::UnknownPolicy::skip ? "skip" : policy == genrnn::UnknownPolicy::unk ? "unk" : "error";
 }
 
 genrnn::Model model_from_parts(const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
@@ -165,13 +164,78 @@ NB_MODULE(_genrnn, m) {
           engine["name"] = info.name;
           engine["description"] = info.description;
           engine["device"] = info.device;
+          engine["dropout"] = info.dropout;
+          engine["decoders"] = info.decoders;
+          engine["cells"] = info.cells;
+          engine["limits"] = info.limits;
           engine["in_this_build"] = info.in_this_build;
           engine["why_not"] = info.why_not;
           engines.push_back(engine);
         }
         return engines;
       },
-      "The registered engines: name, description, device, in_this_build, why_not.");
+      "The registered engines, every field of the library's EngineInfo: name, description, device, dropout, "
+      "decoders, cells, limits, in_this_build, why_not.");
+
+  // The option structs, field by field, made with the library's defaults: python/genrnn sets only
+  // what its caller gave, so that every default lives in the C++ headers alone.
+  nb::class_<genrnn::EngineOptions>(m, "EngineOptions", "genrnn::EngineOptions: how an engine is picked and set up.")
+      .def(nb::init<>())
+      .def_prop_rw(
+          "device", [](const genrnn::EngineOptions& o) { return device_name(o.device); },
+          [](genrnn::EngineOptions& o, const std::string& name) { o.device = genrnn::parse_device(name); },
+          "\"auto\", \"cpu\" or \"cuda\".")
+      .def_rw("engine", &genrnn::EngineOptions::engine)
+      .def_rw("tf32", &genrnn::EngineOptions::tf32)
+      .def_rw("cuda_graphs", &genrnn::EngineOptions::cuda_graphs)
+      .def_rw("decoder", &genrnn::EngineOptions::decoder)
+      .def_rw("gpu", &genrnn::EngineOptions::gpu, "The CUDA device; -1: the current one.");
+
+  nb::class_<genrnn::StepOptions>(m, "StepOptions", "genrnn::StepOptions: what every training step does.")
+      .def(nb::init<>())
+      .def_prop_rw(
+          "optimizer", [](const genrnn::StepOptions& o) { return genrnn::to_string(o.optimizer); },
+          [](genrnn::StepOptions& o, const std::string& name) { o.optimizer = genrnn::parse_optimizer(name); },
+          "\"adam\" or \"sgd\".")
+      .def_rw("learning_rate", &genrnn::StepOptions::learning_rate)
+      .def_rw("clip", &genrnn::StepOptions::clip)
+      .def_rw("dropout", &genrnn::StepOptions::dropout);
+
+  // Nested structs are returned by reference (nanobind's def_rw: reference_internal), so that
+  // options.engine.device = "cpu" sets the field of `options`.
+  nb::class_<genrnn::TrainOptions>(m, "TrainOptions", "genrnn::TrainOptions: a training run.")
+      .def(nb::init<>())
+      .def_rw("engine", &genrnn::TrainOptions::engine)
+      .def_rw("step", &genrnn::TrainOptions::step)
+      .def_rw("seq_len", &genrnn::TrainOptions::seq_len)
+      .def_rw("batch", &genrnn::TrainOptions::batch)
+      .def_rw("steps", &genrnn::TrainOptions::steps)
+      .def_rw("epochs", &genrnn::TrainOptions::epochs)
+      .def_rw("time_limit", &genrnn::TrainOptions::time_limit)
+      .def_rw("val_frac", &genrnn::TrainOptions::val_frac)
+      .def_rw("seed", &genrnn::TrainOptions::seed)
+      .def_rw("eval_every", &genrnn::TrainOptions::eval_every)
+      .def_rw("checkpoint_every", &genrnn::TrainOptions::checkpoint_every)
+      .def_rw("loss_every", &genrnn::TrainOptions::loss_every)
+      .def_rw("out_path", &genrnn::TrainOptions::out_path);
+
+  nb::class_<genrnn::SamplingOptions>(m, "SamplingOptions", "genrnn::SamplingOptions: how a token is drawn.")
+      .def(nb::init<>())
+      .def_rw("temperature", &genrnn::SamplingOptions::temperature)
+      .def_rw("top_k", &genrnn::SamplingOptions::top_k)
+      .def_rw("top_p", &genrnn::SamplingOptions::top_p)
+      .def_rw("seed", &genrnn::SamplingOptions::seed);
+
+  nb::class_<genrnn::GenerateOptions>(m, "GenerateOptions", "genrnn::GenerateOptions: a generation.")
+      .def(nb::init<>())
+      .def_rw("length", &genrnn::GenerateOptions::length)
+      .def_rw("num_samples", &genrnn::GenerateOptions::num_samples)
+      .def_rw("sampling", &genrnn::GenerateOptions::sampling)
+      .def_prop_rw(
+          "unknown", [](const genrnn::GenerateOptions& o) { return unknown_name(o.unknown); },
+          [](genrnn::GenerateOptions& o, const std::string& name) { o.unknown = genrnn::parse_unknown_policy(name); },
+          "\"error\", \"skip\" or \"unk\".")
+      .def_rw("stop", &genrnn::GenerateOptions::stop);
   m.def("cpu_threads", &genrnn::cpu_threads,
         "The CPU engine's threads (one setting per process, for OpenBLAS's and oneDNN's pools).");
   m.def("set_cpu_threads", &genrnn::set_cpu_threads, "count"_a,
@@ -251,6 +315,8 @@ NB_MODULE(_genrnn, m) {
       .def_ro("val_loss", &genrnn::TrainProgress::val_loss, "The last validation loss; < 0 while there is none.")
       .def_ro("evaluated", &genrnn::TrainProgress::evaluated, "val_loss was computed at this step.")
       .def_ro("checkpointed", &genrnn::TrainProgress::checkpointed, "A checkpoint was saved at this step.")
+      .def_ro("out_of_time", &genrnn::TrainProgress::out_of_time,
+              "The time limit ran out during this step, which ended the run.")
       .def_ro("tokens", &genrnn::TrainProgress::tokens, "Tokens trained on since the run's first step.")
       .def_ro("tokens_per_second", &genrnn::TrainProgress::tokens_per_second)
       .def_ro("elapsed_seconds", &genrnn::TrainProgress::elapsed_seconds)
@@ -262,36 +328,12 @@ NB_MODULE(_genrnn, m) {
   nb::class_<Training>(m, "Training", "A training run (genrnn.train drives it).")
       .def(
           "__init__",
-          [](Training* self, const genrnn::Model& model, const std::string& text, int seq_len, int batch, int64_t steps,
-             int epochs, const std::string& optimizer, float learning_rate, float clip, float dropout, float val_frac,
-             uint64_t seed, int64_t eval_every, int64_t checkpoint_every, int64_t loss_every,
-             const std::string& out_path, const std::string& device, const std::string& engine, bool tf32, int gpu,
+          [](Training* self, const genrnn::Model& model, const std::string& text, const genrnn::TrainOptions& options,
              bool resume) {
-            genrnn::TrainOptions options;
-            options.seq_len = seq_len;
-            options.batch = batch;
-            options.steps = steps;
-            options.epochs = epochs;
-            options.optimizer = genrnn::parse_optimizer(optimizer);
-            options.learning_rate = learning_rate;
-            options.clip = clip;
-            options.dropout = dropout;
-            options.val_frac = val_frac;
-            options.seed = seed;
-            options.eval_every = eval_every;
-            options.checkpoint_every = checkpoint_every;
-            options.loss_every = loss_every;
-            options.out_path = out_path;
-            options.device = genrnn::parse_device(device);
-            options.engine = engine;
-            options.tf32 = tf32;
-            options.gpu = gpu;
             nb::gil_scoped_release release;
             new (self) Training(model, text, options, resume);
           },
-          "model"_a, "text"_a, "seq_len"_a, "batch"_a, "steps"_a, "epochs"_a, "optimizer"_a, "learning_rate"_a,
-          "clip"_a, "dropout"_a, "val_frac"_a, "seed"_a, "eval_every"_a, "checkpoint_every"_a, "loss_every"_a,
-          "out_path"_a, "device"_a, "engine"_a, "tf32"_a, "gpu"_a, "resume"_a)
+          "model"_a, "text"_a, "options"_a, "resume"_a)
       .def("run", &Training::run, "on_progress"_a.none(),
            "Trains to the end, calling on_progress(TrainProgress) after each step; stops early on an exception.")
       .def_prop_ro("engine_name", [](Training& t) { return t.trainer().engine_name(); })
@@ -306,28 +348,19 @@ NB_MODULE(_genrnn, m) {
   nb::class_<genrnn::Generator>(m, "Generator", "A model set up on an engine for generation.")
       .def(
           "__init__",
-          [](genrnn::Generator* self, const genrnn::Model& model, const std::string& device, const std::string& engine,
-             const std::string& decoder, bool cuda_graphs, int gpu) {
-            const genrnn::EngineOptions options = engine_options(device, engine, decoder, cuda_graphs, gpu);
+          [](genrnn::Generator* self, const genrnn::Model& model, const genrnn::EngineOptions& options) {
             nb::gil_scoped_release release;
             new (self) genrnn::Generator(model, options);
           },
-          "model"_a, "device"_a, "engine"_a, "decoder"_a, "cuda_graphs"_a, "gpu"_a)
+          "model"_a, "options"_a)
       .def_prop_ro("engine_name", &genrnn::Generator::engine_name)
       .def_prop_ro("last_decoder", [](const genrnn::Generator& g) { return g.last_decode().decoder; })
       .def_prop_ro("last_decoder_note", [](const genrnn::Generator& g) { return g.last_decode().note; })
       .def(
           "generate",
-          [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& prompt, int length,
-             int num_samples, float temperature, int top_k, float top_p, uint64_t seed, const std::string& stop,
-             const std::string& unknown, const std::optional<InputArray>& h, const std::optional<InputArray>& c,
-             const nb::object& on_piece) {
-            genrnn::GenerateOptions options;
-            options.length = length;
-            options.num_samples = num_samples;
-            options.sampling = {temperature, top_k, top_p, seed};
-            options.unknown = genrnn::parse_unknown_policy(unknown);
-            options.stop = stop;
+          [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& prompt,
+             const genrnn::GenerateOptions& options, const std::optional<InputArray>& h,
+             const std::optional<InputArray>& c, const nb::object& on_piece) {
             const auto initial = state_from_numpy(model.config, h, c);
             const genrnn::TokenCallback callback = piece_callback(on_piece);
             std::vector<std::string> texts;
@@ -337,8 +370,7 @@ NB_MODULE(_genrnn, m) {
             }
             return texts;
           },
-          "model"_a, "prompt"_a, "length"_a, "num_samples"_a, "temperature"_a, "top_k"_a, "top_p"_a, "seed"_a,
-          "stop"_a, "unknown"_a, "h"_a.none(), "c"_a.none(), "on_piece"_a.none(),
+          "model"_a, "prompt"_a, "options"_a, "h"_a.none(), "c"_a.none(), "on_piece"_a.none(),
           "Each stream's generated text; on_piece(stream, piece) is called per token.")
       .def(
           "state_after",
@@ -369,14 +401,12 @@ NB_MODULE(_genrnn, m) {
       });
   m.def(
       "evaluate",
-      [](const genrnn::Model& model, const std::string& text, const std::string& unknown, const std::string& device,
-         const std::string& engine, int gpu) {
+      [](const genrnn::Model& model, const std::string& text, const std::string& unknown,
+         const genrnn::EngineOptions& options) {
         const genrnn::UnknownPolicy policy = genrnn::parse_unknown_policy(unknown);
-        genrnn::EngineOptions options{genrnn::parse_device(device), engine};
-        options.gpu = gpu;
         nb::gil_scoped_release release;
         return genrnn::evaluate(model, model.tokenizer.encode(text, policy), options);
       },
-      "model"_a, "text"_a, "unknown"_a, "device"_a, "engine"_a, "gpu"_a,
+      "model"_a, "text"_a, "unknown"_a, "options"_a,
       "Mean cross-entropy of `text`, as one stream from a zero state.");
 }

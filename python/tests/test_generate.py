@@ -30,6 +30,17 @@ def test_a_seed_gives_gen_cuda_sample_s_text(small_model, gen_cuda, tmp_path):
                                                           device="cpu")
 
 
+def test_the_defaults_are_gen_cuda_sample_s(small_model, gen_cuda, tmp_path):
+    # One set of defaults, the library's: length, temperature, top-k and top-p left out on both sides.
+    path = tmp_path / "model.safetensors"
+    small_model.save(path)
+    args = ["-p", "the ", "-s", "5", "--device", "cpu"]
+    result = subprocess.run([gen_cuda, "sample", "-m", str(path), *args], capture_output=True, text=True, check=True)
+    assert result.stdout == "the " + small_model.generate("the ", seed=5, device="cpu")
+    assert small_model.generate("the ", seed=5, device="cpu") == small_model.generate("the ", seed=5, temperature=0.8,
+                                                                                       device="cpu")
+
+
 def test_gpu_matters_only_to_a_gpu_engine(small_model, text):
     args = dict(temperature=0.8, seed=11, device="cpu")
     expected = small_model.generate("the ", 60, **args)
@@ -37,7 +48,7 @@ def test_gpu_matters_only_to_a_gpu_engine(small_model, text):
     assert "".join(small_model.stream("the ", 60, gpu=5, **args)) == expected
     # Each GPU number has its own engine set up, as a GPU engine lives on one device.
     generators = small_model._generators
-    assert generators[("cpu", "auto", "auto", 5)] is not generators[("cpu", "auto", "auto", -1)]
+    assert generators[("cpu", "auto", "auto", 5, True)] is not generators[("cpu", "auto", "auto", -1, True)]
     state = small_model.state("the cat ", device="cpu")
     for got, want in zip(small_model.state("the cat ", device="cpu", gpu=5), state):
         np.testing.assert_array_equal(got, want)

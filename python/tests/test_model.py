@@ -101,5 +101,28 @@ def test_every_public_function_has_a_signature_and_a_docstring():
         assert method.__doc__ and len(method.__doc__) > 40, method
         assert inspect.signature(method).parameters, method
     generate = inspect.signature(genrnn.Model.generate).parameters
-    assert generate["temperature"].default == 1.0 and generate["n"].default == 200
+    # None: the library's default, which gen_cuda's flags read too.
+    assert generate["temperature"].default is None and generate["n"].default is None
     assert generate["temperature"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_the_option_structs_hold_the_library_s_defaults():
+    options = genrnn._genrnn.GenerateOptions()
+    assert options.length == 200 and options.sampling.temperature == pytest.approx(0.8)
+    assert (options.sampling.top_k, options.sampling.top_p, options.unknown) == (0, 1.0, "error")
+    train = genrnn._genrnn.TrainOptions()
+    assert (train.seq_len, train.batch, train.time_limit, train.engine.device) == (100, 32, 0.0, "auto")
+    train.step.optimizer = "sgd"  # nested structs are the options' own, not copies
+    train.engine.device = "cpu"
+    assert (train.step.optimizer, train.engine.device) == ("sgd", "cpu")
+    with pytest.raises(genrnn.Error, match="optimizer"):
+        train.step.optimizer = "lbfgs"
+
+
+def test_engines_give_every_field_of_the_library_s_engine_info():
+    engines = {engine["name"]: engine for engine in genrnn.engines()}
+    cpu = engines["cpu"]
+    assert set(cpu) == {"name", "description", "device", "dropout", "decoders", "cells", "limits", "in_this_build",
+                        "why_not"}
+    assert cpu["device"] == "cpu" and cpu["in_this_build"] and cpu["dropout"]
+    assert "lstm" in cpu["cells"]

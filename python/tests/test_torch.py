@@ -83,8 +83,12 @@ def test_the_lessons_model_moves_over_in_one_call_and_generates_pytorchs_greedy_
 def test_an_embedded_stack_of_each_cell_generates_pytorchs_greedy_text(rnn_class, seeded):
     vocab = [chr(c) for c in range(ord("a"), ord("a") + 20)]
     torch_model = EmbeddedModel(rnn_class, len(vocab), 12, 24, 2)
-    for p in torch_model.parameters():
-        p.data.mul_(3)
+    # Larger weights, for a less flat distribution; not the layer norms' gains: tripled, they make
+    # the LayerNorm-LSTM chaotic (PyTorch's own float32 leaves its float64 by 0.5 after 40 steps,
+    # and greedy text parts after ~40 tokens), while the normalisations undo the weights' scale.
+    for name, p in torch_model.named_parameters():
+        if ".ln_" not in name:
+            p.data.mul_(3)
     model = genrnn.from_torch(torch_model, vocab)
     assert model.config.num_layers == 2 and model.config.embedding_dim == 12
     step = lambda ids, hidden: (lambda out: (out[0][0], out[1]))(torch_model(ids.unsqueeze(0), hidden))  # noqa: E731

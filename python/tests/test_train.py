@@ -59,6 +59,17 @@ def test_a_resumed_run_continues_exactly_as_one_uninterrupted_run(text, tmp_path
     assert np.array_equal(flat(genrnn.Model.load(out)), flat(whole))
 
 
+def test_a_time_limit_ends_the_run_as_its_last_step_would(text, tmp_path):
+    # A nanosecond runs out during the first step on any machine: no timing is asserted.
+    seen = []
+    out = tmp_path / "timed.safetensors"
+    model = genrnn.train(text, steps=10**9, time_limit=1e-9, out=out, callback=seen.append, **SHORT)
+    assert seen and seen[-1].out_of_time and seen[-1].evaluated and seen[-1].checkpointed
+    assert seen[-1].step < seen[-1].total_steps == 10**9
+    assert not any(p.out_of_time for p in seen[:-1])
+    assert np.array_equal(flat(genrnn.Model.load(out)), flat(model))
+
+
 def test_keyboard_interrupt_stops_after_the_step_and_keeps_the_checkpoint(text, tmp_path, capfd):
     out = tmp_path / "model.safetensors"
 

@@ -11,7 +11,7 @@ namespace genrnn {
 EvalResult evaluate(const Model& model, const std::vector<int>& ids, const EngineOptions& options) {
   if (ids.size() < 2) throw Error("the text has fewer than 2 tokens: nothing to predict");
   EvalResult result;
-  result.engine = choose_engine(options, model.config).engine;
+  result.engine = choose_engine(options, model.config, EngineRole::training).engine;
   auto engine = make_training_engine(result.engine, model.config, options);
   engine->set_parameters(model.parameters);
   engine->set_state({1, {}, {}});

@@ -41,7 +41,8 @@ void place_streams(const std::vector<float>& part, const std::vector<int>& strea
 }  // namespace
 
 Generator::Generator(Model model, const EngineOptions& options) : model_(std::move(model)) {
-  engine_ = make_decoding_engine(choose_engine(options, model_.config).engine, model_.config, options);
+  engine_ =
+      make_decoding_engine(choose_engine(options, model_.config, EngineRole::decoding).engine, model_.config, options);
   engine_->set_parameters(model_.parameters);
 }
 
@@ -81,7 +82,7 @@ RecurrentState Generator::state_after(const std::string& text, UnknownPolicy unk
 
 std::vector<std::string> Generator::run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                         const TokenCallback& on_token, const RecurrentState* initial) {
-  options.sampling.validate();
+  // options.sampling is checked once, where decoding starts (DecodingEngine::decode).
   const int streams = static_cast<int>(requests.size());
   if (streams < 1 || streams > limits::max_streams)
     throw Error("a batch has 1 to " + std::to_string(limits::max_streams) + " streams, not " + std::to_string(streams));

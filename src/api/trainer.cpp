@@ -1,6 +1,7 @@
 #include "genrnn/trainer.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include "api/training_checkpoint.hpp"
 #include "core/atomic_file.hpp"
@@ -17,17 +18,29 @@ Optimizer parse_optimizer(const std::string& name) {
   throw Error("unknown optimizer '" + name + "' (expected adam or sgd)");
 }
 
+std::string to_string(Optimizer optimizer) { return optimizer == Optimizer::sgd ? "sgd" : "adam"; }
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(what);
+}
+
+}  // namespace
+
+void StepOptions::validate() const {
+  require(learning_rate > 0, "the learning rate must be > 0");
+  require(clip >= 0, "clip must be >= 0 (0 = off)");
+  require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
+}
+
 void TrainOptions::validate() const {
-  auto require = [](bool ok, const std::string& what) {
-    if (!ok) throw Error(what);
-  };
+  step.validate();
   require(seq_len >= 1, "seq-len must be at least 1");
   require(batch >= 1, "batch must be at least 1");
   require(steps >= 0, "steps must be >= 0");
   require(epochs >= 1, "epochs must be at least 1");
-  require(learning_rate > 0, "the learning rate must be > 0");
-  require(clip >= 0, "clip must be >= 0 (0 = off)");
-  require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
+  require(time_limit >= 0 && std::isfinite(time_limit), "time-limit must be a number of seconds >= 0 (0 = none)");
   require(val_frac >= 0 && val_frac <= 0.5f, "val-frac must be in [0, 0.5]");
   require(eval_every >= 0 && checkpoint_every >= 0, "eval-every and checkpoint-every must be >= 0");
   require(loss_every >= 1, "loss-every must be at least 1");
@@ -56,12 +69,8 @@ Trainer::Trainer(Model model, const std::vector<int>& corpus, const TrainOptions
     check_writable(path);
   }
   data_ = std::make_unique<CorpusBatches>(corpus, options_.batch, options_.seq_len, options_.val_frac);
-  EngineOptions engine;
-  engine.device = options_.device;
-  engine.engine = options_.engine;
-  engine.tf32 = options_.tf32;
-  engine.gpu = options_.gpu;
-  engine_ = make_training_engine(choose_engine(engine, model_.config).engine, model_.config, engine);
+  engine_ = make_training_engine(choose_engine(options_.engine, model_.config, EngineRole::training).engine,
+                                 model_.config, options_.engine);
   engine_->set_parameters(model_.parameters);
   engine_->set_state(zero_state(options_.batch));
 }
@@ -80,13 +89,13 @@ int64_t Trainer::step() const { return step_; }
 
 void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* stop) {
   const auto start = std::chrono::steady_clock::now();
-  TrainStepOptions step_options{options_.optimizer, options_.learning_rate, options_.clip,
-                                options_.dropout, options_.seed, false};
+  const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  TrainStepOptions step_options{options_.step, options_.seed, false};
   TokenWindow window;
   TrainProgress progress;
   progress.total_steps = total_steps();
   int64_t tokens = 0;
-  while (step_ < progress.total_steps && !(stop && stop->load())) {
+  while (step_ < progress.total_steps && !progress.out_of_time && !(stop && stop->load())) {
     const int64_t index = step_ % data_->windows_per_epoch();
     if (index == 0) engine_->set_state(zero_state(options_.batch));  // a new epoch starts afresh
     data_->train_window(index, window);
@@ -100,15 +109,21 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
     if (loss) progress.train_loss = *loss;
     step_ = next;
     tokens += int64_t{window.batch} * window.seq_len;
+    // Out of time: this step ends the run as the last one would (its loss was read only if due).
+    progress.out_of_time = !last && options_.time_limit > 0 && seconds() >= options_.time_limit;
+    if (progress.out_of_time) {
+      progress.evaluated = data_->has_validation() && options_.eval_every > 0;
+      progress.checkpointed = true;
+    }
     if (progress.evaluated) progress.val_loss = validation_loss();
     if (progress.checkpointed) save_checkpoint();
     progress.step = step_;
     progress.tokens = step_ * window.batch * window.seq_len;
-    progress.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.elapsed_seconds = seconds();
     progress.tokens_per_second = tokens / std::max(progress.elapsed_seconds, 1e-9);
     if (on_progress) on_progress(progress);
   }
-  if (step_ < progress.total_steps) save_checkpoint();  // stopped early: keep what was done
+  if (step_ < progress.total_steps && !progress.out_of_time) save_checkpoint();  // stopped: keep what was done
 }
 
 double Trainer::validation_loss() {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/memory_size.hpp"
 #include "core/safetensors.hpp"
 #include "genrnn/error.hpp"
 
@@ -59,6 +60,13 @@ void check_tensors(const SafetensorsFile& file, const std::vector<TensorSpec>& l
   }
 }
 
+// Zeros for the parameters of `config`; where the machine lacks the memory, an Error that says
+// how much they need.
+std::vector<float> zero_parameters(const ModelConfig& config) {
+  const std::size_t count = parameter_count(config);
+  return host_vector<float>(count, "the model's " + std::to_string(count) + " parameters");
+}
+
 }  // namespace
 
 Model Model::for_text(ModelConfig shape, const std::string& text, int max_vocab, uint64_t seed) {
@@ -72,7 +80,7 @@ Model Model::initialize(const ModelConfig& config, Tokenizer tokenizer, uint64_t
   if (config.vocab_size != tokenizer.size())
     throw Error("model vocab_size is " + std::to_string(config.vocab_size) + " but the tokenizer has " +
                 std::to_string(tokenizer.size()) + " tokens");
-  Model model{config, std::move(tokenizer), std::vector<float>(parameter_count(config))};
+  Model model{config, std::move(tokenizer), zero_parameters(config)};
 
   std::mt19937_64 rng(seed);
   const float bound = 1.0f / std::sqrt(static_cast<float>(config.hidden_size));
@@ -99,7 +107,7 @@ Model Model::load(const std::string& path) {
     const auto layout = parameter_layout(config);
     check_tensors(file, layout);
 
-    Model model{config, std::move(tokenizer), std::vector<float>(parameter_count(config))};
+    Model model{config, std::move(tokenizer), zero_parameters(config)};
     for (const auto& spec : layout)
       std::memcpy(model.parameters.data() + spec.offset, file.tensors.at(spec.name).bytes.data(),
                   spec.numel() * sizeof(float));

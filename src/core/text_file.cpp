@@ -2,10 +2,10 @@
 
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
+#include "core/memory_size.hpp"
 #include "core/utf8.hpp"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -32,12 +32,6 @@ std::string describe(const std::string& path, const std::string& what) {
   return what + " '" + path + "'";
 }
 
-std::string mebibytes(uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return text;
-}
-
 // The whole file, as bytes; `what` names it in errors ("data file"). One that cannot be opened
 // or read, a directory, an empty file, or one past max_bytes ("<what> is larger than <limit>:
 // <why>") throws Error.
@@ -55,7 +49,7 @@ std::string read_text_file(const std::string& path, const std::string& what, uin
     throw Error("cannot read " + describe(path, what) + ": " + std::strerror(EISDIR));
   }
   const auto too_large = [&] {
-    return Error(describe(path, what) + " is larger than " + mebibytes(max_bytes) + ": " + why);
+    return Error(describe(path, what) + " is larger than " + byte_size_text(max_bytes) + ": " + why);
   };
   if (static_cast<uint64_t>(status.st_size) > max_bytes) throw too_large();
   // Read to the end rather than trusting st_size: pipes and /proc files report 0.
@@ -91,7 +85,7 @@ std::string read_corpus_file(const std::string& path) {
   const uint64_t available = available_memory_bytes();
   return read_text_file(path, "data file", available / limits::corpus_memory_per_byte,
                         "tokenizing it needs about " + std::to_string(limits::corpus_memory_per_byte) +
-                            " bytes of memory per byte of text, and " + mebibytes(available) + " are available");
+                            " bytes of memory per byte of text, and " + byte_size_text(available) + " are available");
 }
 
 }  // namespace genrnn

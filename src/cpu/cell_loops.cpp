@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/cell_table.hpp"
+#include "core/environment.hpp"
 #include "cpu/row_blocks.hpp"
 #include "genrnn/error.hpp"
 #include "kernels/cells/cell_list.cuh"
@@ -27,7 +28,7 @@ namespace {
 bool use_avx2() {
 #if defined(GENRNN_AVX2_CELL_LOOPS)
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          !(std::getenv("GENRNN_CPU_LOOPS") && std::string(std::getenv("GENRNN_CPU_LOOPS")) == "baseline");
+                          !env_equals("GENRNN_CPU_LOOPS", "baseline");
   return yes;
 #else
   return false;

@@ -1,6 +1,7 @@
 #pragma once
 // The CPU engine's roles: the reference every other engine is checked against, and the
-// fallback where no GPU is usable. float32, oneDNN or OpenBLAS products (src/cpu/matrix_products), the shared layer driver.
+// fallback where no GPU is usable. float32, oneDNN or OpenBLAS products
+// (src/cpu/matrix_products), the shared layer driver.
 #include "cpu/network.hpp"
 #include "engine/engine.hpp"
 #include "engine/engine_registry.hpp"

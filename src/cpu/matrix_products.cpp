@@ -1,8 +1,8 @@
 #include "cpu/matrix_products.hpp"
 
-#include <cstdlib>
 #include <string>
 
+#include "core/environment.hpp"
 #include "cpu/blas.hpp"
 
 #if defined(GENRNN_WITH_ONEDNN)
@@ -24,8 +24,7 @@ namespace {
 
 bool use_onednn() {
 #if defined(GENRNN_WITH_ONEDNN)
-  static const bool yes =
-      !(std::getenv("GENRNN_CPU_GEMM") && std::string(std::getenv("GENRNN_CPU_GEMM")) == "openblas");
+  static const bool yes = !env_equals("GENRNN_CPU_GEMM", "openblas");
   return yes;
 #else
   return false;

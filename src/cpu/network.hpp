@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/cell_table.hpp"
+#include "core/memory_size.hpp"
 #include "cpu/host_backend.hpp"
 #include "cpu/row_blocks.hpp"
 #include "engine/layer_driver.hpp"
@@ -93,8 +94,8 @@ CpuNetwork<Real>::CpuNetwork(const ModelConfig& config)
       V_(config.vocab_size),
       E_(config.embedding_dim),
       has_c_(has_cell_state(config)),
-      params_(offsets_.count, Real(0)),
-      grads_(offsets_.count, Real(0)),
+      params_(host_vector<Real>(offsets_.count, "the CPU engine's weights")),
+      grads_(host_vector<Real>(offsets_.count, "the CPU engine's gradients")),
       layers_(backend_, config.cell, config.hidden_size, offsets_.layers) {
   set_state({1, {}, {}});
 }

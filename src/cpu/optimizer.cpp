@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/memory_size.hpp"
 #include "kernels/optimizer_math.cuh"
 
 namespace genrnn::cpu {
@@ -27,6 +28,8 @@ void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& g
     for (std::size_t i = 0; i < n; ++i) math::sgd_update(parameters[i], gradients[i], options.learning_rate);
     return;
   }
+  if (state.m.empty()) state.m = host_vector<float>(n, "Adam's first moments");
+  if (state.v.empty()) state.v = host_vector<float>(n, "Adam's second moments");
   state.m.resize(n, 0.0f);
   state.v.resize(n, 0.0f);
   const math::AdamHyper hyper = math::adam_hyper(options.learning_rate, state.step);

@@ -5,11 +5,17 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
+#include <string>
+
 namespace genrnn::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 [[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line);
+
+// "1.2 GiB free of 79.1 GiB" on the current device (cudaMemGetInfo), for out-of-memory messages;
+// empty where that cannot be read.
+std::string device_memory_text();
 
 }  // namespace genrnn::cuda
 

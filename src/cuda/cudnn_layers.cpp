@@ -168,12 +168,12 @@ void CudnnLayers::configure(int batch, int seq_len) {
 }
 
 void CudnnLayers::forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx,
-                          float* hy, const float* cx, float* cy, bool training, const math::DropoutMask& dropout) {
+                          const float* cx, float* hy, float* cy, bool training, const math::DropoutMask& dropout) {
   const float* x = input.rows;
   const std::size_t layer_state = static_cast<std::size_t>(batch) * config_.hidden_size;
   const bool has_c = describe_cell(config_.cell).has_cell_state;
   if (first_) {
-    first_->forward(batch, seq_len, input, weights, hx, hy, cx, cy, training, dropout);
+    first_->forward(batch, seq_len, input, weights, hx, cx, hy, cy, training, dropout);
     if (cudnn_layers() == 0) return;
     // cuDNN takes the first layer's outputs, and the state from the second layer on.
     x = first_->outputs();

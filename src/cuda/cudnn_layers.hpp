@@ -35,8 +35,8 @@ class CudnnLayers final : public RecurrentLayers {
   // is costly, so it happens only when a training forward's p changes (and only then does a new
   // seed take effect); inference leaves them alone. After a one-hot first layer, the CPU
   // engine's Philox mask.
-  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx, float* hy,
-               const float* cx, float* cy, bool training, const math::DropoutMask& dropout) override;
+  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx, const float* cx,
+               float* hy, float* cy, bool training, const math::DropoutMask& dropout) override;
   const float* outputs() const override;
   void backward(const LayerInput& input, const float* weights, const float* d_outputs, float* weight_gradients,
                 float* d_input) override;

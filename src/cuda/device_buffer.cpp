@@ -3,13 +3,12 @@
 #include <atomic>
 #include <string>
 
+#include "core/memory_size.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn::cuda {
 
 namespace {
-
-std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 std::atomic<std::size_t> bytes_allocated{0};
 std::atomic<uint64_t> allocations{0};
@@ -21,14 +20,23 @@ void* allocate_device(std::size_t bytes, cudaStream_t stream) {
   const cudaError_t status = cudaMallocAsync(&pointer, bytes, stream);
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();  // not sticky: clear it, the next call starts clean
-    std::size_t free = 0, total = 0;
-    cudaMemGetInfo(&free, &total);
-    throw Error("out of GPU memory: asked for " + mebibytes(bytes) + " with " + mebibytes(free) + " free of " +
-                mebibytes(total));
+    const std::string memory = device_memory_text();
+    throw Error("out of GPU memory: asked for " + byte_size_text(bytes) + (memory.empty() ? "" : " with " + memory));
   }
   GENRNN_CUDA_CHECK(status);
   bytes_allocated += bytes;
   ++allocations;
+  return pointer;
+}
+
+void* allocate_pinned(std::size_t bytes) {
+  void* pointer = nullptr;
+  const cudaError_t status = cudaMallocHost(&pointer, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw_out_of_memory("page-locked host memory", bytes);
+  }
+  GENRNN_CUDA_CHECK(status);
   return pointer;
 }
 

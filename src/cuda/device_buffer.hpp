@@ -17,6 +17,8 @@ namespace genrnn::cuda {
 void* allocate_device(std::size_t bytes, cudaStream_t stream);
 // `bytes`: what allocate_device was asked for.
 void free_device(void* pointer, std::size_t bytes, cudaStream_t stream) noexcept;
+// cudaMallocHost with an out-of-memory message that says how much was asked and how much is available.
+void* allocate_pinned(std::size_t bytes);
 // Throws, naming `what`, when `stream` is being captured into a CUDA graph: for work that
 // must run before any capture (allocation, synchronization).
 void require_not_capturing(cudaStream_t stream, const char* what);
@@ -84,7 +86,7 @@ class PinnedBuffer {
     cudaFreeHost(data_);
     data_ = nullptr;
     capacity_ = 0;
-    GENRNN_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), count * sizeof(T)));
+    data_ = static_cast<T*>(allocate_pinned(count * sizeof(T)));
     capacity_ = count;
   }
   T* data() { return data_; }

@@ -19,14 +19,14 @@ class FusedLayers final : public RecurrentLayers {
   std::vector<ParameterSegment> weight_segments(const float*) const override {
     return {{torch_offset_, 0, weight_floats_}};
   }
-  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx, float* hy,
-               const float* cx, float* cy, bool training, const math::DropoutMask& dropout) override {
-    driver_.forward(batch, seq_len, {input.rows, input.ids}, weights, hx, cx, hy, cy, training, dropout);
+  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* h0,
+               const float* c0, float* hT, float* cT, bool training, const math::DropoutMask& dropout) override {
+    driver_.forward(batch, seq_len, input, weights, h0, c0, hT, cT, training, dropout);
   }
   const float* outputs() const override { return driver_.outputs(); }
   void backward(const LayerInput& input, const float* weights, const float* d_outputs, float* weight_gradients,
                 float* d_input) override {
-    driver_.backward({input.rows, input.ids}, weights, d_outputs, weight_gradients, d_input);
+    driver_.backward(input, weights, d_outputs, weight_gradients, d_input);
   }
 
  private:

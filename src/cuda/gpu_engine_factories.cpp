@@ -4,6 +4,7 @@
 #include "cuda/persistent_decoder.hpp"
 #include "engine/device_scope.hpp"
 #include "engine/engine_factories.hpp"
+#include "kernels/persistent_ops.hpp"
 
 namespace genrnn {
 
@@ -24,6 +25,11 @@ EngineFactories gpu_engine_factories(const std::string& name, GpuLayers layers) 
             const DeviceScope scope(options.gpu);
             return std::make_unique<cuda::GpuSampler>(options);
           }};
+}
+
+// What kernels::persistent_shape refuses before it asks the GPU, said ahead of a decode.
+std::string persistent_decoder_limits(const ModelConfig& config) {
+  return kernels::persistent_model_limits(config.cell, config.num_layers);
 }
 
 }  // namespace genrnn

@@ -123,9 +123,9 @@ void GpuModel::forward(const int* ids, int seq_len, bool training, const math::D
                               context_.stream());
   }
   const int next = current_state_ ^ 1;
-  layers_->forward(batch_, seq_len, layer_input(ids), params_.data(), h_[current_state_].data(), h_[next].data(),
-                   has_c_ ? c_[current_state_].data() : nullptr, has_c_ ? c_[next].data() : nullptr, training,
-                   dropout);
+  layers_->forward(batch_, seq_len, layer_input(ids), params_.data(), h_[current_state_].data(),
+                   has_c_ ? c_[current_state_].data() : nullptr, h_[next].data(), has_c_ ? c_[next].data() : nullptr,
+                   training, dropout);
 }
 
 void GpuModel::head(const float* rows, int n, float* logits, bool with_bias) const {

@@ -17,8 +17,7 @@ void DeviceSampler::set_keys(const std::vector<DrawKey>& keys, uint64_t position
 }
 
 void DeviceSampler::draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids) {
-  kernels::sample_tokens(logits, streams_, vocab, {sampling.temperature, sampling.top_k, sampling.top_p}, seeds(),
-                         stream_ids(), counters(), ids, context_.stream());
+  kernels::sample_tokens(logits, streams_, vocab, sampling, seeds(), stream_ids(), counters(), ids, context_.stream());
   kernels::advance_steps(counters(), streams_, context_.stream());
 }
 

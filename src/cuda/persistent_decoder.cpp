@@ -87,7 +87,6 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
   start_decode(first_logits, keys);
   next_ids_.reserve(static_cast<std::size_t>(streams));
   const kernels::PersistentModel model = device_model();
-  const kernels::SamplingParams params{sampling.temperature, sampling.top_k, sampling.top_p};
   bool wanted = true;
   for (int first = 0; first < length && wanted; first += IdRing::kChunkPositions) {
     kernels::PersistentStep step;
@@ -103,7 +102,7 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
     step.steps = sampler_.counters();
     step.batch = streams;
     step.first_position = first;
-    if (!kernels::persistent_decode(config().cell, model, shape, step, params, stream)) {
+    if (!kernels::persistent_decode(config().cell, model, shape, step, sampling, stream)) {
       // Every launch is the same grid: only the first can find that it does not fit, before
       // anything was drawn.
       if (first > 0) throw Error("the persistent decoder's grid stopped fitting on the GPU in the middle of a decode");

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "engine/layer_input.hpp"
 #include "kernels/dropout_math.cuh"
 
 namespace genrnn::cuda {
@@ -17,12 +18,7 @@ struct ParameterSegment {
   std::size_t count;
 };
 
-// The first layer's input: dense rows [T * B][input], or, for one-hot input, one token id per
-// row. Exactly one is set.
-struct LayerInput {
-  const float* rows = nullptr;
-  const int* ids = nullptr;
-};
+using LayerInput = genrnn::LayerInput<float>;  // the layer driver's
 
 class RecurrentLayers {
  public:
@@ -31,11 +27,11 @@ class RecurrentLayers {
   // parameter_layout(config) lies in a weight space at `weights` (offsets from it).
   virtual std::size_t weight_floats() const = 0;
   virtual std::vector<ParameterSegment> weight_segments(const float* weights) const = 0;
-  // `batch` streams of `seq_len` steps from hx/cx to hy/cy ([layers][batch][H]; c for cells
-  // with a c state; hy never aliases hx). A training forward keeps what backward needs and
-  // drops out between layers with `dropout`.
-  virtual void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* hx,
-                       float* hy, const float* cx, float* cy, bool training, const math::DropoutMask& dropout) = 0;
+  // `batch` streams of `seq_len` steps from h0/c0 to hT/cT ([layers][batch][H]; c for cells
+  // with a c state; hT never aliases h0), in the layer driver's order. A training forward keeps
+  // what backward needs and drops out between layers with `dropout`.
+  virtual void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* h0,
+                       const float* c0, float* hT, float* cT, bool training, const math::DropoutMask& dropout) = 0;
   // The last layer's outputs of the last forward: [T][B][H].
   virtual const float* outputs() const = 0;
   // After a training forward, with its input, weights and initial state still in place:

@@ -81,9 +81,7 @@ void TrainingEngine::check_window(const TokenWindow& window) const {
 
 std::optional<double> TrainingEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
   check_window(window);
-  if (!(options.learning_rate > 0)) throw Error("the learning rate must be > 0");
-  if (!(options.clip >= 0)) throw Error("clip must be >= 0 (0 = off)");
-  if (!(options.dropout >= 0 && options.dropout < 1)) throw Error("dropout must be in [0, 1)");
+  options.validate();
   const DeviceScope scope(gpu());
   return run_train_step(window, options);
 }

@@ -17,11 +17,8 @@
 
 namespace genrnn {
 
-struct TrainStepOptions {
-  Optimizer optimizer = Optimizer::adam;
-  float learning_rate = 2e-3f;
-  float clip = 5.0f;  // global gradient norm; 0: off
-  float dropout = 0.0f;
+// A step's options: the run's, and what Trainer decides per step.
+struct TrainStepOptions : StepOptions {
   uint64_t dropout_seed = 0;  // masks are drawn by Philox from (dropout_seed, step)
   bool read_loss = true;      // GPU engines read the loss back only when asked
 };

@@ -12,4 +12,8 @@ namespace genrnn {
 enum class GpuLayers { cudnn, fused };
 EngineFactories gpu_engine_factories(const std::string& name, GpuLayers layers);
 
+// The persistent decoder's own limits, before a GPU's shared memory has its say: why it does
+// not decode a model of `config`, or "".
+std::string persistent_decoder_limits(const ModelConfig& config);
+
 }  // namespace genrnn

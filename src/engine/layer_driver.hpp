@@ -19,7 +19,8 @@
 //   add_column_sums(matrix, rows, cols, out)                   out[c] += sum over rows
 //   gather_columns(weight, columns, bias, ids, rows, width, out)   out[r][g] = weight[g][ids[r]] + bias[g]
 //   scatter_add_columns(grads, ids, rows, width, weight_grad, columns)  weight_grad[g][ids[r]] += grads[r][g]
-//   cell_forward(cell, stage, batch, math::CellForward<Real>); cell_backward(cell, stage, batch, math::CellBackward<Real>)
+//   cell_forward(cell, stage, batch, math::CellForward<Real>)
+//   cell_backward(cell, stage, batch, math::CellBackward<Real>)
 //   dropout(in, out, n, math::DropoutMask, layer)             out[e] = in[e] * dropout_scale(.., layer, e)
 //   layer_norm, layer_norm_backward, add_column_products     as kernels/ops.hpp says (a cell's row stages)
 //
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "core/cell_table.hpp"
+#include "engine/layer_input.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/parameters.hpp"
 #include "kernels/cell_step.cuh"
@@ -44,12 +46,7 @@ class LayerDriver {
  public:
   using Real = typename Backend::Real;
 
-  // The first layer's input: dense rows [T * B][input] (time-major), or one token id per row
-  // for one-hot input, whose projection is a column of W_ih. Exactly one is set.
-  struct Input {
-    const Real* rows = nullptr;
-    const int* ids = nullptr;
-  };
+  using Input = LayerInput<Real>;
 
   // `layers`: where each layer's tensors start in the `weights` that the calls receive (and
   // their gradients in `weight_gradients`), and its input width (for one-hot input, V).

@@ -21,6 +21,7 @@ std::vector<GpuInfo> list_gpus(std::string* why_none) {
 }
 
 EngineFactories gpu_engine_factories(const std::string&, GpuLayers) { return {}; }
+std::string persistent_decoder_limits(const ModelConfig&) { return why_no_cuda_build(); }
 
 // No GPU engine runs here, so no engine ever names a GPU.
 DeviceScope::DeviceScope(int) {}

@@ -232,6 +232,7 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {{"train", "--data", corpus_.string(), "--out", (dir_ / "no/such/m.safetensors").string()},
        "no/such"},
       {sample_args({"--temp", "-1"}), "--temp"},
+      {train_args({"--time-limit", "-5"}), "--time-limit"},
       {sample_args({"--top-p", "1.5"}), "--top-p"},
       {sample_args({"--num-samples", "0"}), "--num-samples"},
       {sample_args({"--unknown", "ignore"}), "--unknown"},
@@ -280,6 +281,20 @@ TEST_F(CliErrors, CorruptModelFile) {
   expect_one_line_error(run({"sample", "-m", model.string(), "-p", "the", "-s", "1"}), "");
   expect_one_line_error(run({"eval", "-m", model.string(), "--data", corpus_.string()}), "");
   expect_one_line_error(run({"info", "-m", model.string()}), "");
+}
+
+// The largest model the options allow (about 512 GiB): refused before it is allocated, in one
+// line that says how much memory it needs.
+TEST_F(CliErrors, AModelTooLargeForTheMachineSaysHowMuchMemoryItNeeds) {
+  const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  if (memory >= 512.0 * (1 << 30)) GTEST_SKIP() << "this machine may have the memory for it";
+  const auto started = std::chrono::steady_clock::now();
+  const ProcessResult result = run(train_args({"--layers", "64", "--hidden", "16384", "--embed", "16384",
+                                               "--steps", "1", "--device", "cpu"}));
+  expect_one_line_error(result, "out of memory for the model's ");
+  EXPECT_EQ(result.exit_status, 1);
+  EXPECT_NE(result.err.find("parameters: 512.0 GiB needed, "), std::string::npos) << result.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
 TEST_F(CliErrors, CudaWithoutAGpu) {
@@ -364,6 +379,18 @@ TEST_F(CliEndToEnd, TrainRemovesWhatAKilledRunLeftAndSaysSo) {
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_NE(result.err.find("note: removed " + stale.string()), std::string::npos) << result.err;
   EXPECT_FALSE(fs::exists(stale));
+}
+
+TEST_F(CliEndToEnd, ATimeLimitEndsTrainingAndSaysSo) {
+  // A microsecond runs out during the first step on any machine: no timing is asserted.
+  const fs::path out = dir_ / "timed.safetensors";
+  const ProcessResult result = run(train_args(out, {"--steps", "1000000000", "--time-limit", "0.000001"}));
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.err.find("stopped at the time limit"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("of 1000000000"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("model saved to " + out.string()), std::string::npos) << result.err;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(out.string() + ".optim"));
 }
 
 TEST_F(CliEndToEnd, SampleIsPromptThenTextAndRepeatsWithItsSeed) {

@@ -8,29 +8,23 @@
 #include <string>
 
 #include "core/cell_table.hpp"
+#include "core/cuda_build.hpp"
 #include "core/text_list.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
+#include "genrnn/limits.hpp"
+#include "tests/support/error_of.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
 namespace {
 
-// The message of the Error that `call` throws, or "nothing thrown".
-template <class Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "nothing thrown";
-}
+using testing::error_of;
 
-#define EXPECT_ERROR(call, words)                                                     \
-  do {                                                                                \
-    const std::string message = error_of([&] { call; });                              \
-    EXPECT_NE(message.find(words), std::string::npos) << "got: " << message;          \
+#define EXPECT_ERROR(call, words)                                            \
+  do {                                                                       \
+    const std::string message = error_of([&] { call; });                     \
+    EXPECT_NE(message.find(words), std::string::npos) << "got: " << message; \
   } while (0)
 
 const ModelConfig kLstm{CellType::lstm, 2, 6, 3, 9, TokenizerKind::character};
@@ -132,53 +126,282 @@ TEST(EngineRoles, TheSamplerAloneIsChecked) {
   sampler->draw({}, {{1, 0}, {1, 1}, {1, 2}}, 0);
 }
 
+// The registry's tests name no engine and no cell: they sweep the registry and the cell table,
+// so that a new engine or cell is tested by being registered or listed.
+
+const std::vector<EngineRole> kRoles = {EngineRole::training, EngineRole::decoding, EngineRole::sampling};
+
+ModelConfig small_model(CellType cell, int layers = 1, int embedding = 0) {
+  return {cell, layers, 6, embedding, 9, TokenizerKind::character};
+}
+
+// The role's factory, through the checked entry point, for a model of `config`.
+void make_role(const EngineEntry& engine, const ModelConfig& config, EngineRole role) {
+  if (role == EngineRole::training) make_training_engine(engine, config);
+  if (role == EngineRole::decoding) make_decoding_engine(engine, config);
+  if (role == EngineRole::sampling) make_sampler(engine);
+}
+
+std::string role_verb(EngineRole role) {
+  return role == EngineRole::training ? "train" : role == EngineRole::decoding ? "decode" : "sample";
+}
+
+// The engine "auto" takes on the CPU: the reference the other engines are compared with.
+const EngineEntry& reference_engine() { return find_engine(choose_engine(Device::cpu).engine); }
+
+std::vector<const EngineEntry*> engines_where(bool on_gpu, bool in_this_build) {
+  std::vector<const EngineEntry*> engines;
+  for (const EngineEntry& entry : engine_registry())
+    if (entry.on_gpu == on_gpu && entry.in_this_build() == in_this_build) engines.push_back(&entry);
+  return engines;
+}
+
 TEST(EngineRegistry, ListsEveryEngineOnceWithWhatItDoes) {
-  std::set<std::string> names;
-  for (const EngineEntry& entry : engine_registry()) {
-    EXPECT_TRUE(names.insert(entry.name).second) << entry.name << " twice";
-    EXPECT_FALSE(entry.description.empty()) << entry.name;
-    EXPECT_FALSE(entry.dropout.empty()) << entry.name;
-    // Every cell, but on cuDNN only those it has a mode for.
-    for (const CellDescription& cell : cell_table()) {
-      const bool runs = std::count(entry.cells.begin(), entry.cells.end(), cell.type) == 1;
-      EXPECT_EQ(runs, entry.name != "cudnn" || cell.cudnn_mode != math::kNoCudnnMode) << entry.name << " " << cell.name;
-    }
+  std::vector<std::string> names{"auto"};
+  const std::vector<EngineInfo> listed = registered_engines();
+  ASSERT_EQ(listed.size(), engine_registry().size());
+  for (std::size_t k = 0; k < listed.size(); ++k) {
+    const EngineEntry& entry = engine_registry()[k];
+    const EngineInfo& info = listed[k];
+    SCOPED_TRACE(entry.name);
+    EXPECT_EQ(std::count(names.begin(), names.end(), entry.name), 0) << "twice";
+    names.push_back(entry.name);
+    EXPECT_FALSE(entry.description.empty());
+    EXPECT_FALSE(entry.dropout.empty());
     // A GPU engine is in a build exactly when the build has CUDA.
-    EXPECT_EQ(entry.in_this_build(), !entry.on_gpu || build_info().cuda) << entry.name;
+    EXPECT_EQ(entry.in_this_build(), !entry.on_gpu || build_info().cuda);
+    EXPECT_EQ(info.name, entry.name);
+    EXPECT_EQ(info.in_this_build, entry.in_this_build());
+    // Info lists the cells it runs by name, and says why not for each of the others.
+    std::vector<std::string> cells;
+    for (CellType cell : entry.cells()) cells.push_back(to_string(cell));
+    EXPECT_EQ(info.cells, cells);
+    const auto lists = [&](const std::string& line) {
+      return std::find(info.limits.begin(), info.limits.end(), line) != info.limits.end();
+    };
+    for (const CellDescription& cell : cell_table())
+      if (std::find(cells.begin(), cells.end(), cell.name) == cells.end()) {
+        ASSERT_TRUE(entry.why_not_cell);
+        EXPECT_TRUE(lists(entry.why_not_cell(cell.type))) << cell.name;
+      }
+    // And what its decoders do not decode, where it has them.
+    if (entry.in_this_build())
+      for (const EngineDecoder& decoder : entry.decoders)
+        for (CellType cell : entry.cells())
+          if (decoder.why_not)
+            for (int layers : {1, limits::max_layers}) {
+              const std::string why = decoder.why_not(small_model(cell, layers));
+              if (!why.empty()) EXPECT_TRUE(lists("--decoder " + decoder.name + ": " + why)) << why;
+            }
   }
-  EXPECT_EQ(names, (std::set<std::string>{"cpu", "cudnn", "fused"}));
-  EXPECT_EQ(registered_engines().size(), names.size());
+  EXPECT_ERROR(find_engine("nonesuch"), "unknown engine 'nonesuch' (expected " + one_of(names) + ")");
+}
+
+// Registry x cells x roles: an engine either runs a model in a role or says in one line why
+// not, and that line is the error of making it there.
+TEST(EngineRegistry, AnEngineSaysWhyItDoesNotRunAModel) {
+  for (const EngineEntry& entry : engine_registry())
+    for (const CellDescription& cell : cell_table())
+      for (EngineRole role : kRoles) {
+        SCOPED_TRACE(entry.name + " " + cell.name + " " + role_verb(role));
+        const ModelConfig config = small_model(cell.type);
+        const auto cells = entry.cells();
+        const bool runs_cell = std::count(cells.begin(), cells.end(), cell.type) == 1;
+        const std::string why = entry.supports(config, role);
+        EXPECT_EQ(why.empty(), entry.in_this_build() && entry.has(role) && (runs_cell || role == EngineRole::sampling));
+        if (why.empty()) continue;
+        EXPECT_EQ(why.find('\n'), std::string::npos);
+        if (!entry.in_this_build())
+          EXPECT_EQ(why, why_no_cuda_build());
+        else if (entry.has(role))
+          EXPECT_NE(why.find(cell.name), std::string::npos) << why;  // the cell, by name
+        EXPECT_ERROR(make_role(entry, config, role), "--engine " + entry.name + ": " + why);
+      }
+}
+
+// An engine may lack a role: it says so, naming itself and the role, and still has the others.
+TEST(EngineRegistry, AnEngineWithoutARoleSaysSoWhenAskedForIt) {
+  const EngineEntry& reference = reference_engine();
+  for (EngineRole missing : kRoles) {
+    SCOPED_TRACE(role_verb(missing));
+    EngineEntry partial = reference;
+    if (missing == EngineRole::training) partial.make.training = nullptr;
+    if (missing == EngineRole::decoding) partial.make.decoding = nullptr;
+    if (missing == EngineRole::sampling) partial.make.sampler = nullptr;
+    EXPECT_TRUE(partial.in_this_build());
+    EXPECT_FALSE(partial.has(missing));
+    const std::string why = "the " + partial.name + " engine does not " + role_verb(missing);
+    EXPECT_EQ(partial.supports(kLstm, missing), why);
+    EXPECT_ERROR(make_role(partial, kLstm, missing), "--engine " + partial.name + ": " + why);
+    for (EngineRole role : kRoles)
+      if (role != missing) EXPECT_NO_THROW(make_role(partial, kLstm, role));
+  }
+  EngineEntry none = reference;
+  none.make = {};
+  EXPECT_FALSE(none.in_this_build());
 }
 
 TEST(EngineRegistry, SelectionSaysWhyItCannotGiveAnEngine) {
-  EXPECT_EQ(choose_engine(Device::cpu).engine, "cpu");
-  EXPECT_EQ(choose_engine(Device::automatic, "cpu").engine, "cpu");
-  EXPECT_FALSE(choose_engine(Device::cpu, "cpu").on_gpu);
-  EXPECT_ERROR(choose_engine(Device::cpu, "nonesuch"), "unknown engine 'nonesuch' (expected auto, cpu, cudnn or fused)");
+  EXPECT_FALSE(reference_engine().on_gpu);
+  for (const EngineEntry* cpu : engines_where(false, true)) {
+    EXPECT_EQ(choose_engine(Device::cpu, cpu->name).engine, cpu->name);
+    EXPECT_EQ(choose_engine(Device::automatic, cpu->name).engine, cpu->name);
+    EXPECT_FALSE(choose_engine(Device::automatic, cpu->name).on_gpu);
+  }
+  EXPECT_ERROR(choose_engine(Device::cpu, "nonesuch"), "unknown engine 'nonesuch' (expected auto, ");
   EXPECT_ERROR(make_training_engine("nonesuch", kLstm), "unknown engine 'nonesuch'");
   if (!build_info().cuda) {
     // A build without CUDA names that as the reason, for either option.
     EXPECT_ERROR(choose_engine(Device::cuda), "--device cuda: this build of genrnn has no CUDA");
-    EXPECT_ERROR(choose_engine(Device::automatic, "fused"), "--engine fused: this build of genrnn has no CUDA");
-    EXPECT_ERROR(make_decoding_engine("cudnn", kLstm), "--engine cudnn: this build of genrnn has no CUDA");
-    EXPECT_EQ(choose_engine(Device::automatic).engine, "cpu");
+    for (const EngineEntry* gpu : engines_where(true, false)) {
+      const std::string why = "--engine " + gpu->name + ": this build of genrnn has no CUDA";
+      EXPECT_ERROR(choose_engine(Device::automatic, gpu->name), why);
+      EXPECT_ERROR(make_decoding_engine(gpu->name, kLstm), why);
+    }
+    EXPECT_EQ(choose_engine(Device::automatic).engine, reference_engine().name);
     return;
   }
-  EXPECT_ERROR(choose_engine(Device::cpu, "fused"), "--engine fused needs a GPU");
+  for (const EngineEntry* gpu : engines_where(true, true))
+    EXPECT_ERROR(choose_engine(Device::cpu, gpu->name), "--engine " + gpu->name + " needs a GPU");
   if (!list_gpus().empty()) return;  // what follows is the machine without a GPU
   EXPECT_ERROR(choose_engine(Device::cuda), "no usable GPU for --device cuda");
-  EXPECT_ERROR(choose_engine(Device::automatic, "cudnn"), "no usable GPU for --engine cudnn");
-  EXPECT_EQ(choose_engine(Device::automatic).engine, "cpu");
+  for (const EngineEntry* gpu : engines_where(true, true))
+    EXPECT_ERROR(choose_engine(Device::automatic, gpu->name), "no usable GPU for --engine " + gpu->name);
+  EXPECT_EQ(choose_engine(Device::automatic).engine, reference_engine().name);
 }
 
-TEST(EngineRegistry, OnlyTheGpuEnginesTakeADecoder) {
-  EngineOptions options;
-  options.device = Device::cpu;
-  options.decoder = "persistent";
-  EXPECT_ERROR(choose_engine(options, kLstm), "--decoder persistent: the cpu engine has its own decoder only");
-  options.decoder = "auto";
-  EXPECT_EQ(choose_engine(options, kLstm).engine, "cpu");
+// "auto" takes, on the device, the first engine that runs the model in the role, and says which
+// it passed over and why; on every device the build has, some engine runs every cell.
+TEST(EngineRegistry, AutoTakesTheFirstEngineThatRunsTheModel) {
+  for (bool on_gpu : {false, true}) {
+    if (on_gpu && list_gpus().empty()) continue;
+    EngineOptions options;
+    options.device = on_gpu ? Device::cuda : Device::cpu;
+    for (const CellDescription& cell : cell_table())
+      for (EngineRole role : kRoles) {
+        SCOPED_TRACE(std::string(on_gpu ? "gpu " : "cpu ") + cell.name + " " + role_verb(role));
+        const ModelConfig config = small_model(cell.type);
+        std::vector<const EngineEntry*> passed;
+        const EngineEntry* first = nullptr;
+        for (const EngineEntry& entry : engine_registry()) {
+          if (entry.on_gpu != on_gpu || first) continue;
+          if (entry.supports(config, role).empty())
+            first = &entry;
+          else
+            passed.push_back(&entry);
+        }
+        ASSERT_NE(first, nullptr);
+        const EngineChoice choice = choose_engine(options, config, role);
+        EXPECT_EQ(choice.engine, first->name);
+        for (const EngineEntry* entry : passed)
+          EXPECT_NE(choice.reason.find(entry->name + ": " + entry->supports(config, role)), std::string::npos)
+              << choice.reason;
+      }
+  }
 }
+
+TEST(EngineRegistry, AnEngineTakesOnlyItsOwnDecoders) {
+  std::set<std::string> decoders;
+  for (const EngineEntry& entry : engine_registry())
+    for (const EngineDecoder& decoder : entry.decoders) decoders.insert(decoder.name);
+  for (const EngineEntry* cpu : engines_where(false, true)) {
+    EngineOptions options;
+    options.device = Device::cpu;
+    options.engine = cpu->name;
+    for (const std::string& decoder : decoders) {
+      options.decoder = decoder;
+      const bool has = std::any_of(cpu->decoders.begin(), cpu->decoders.end(),
+                                   [&](const EngineDecoder& d) { return d.name == decoder; });
+      if (has)
+        EXPECT_EQ(choose_engine(options, kLstm, EngineRole::decoding).engine, cpu->name);
+      else
+        EXPECT_ERROR(choose_engine(options, kLstm, EngineRole::decoding),
+                     "--decoder " + decoder + ": the " + cpu->name + " engine ");
+    }
+    options.decoder = "auto";
+    EXPECT_EQ(choose_engine(options, kLstm, EngineRole::decoding).engine, cpu->name);
+  }
+}
+
+// Every CPU engine of this build x every cell it runs x small shapes, against the reference (a
+// second one of itself, for the reference): as tests/gpu/gpu_engine_gpu_test.cpp sweeps the
+// GPU engines, so that a new CPU engine is tested by being registered.
+struct CpuCase {
+  std::string engine;
+  CellType cell;
+  int layers;
+  int embedding;
+};
+
+std::vector<CpuCase> every_cpu_engine_and_cell() {
+  std::vector<CpuCase> cases;
+  for (const EngineEntry* engine : engines_where(false, true))
+    for (CellType cell : engine->cells())
+      for (const auto& [layers, embedding] : std::vector<std::pair<int, int>>{{1, 0}, {2, 4}})
+        cases.push_back({engine->name, cell, layers, embedding});
+  return cases;
+}
+
+class CpuEngineVsReference : public ::testing::TestWithParam<CpuCase> {
+ protected:
+  const EngineEntry& engine() const { return find_engine(GetParam().engine); }
+  ModelConfig config() const { return small_model(GetParam().cell, GetParam().layers, GetParam().embedding); }
+  std::vector<float> weights_ = testing::random_uniform<float>(parameter_count(config()), -0.5f, 0.5f);
+  RecurrentState state_{2, testing::random_uniform<float>(std::size_t(2) * config().num_layers * 6, -0.5f, 0.5f),
+                        has_cell_state(config())
+                            ? testing::random_uniform<float>(std::size_t(2) * config().num_layers * 6, -0.5f, 0.5f)
+                            : std::vector<float>{}};
+
+  template <class Role>
+  void load(Role& engine) const {
+    engine.set_parameters(weights_);
+    engine.set_state(state_);
+  }
+};
+
+TEST_P(CpuEngineVsReference, TrainsAStepAsTheReferenceDoes) {
+  if (!engine().supports(config(), EngineRole::training).empty()) GTEST_SKIP() << "it does not train";
+  auto tested = make_training_engine(engine(), config());
+  auto reference = make_training_engine(reference_engine(), config());
+  const TokenWindow window{2, 5, testing::random_ids(10, 9), testing::random_ids(10, 9)};
+  std::vector<float> tested_gradients, reference_gradients;
+  for (TrainingEngine* each : {tested.get(), reference.get()}) load(*each);
+  EXPECT_NEAR(tested->compute_gradients(window, tested_gradients),
+              reference->compute_gradients(window, reference_gradients), 1e-5);
+  EXPECT_LT(testing::max_relative_error(tested_gradients, reference_gradients), 1e-4);
+  for (TrainingEngine* each : {tested.get(), reference.get()}) load(*each);
+  const auto tested_loss = tested->train_step(window, {}), reference_loss = reference->train_step(window, {});
+  ASSERT_TRUE(tested_loss && reference_loss);
+  EXPECT_NEAR(*tested_loss, *reference_loss, 1e-5);
+  EXPECT_LT(testing::max_relative_error(tested->parameters(), reference->parameters()), 1e-4);
+  EXPECT_LT(testing::max_relative_error(tested->state().h, reference->state().h), 1e-4);
+}
+
+TEST_P(CpuEngineVsReference, DecodesAsTheReferenceDoes) {
+  if (!engine().supports(config(), EngineRole::decoding).empty()) GTEST_SKIP() << "it does not decode";
+  auto tested = make_decoding_engine(engine(), config());
+  auto reference = make_decoding_engine(reference_engine(), config());
+  std::vector<std::vector<int>> ids(2);
+  std::vector<std::vector<float>> logits(2);
+  int k = 0;
+  for (DecodingEngine* each : {tested.get(), reference.get()}) {
+    load(*each);
+    each->prefill({1, 2, 3, 4, 5, 6}, logits[k]);
+    each->decode(logits[k], 8, {}, {{3, 0}, {3, 1}}, [&](int, int positions, const int* chunk) {
+      ids[k].insert(ids[k].end(), chunk, chunk + positions * 2);
+      return true;
+    });
+    ++k;
+  }
+  EXPECT_LT(testing::max_relative_error(logits[0], logits[1]), 1e-4);
+  EXPECT_EQ(ids[0], ids[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(EnginesAndCells, CpuEngineVsReference, ::testing::ValuesIn(every_cpu_engine_and_cell()),
+                         [](const ::testing::TestParamInfo<CpuCase>& info) {
+                           return info.param.engine + "_" + to_string(info.param.cell) + "_l" +
+                                  std::to_string(info.param.layers) + "_e" + std::to_string(info.param.embedding);
+                         });
 
 TEST(CellTable, DescribesEveryCellAsTheModelSeesIt) {
   for (const CellDescription& cell : cell_table()) {

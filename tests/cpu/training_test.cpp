@@ -57,7 +57,7 @@ TrainOptions short_run(int seq_len, int batch, int64_t steps, float val_frac, co
   options.steps = steps;
   options.val_frac = val_frac;
   options.checkpoint_every = 0;
-  options.device = Device::cpu;
+  options.engine.device = Device::cpu;
   options.out_path = out_path;
   return options;
 }
@@ -72,7 +72,7 @@ TEST_P(TrainingCells, ValidationLossFallsWellBelowUnigramEntropy) {
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const testing::ScratchFolder scratch;
   TrainOptions options = short_run(32, 16, 200, 0.1f, scratch.file("model.safetensors"));
-  options.learning_rate = 1e-2f;
+  options.step.learning_rate = 1e-2f;
   options.eval_every = 0;
   Trainer trainer(model, ids, options);
   const double before = trainer.validation_loss();
@@ -93,7 +93,7 @@ TEST_P(TrainingCells, ResumeContinuesExactlyAsOneUninterruptedRun) {
   const testing::ScratchFolder scratch;
   // (2700 / 8 - 1) / 16 = 20 windows an epoch: the run crosses into a second epoch.
   TrainOptions options = short_run(16, 8, 30, 0.1f, scratch.file("straight.safetensors"));
-  options.dropout = 0.2f;
+  options.step.dropout = 0.2f;
   options.eval_every = 7;  // validation in between must not disturb the carried state
   Trainer straight(model, ids, options);
   straight.run({});
@@ -177,6 +177,42 @@ TEST(Training, RefusesAnOutputPathItCouldNotWriteBeforeTheFirstStep) {
   }
   const std::vector<std::filesystem::path> left{std::filesystem::directory_iterator(scratch.path()), {}};
   EXPECT_EQ(left.size(), 2u) << "the check left a file behind";
+}
+
+// A time limit ends the run after the step in which it ran out, as the last step would: validated
+// and saved. A limit of a nanosecond runs out during the first step, whatever the machine.
+TEST(Training, ATimeLimitEndsTheRunAsItsLastStepWould) {
+  const std::string text = structured_text(3000, 7);
+  const Model model = small_model(text, CellType::lstm, 1, 8);
+  const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
+  const testing::ScratchFolder scratch;
+  TrainOptions options = short_run(16, 4, 1'000'000'000, 0.1f, scratch.file("model.safetensors"));
+  options.time_limit = 1e-9;
+  Trainer trainer(model, ids, options);
+  std::vector<TrainProgress> reports;
+  trainer.run([&](const TrainProgress& progress) { reports.push_back(progress); });
+  ASSERT_FALSE(reports.empty());
+  EXPECT_LT(trainer.step(), trainer.total_steps());
+  EXPECT_EQ(reports.back().step, trainer.step());
+  EXPECT_TRUE(reports.back().out_of_time);
+  EXPECT_TRUE(reports.back().evaluated);
+  EXPECT_TRUE(reports.back().checkpointed);
+  for (std::size_t k = 0; k + 1 < reports.size(); ++k) EXPECT_FALSE(reports[k].out_of_time) << k;
+  EXPECT_TRUE(std::filesystem::exists(options.out_path));
+  Trainer resumed(Model::load(options.out_path), ids, options);
+  resumed.resume();
+  EXPECT_EQ(resumed.step(), trainer.step());
+
+  // A limit that does not run out leaves the step count in charge.
+  options.steps = 2;
+  options.time_limit = 1e6;
+  options.out_path = scratch.file("capped.safetensors");
+  Trainer capped(model, ids, options);
+  capped.run([&](const TrainProgress& progress) { EXPECT_FALSE(progress.out_of_time); });
+  EXPECT_EQ(capped.step(), 2);
+
+  options.time_limit = -1;
+  EXPECT_THROW(Trainer(model, ids, options), Error);
 }
 
 TEST(Evaluate, OneStreamLossDoesNotDependOnChunking) {
@@ -279,7 +315,7 @@ TEST_P(GeneratorStreams, WithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) 
   const std::vector<StreamRequest> requests = {
       {"the cat", 1, 0, 30, ""}, {"a", 2, 0, 12, ""}, {"the cat", 3, 5, 25, ""}, {"we like", 1, 0, 40, ""},
       {"the cat", 1, 0, 30, ""}};
-  const GenerateOptions options;  // T = 1, no top-k or top-p
+  const GenerateOptions options;  // the defaults: T = 0.8, no top-k or top-p
   const auto batched = generator.generate(requests, options);
   ASSERT_EQ(batched.size(), requests.size());
   for (std::size_t s = 0; s < requests.size(); ++s) {

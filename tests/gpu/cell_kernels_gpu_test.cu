@@ -22,6 +22,7 @@
 #include "tests/gpu/device_array.hpp"
 #include "tests/gpu/gpu_test_support.hpp"
 #include "tests/support/cells.hpp"
+#include "tests/support/error_of.hpp"
 #include "tests/support/numeric.hpp"
 
 namespace genrnn {
@@ -301,16 +302,7 @@ struct LauncherArgs {
   }
 };
 
-// The message of the genrnn::Error that `launch` throws, or "nothing thrown".
-template <class Launch>
-std::string error_of(Launch&& launch) {
-  try {
-    launch();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "nothing thrown";
-}
+using testing::error_of;
 
 // Host only: runs, and must pass, without a GPU.
 TEST(CellKernelsArguments, BadArgumentsThrowBeforeAnyLaunch) {

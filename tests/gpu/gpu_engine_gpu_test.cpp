@@ -319,7 +319,7 @@ std::vector<EngineCase> every_gpu_engine_and_cell(Shapes shapes) {
   std::vector<EngineCase> cases;
   for (const EngineEntry& engine : engine_registry())
     if (engine.on_gpu)
-      for (CellType cell : engine.cells)
+      for (CellType cell : engine.cells())
         for (const auto& [layers, embedding] : shapes(cell)) cases.push_back({engine.name, cell, layers, embedding});
   return cases;
 }
@@ -583,8 +583,8 @@ TEST_P(GpuEngineCheckpoints, EvaluateTheSameOnBothDevicesWhereverTheyWereTrained
     options.batch = 8;
     options.steps = 20;
     options.val_frac = 0;
-    options.device = device;
-    options.engine = device == Device::cuda ? GetParam() : "auto";
+    options.engine.device = device;
+    options.engine.engine = device == Device::cuda ? GetParam() : "auto";
     options.out_path = scratch.file(device == Device::cuda ? "gpu.safetensors" : "cpu.safetensors");
     Trainer trainer(model, ids, options);
     EXPECT_EQ(trainer.engine_name(), device == Device::cuda ? GetParam() : "cpu");

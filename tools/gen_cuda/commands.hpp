@@ -16,7 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "core/environment.hpp"
+#include "core/text_list.hpp"
+
 namespace gen_cuda {
+
+using genrnn::one_of;  // "a, b or c"
 
 // A registered subcommand: `run` reads its parsed options, does the work and returns the exit
 // status. It runs after parsing, not as a CLI11 callback: every parse error comes before any work.
@@ -98,24 +103,13 @@ inline CLI::Option* add_threads_option(CLI::App& command) {
 
 // GENRNN_CUDA_GRAPHS=0 in the environment: GPU decoding with plain launches, no CUDA graph
 // (to compare, or to debug).
-inline bool cuda_graphs_from_environment() {
-  const char* setting = std::getenv("GENRNN_CUDA_GRAPHS");
-  return !(setting && std::string(setting) == "0");
-}
+inline bool cuda_graphs_from_environment() { return !genrnn::env_equals("GENRNN_CUDA_GRAPHS", "0"); }
 
 // "auto" and the registered engines' names.
 inline std::vector<std::string> engine_names() {
   std::vector<std::string> names{"auto"};
   for (const genrnn::EngineInfo& engine : genrnn::registered_engines()) names.push_back(engine.name);
   return names;
-}
-
-// "a, b or c".
-inline std::string one_of(const std::vector<std::string>& names) {
-  std::string text;
-  for (std::size_t k = 0; k < names.size(); ++k)
-    text += (k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + names[k];
-  return text;
 }
 
 // "auto, cpu, cudnn or fused".

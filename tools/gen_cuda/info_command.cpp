@@ -1,4 +1,4 @@
-// gen_cuda info: the build, the GPUs found and, with -m, a model's shape.
+// gen_cuda info: the build, the GPUs found, the engines and what each runs and, with -m, a model's shape.
 #include <genrnn/genrnn.hpp>
 
 #include <iomanip>
@@ -17,8 +17,8 @@ void print_build() {
   const genrnn::BuildInfo build = genrnn::build_info();
   std::cout << "gen_cuda " << genrnn::version() << '\n' << "build: ";
   if (build.cuda)
-    std::cout << "CUDA runtime " << build.cuda_runtime << " | cuDNN " << build.cudnn << " (loaded: " << build.cudnn_loaded
-              << ") | CUDA architectures " << build.cuda_architectures;
+    std::cout << "CUDA runtime " << build.cuda_runtime << " | cuDNN " << build.cudnn
+              << " (loaded: " << build.cudnn_loaded << ") | CUDA architectures " << build.cuda_architectures;
   else
     std::cout << "CPU only: " << build.no_cuda_reason << "; the GPU engines need the CUDA toolkit and cuDNN 9";
   std::cout << " | BLAS " << build.blas << " | CPU cell loops " << build.cpu_cell_loops << " | CPU products "
@@ -31,17 +31,19 @@ void print_devices() {
   if (gpus.empty()) std::cout << "GPUs: none (" << why_none << ")\n";
   for (const genrnn::GpuInfo& gpu : gpus) {
     const double gibibytes = static_cast<double>(gpu.total_memory) / (1ull << 30);
-    std::cout << "GPU " << gpu.index << ": " << gpu.name << " | " << std::fixed
-              << std::setprecision(1) << gibibytes << " GiB | compute capability "
-              << gpu.compute_major << '.' << gpu.compute_minor << '\n';
+    std::cout << "GPU " << gpu.index << ": " << gpu.name << " | " << std::fixed << std::setprecision(1) << gibibytes
+              << " GiB | compute capability " << gpu.compute_major << '.' << gpu.compute_minor << '\n';
   }
   for (const genrnn::EngineInfo& engine : genrnn::registered_engines()) {
-    std::cout << "engine " << engine.name << " (" << engine.device << (engine.in_this_build ? "" : ", not in this build")
-              << "): " << engine.description << " | dropout: " << engine.dropout;
+    std::cout << "engine " << engine.name << " (" << engine.device
+              << (engine.in_this_build ? "" : ", not in this build") << "): " << engine.description
+              << " | dropout: " << engine.dropout << " | cells:";
+    for (std::size_t k = 0; k < engine.cells.size(); ++k) std::cout << (k == 0 ? " " : ", ") << engine.cells[k];
     std::vector<std::string> decoders = engine.decoders;
     decoders.push_back("auto");
     if (decoders.size() > 1) std::cout << " | --decoder: " << one_of(decoders);
     std::cout << '\n';
+    for (const std::string& limit : engine.limits) std::cout << "  " << limit << '\n';
   }
   const genrnn::EngineChoice choice = genrnn::choose_engine(genrnn::Device::automatic);
   std::cout << "engine for --device auto: " << choice.engine << " (" << choice.reason << ")\n";
@@ -53,8 +55,7 @@ void print_model(const std::string& path, const genrnn::Model& model) {
             << "  cell: " << genrnn::to_string(config.cell) << '\n'
             << "  layers: " << config.num_layers << '\n'
             << "  hidden: " << config.hidden_size << '\n'
-            << "  embed: "
-            << (config.embedding_dim > 0 ? std::to_string(config.embedding_dim) : "one-hot") << '\n'
+            << "  embed: " << (config.embedding_dim > 0 ? std::to_string(config.embedding_dim) : "one-hot") << '\n'
             << "  vocab size: " << config.vocab_size << '\n'
             << "  tokenizer: " << genrnn::to_string(config.tokenizer) << '\n'
             << "  parameters: " << genrnn::parameter_count(config) << '\n'
@@ -82,8 +83,7 @@ int run_info(const std::string& model_path) {
 }  // namespace
 
 Command add_info_command(CLI::App& parent) {
-  CLI::App* command =
-      parent.add_subcommand("info", "Version, build, GPUs and, with -m, a model's shape");
+  CLI::App* command = parent.add_subcommand("info", "Version, build, GPUs and, with -m, a model's shape");
   auto model_path = std::make_shared<std::string>();
   command->add_option("-m,--model", *model_path, "Model checkpoint (safetensors)");
   return {command, [model_path] { return run_info(*model_path); }};

@@ -27,7 +27,7 @@ std::string fixed(double value, int decimals) {
 }
 
 bool is_last_step(const genrnn::TrainProgress& progress) {
-  return progress.step >= progress.total_steps;
+  return progress.step >= progress.total_steps || progress.out_of_time;
 }
 
 // "mm:ss", or "h:mm:ss" from an hour on.
@@ -47,10 +47,12 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 ProgressReporter::ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_every,
-                                   int64_t first_step, const std::string& csv_path, bool append_csv)
+                                   int64_t first_step, double time_limit, const std::string& csv_path,
+                                   bool append_csv)
     : tokenizer_(tokenizer),
       log_every_(log_every),
       first_step_(first_step),
+      time_limit_(time_limit),
       terminal_(::isatty(STDERR_FILENO) == 1) {
   if (csv_path.empty()) return;
   std::error_code no_file;
@@ -77,14 +79,16 @@ std::string ProgressReporter::summary(const genrnn::TrainProgress& progress) con
 double ProgressReporter::eta_seconds(const genrnn::TrainProgress& progress) const {
   const int64_t steps_this_run = progress.step - first_step_;
   if (steps_this_run <= 0) return -1;
-  return progress.elapsed_seconds / steps_this_run * (progress.total_steps - progress.step);
+  const double by_steps = progress.elapsed_seconds / steps_this_run * (progress.total_steps - progress.step);
+  // A time limit ends the run when it comes first (a step or so later: the step it runs out in).
+  return time_limit_ > 0 ? std::min(by_steps, std::max(time_limit_ - progress.elapsed_seconds, 0.0)) : by_steps;
 }
 
 void ProgressReporter::redraw(const genrnn::TrainProgress& progress) {
-  const double fraction =
-      progress.total_steps > 0
-          ? std::clamp(static_cast<double>(progress.step) / progress.total_steps, 0.0, 1.0)
-          : 1.0;
+  double fraction = progress.total_steps > 0 ? static_cast<double>(progress.step) / progress.total_steps : 1.0;
+  if (time_limit_ > 0) fraction = std::max(fraction, progress.elapsed_seconds / time_limit_);
+  if (progress.out_of_time) fraction = 1;
+  fraction = std::clamp(fraction, 0.0, 1.0);
   const int filled = static_cast<int>(fraction * bar_width);
   std::ostringstream line;
   line << '[' << std::string(filled, '#') << std::string(bar_width - filled, '.') << "] "

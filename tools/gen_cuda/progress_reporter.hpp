@@ -13,9 +13,10 @@ namespace gen_cuda {
 // CSV path, also one row per step in that file.
 class ProgressReporter {
  public:
-  // `first_step`: where this run starts (non-zero when resuming), for the ETA. `csv_path` empty:
-  // no CSV. `append_csv`: continue an existing CSV (a resumed run) instead of replacing it.
-  ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_every, int64_t first_step,
+  // `first_step`: where this run starts (non-zero when resuming), and `time_limit` (seconds; 0:
+  // none), for the ETA and the bar. `csv_path` empty: no CSV. `append_csv`: continue an
+  // existing CSV (a resumed run) instead of replacing it.
+  ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_every, int64_t first_step, double time_limit,
                    const std::string& csv_path, bool append_csv);
   ~ProgressReporter() { finish(); }  // an error message then starts on a line of its own
   ProgressReporter(const ProgressReporter&) = delete;
@@ -36,6 +37,7 @@ class ProgressReporter {
   genrnn::TokenizerKind tokenizer_;
   int64_t log_every_;
   int64_t first_step_;
+  double time_limit_;
   bool terminal_;
   bool line_open_ = false;  // a redrawn line is on screen without its newline
   double last_redraw_seconds_ = -1;

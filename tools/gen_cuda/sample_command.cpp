@@ -75,7 +75,6 @@ Command add_sample_command(CLI::App& parent) {
   CLI::App* command = parent.add_subcommand("sample", "Generate text after a prompt");
   auto args = std::make_shared<SampleArguments>();
   genrnn::GenerateOptions& options = args->options;
-  options.sampling.temperature = 0.8f;
 
   command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
       ->required();

@@ -24,7 +24,7 @@ struct TrainArguments {
   int layers = 2;
   int hidden = 128;
   int embed = 32;
-  std::string optimizer = "adam";
+  std::string optimizer;  // the library's default, set with the flags
   std::string device = "auto";
   int64_t log_every = 50;
   std::string log_csv_path;
@@ -99,8 +99,8 @@ int run_train(TrainArguments& args) {
   const std::vector<int> corpus = genrnn::encode_corpus(model.tokenizer, text);
   const genrnn::ModelConfig config = model.config;
 
-  args.options.optimizer = genrnn::parse_optimizer(args.optimizer);
-  args.options.device = genrnn::parse_device(args.device);
+  args.options.step.optimizer = genrnn::parse_optimizer(args.optimizer);
+  args.options.engine.device = genrnn::parse_device(args.device);
   // A GPU engine waits for the device to read the loss: only when a progress line can show it.
   args.options.loss_every = ::isatty(STDERR_FILENO) == 1 ? 10 : args.log_every;
   genrnn::Trainer trainer(std::move(model), corpus, args.options);
@@ -112,11 +112,12 @@ int run_train(TrainArguments& args) {
             << " parameters\n"
             << "data: " << corpus.size() << " tokens; " << trainer.total_steps() << " steps of "
             << args.options.batch << " x " << args.options.seq_len << " tokens";
+  if (args.options.time_limit > 0) std::cerr << ", or " << args.options.time_limit << " s, whichever ends first";
   if (args.resume) std::cerr << ", resuming after step " << trainer.step();
   std::cerr << std::endl;
 
-  ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.log_csv_path,
-                            args.resume);
+  ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.options.time_limit,
+                            args.log_csv_path, args.resume);
   install_stop_handler();
   trainer.run([&](const genrnn::TrainProgress& progress) { reporter.report(progress); },
               &stop_requested);
@@ -129,7 +130,11 @@ int run_train(TrainArguments& args) {
     return interrupted_exit_status;
   }
   const genrnn::TrainProgress& last = reporter.last();
-  std::cerr << "done at step " << trainer.step();
+  if (last.out_of_time)
+    std::cerr << "stopped at the time limit (" << args.options.time_limit << " s) at step " << trainer.step() << " of "
+              << trainer.total_steps();
+  else
+    std::cerr << "done at step " << trainer.step();
   if (last.step > 0) std::cerr << ": train loss " << last.train_loss;
   if (last.val_loss >= 0) std::cerr << ", val loss " << last.val_loss;
   std::cerr << "; model saved to " << out_path << std::endl;
@@ -141,7 +146,8 @@ int run_train(TrainArguments& args) {
 Command add_train_command(CLI::App& parent) {
   CLI::App* command = parent.add_subcommand("train", "Train a model on a text file");
   auto args = std::make_shared<TrainArguments>();
-  genrnn::TrainOptions& options = args->options;
+  genrnn::TrainOptions& options = args->options;  // its defaults are the flags'
+  args->optimizer = genrnn::to_string(options.step.optimizer);
 
   command->add_option("--data", args->data_path, "Training text (UTF-8)")
       ->required();
@@ -185,13 +191,19 @@ Command add_train_command(CLI::App& parent) {
       command->add_option("--epochs", options.epochs, "Passes over the training data")
           ->check(at_least(1));
   steps->excludes(epochs);
-  command->add_option("--lr", options.learning_rate, "Learning rate")
-      ->check(above(0))
-      ->capture_default_str();
-  command->add_option("--clip", options.clip, "Global gradient norm limit; 0: off")
+  command
+      ->add_option("--time-limit", options.time_limit,
+                   "Seconds to train: stop after the step during which they run out, validated and saved as "
+                   "at the last step; --steps or --epochs still cap the run. 0: no limit")
       ->check(at_least(0))
       ->capture_default_str();
-  command->add_option("--dropout", options.dropout, "Dropout between layers while training")
+  command->add_option("--lr", options.step.learning_rate, "Learning rate")
+      ->check(above(0))
+      ->capture_default_str();
+  command->add_option("--clip", options.step.clip, "Global gradient norm limit; 0: off")
+      ->check(at_least(0))
+      ->capture_default_str();
+  command->add_option("--dropout", options.step.dropout, "Dropout between layers while training")
       ->check(number_in(0, Bound::included, 1, Bound::excluded))
       ->capture_default_str();
   command->add_option("--optimizer", args->optimizer, "Optimizer")
@@ -222,10 +234,10 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--log-csv", args->log_csv_path, "Write one CSV row per step to FILE")
       ->check(in_existing_folder());
   add_device_option(*command, args->device);
-  add_engine_option(*command, options.engine);
-  add_gpu_option(*command, options.gpu);
+  add_engine_option(*command, options.engine.engine);
+  add_gpu_option(*command, options.engine.gpu);
   add_threads_option(*command);
-  command->add_flag("--tf32", options.tf32, "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
+  command->add_flag("--tf32", options.engine.tf32, "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
 
   return {command, [args] { return run_train(*args); }};
 }
