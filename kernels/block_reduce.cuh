@@ -48,7 +48,9 @@ inline void require_non_negative(const char* launcher, std::initializer_list<lon
 
 struct SumOp {
   template <class T>
-  __device__ T operator()(T a, T b) const { return a + b; }
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 
 struct MaxOp {

@@ -110,12 +110,15 @@ void cell_backward(CellType cell, CellStage stage, int batch, const math::CellBa
                                 {"h_stride", step.h_stride, H},
                                 {"d_out_stride", step.d_out_stride, H}});
     if (units == 0) return;
-    require_operands(kLauncher, {{"d_out", step.d_out}, {"dh_next", step.dh_next}, {"dgx", step.dgx}, {"dgh", step.dgh}});
+    require_operands(kLauncher,
+                     {{"d_out", step.d_out}, {"dh_next", step.dh_next}, {"dgx", step.dgx}, {"dgh", step.dgh}});
     if constexpr (Cell::saved_blocks > 0) require_operands(kLauncher, {{"saved", step.saved}});
     if constexpr (Cell::has_cell_state)
       require_operands(kLauncher, {{"c_prev", step.c_prev}, {"c", step.c}, {"dc", step.dc}});
-    if constexpr (Cell::direct_path) require_operands(kLauncher, {{"h_prev", step.h_prev}, {"dh_direct", step.dh_direct}});
-    if constexpr (Cell::saved_blocks == 0) require_operands(kLauncher, {{"h", step.h}});  // what it differentiates through
+    if constexpr (Cell::direct_path)
+      require_operands(kLauncher, {{"h_prev", step.h_prev}, {"dh_direct", step.dh_direct}});
+    if constexpr (Cell::saved_blocks == 0)
+      require_operands(kLauncher, {{"h", step.h}});  // what it differentiates through
     if constexpr (kStage == CellStage::output)
       require_operands(kLauncher, {{"c_normalized", step.c_normalized}, {"d_c_normalized", step.d_c_normalized}});
     launch(cell_kernel_name<Cell, kStage>(false), fused_cell_backward<Cell, kStage>, grid_stride_shape(units), stream,

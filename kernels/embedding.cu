@@ -18,8 +18,8 @@ __global__ void embedding_gather_rows(const float* table, const int* ids, std::s
   }
 }
 
-__global__ void embedding_scatter_add_rows(const float* row_grads, const int* ids, std::size_t elements,
-                                           int width, float* table_grad) {
+__global__ void embedding_scatter_add_rows(const float* row_grads, const int* ids, std::size_t elements, int width,
+                                           float* table_grad) {
   for (std::size_t i = grid_thread_index(); i < elements; i += grid_thread_count()) {
     const std::size_t r = i / width, c = i % width;
     atomicAdd(&table_grad[std::size_t(ids[r]) * width + c], row_grads[i]);
@@ -50,8 +50,8 @@ void embedding_gather(const float* table, const int* ids, int n, int width, floa
   require_non_negative("embedding_gather", {n, width});
   const std::size_t elements = std::size_t(n) * width;
   if (elements == 0) return;
-  launch("embedding_gather_rows", embedding_gather_rows, grid_stride_shape(elements), stream, table, ids, elements, width,
-         rows);
+  launch("embedding_gather_rows", embedding_gather_rows, grid_stride_shape(elements), stream, table, ids, elements,
+         width, rows);
 }
 
 void embedding_scatter_add(const float* row_grads, const int* ids, int n, int width, float* table_grad,
@@ -68,8 +68,8 @@ void gather_columns(const float* weight, int columns, const float* bias, const i
   require_non_negative("gather_columns", {columns, rows, width});
   const std::size_t elements = std::size_t(rows) * width;
   if (elements == 0) return;
-  launch("gather_weight_columns", gather_weight_columns, grid_stride_shape(elements), stream, weight, columns, bias, ids,
-         elements, width, out);
+  launch("gather_weight_columns", gather_weight_columns, grid_stride_shape(elements), stream, weight, columns, bias,
+         ids, elements, width, out);
 }
 
 void scatter_add_columns(const float* grads, const int* ids, int rows, int width, float* weight_grad, int columns,

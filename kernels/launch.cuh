@@ -56,14 +56,16 @@ void launch(const char* name, void (*kernel)(Parameters...), const LaunchShape& 
 // of one may hold fewer blocks than its properties say. Throws on any other failure.
 template <class... Parameters, class... Arguments>
 [[nodiscard]] bool launch_cooperative(const char* name, void (*kernel)(Parameters...), const LaunchShape& shape,
-                        cudaStream_t stream, Arguments&&... arguments) {
+                                      cudaStream_t stream, Arguments&&... arguments) {
 #if defined(__CUDACC__)
   std::tuple<std::decay_t<Parameters>...> values(std::forward<Arguments>(arguments)...);
   void* pointers[sizeof...(Parameters) > 0 ? sizeof...(Parameters) : 1];
-  std::apply([&pointers](auto&... value) {
-    std::size_t k = 0;
-    ((pointers[k++] = static_cast<void*>(&value)), ...);
-  }, values);
+  std::apply(
+      [&pointers](auto&... value) {
+        std::size_t k = 0;
+        ((pointers[k++] = static_cast<void*>(&value)), ...);
+      },
+      values);
   const cudaError_t status = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), shape.blocks,
                                                          shape.threads, pointers, shape.shared_bytes, stream);
 #else

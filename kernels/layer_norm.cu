@@ -60,20 +60,20 @@ __global__ void layer_norm_backward_rows(const float* dy, const float* normalize
 
 }  // namespace
 
-void layer_norm(const float* x, int rows, int width, const float* gain, const float* bias, float* y,
-                float* normalized, float* inv_std, cudaStream_t stream) {
+void layer_norm(const float* x, int rows, int width, const float* gain, const float* bias, float* y, float* normalized,
+                float* inv_std, cudaStream_t stream) {
   require_non_negative("layer_norm", {rows, width});
   if (rows == 0 || width == 0) return;
-  launch("layer_norm_rows", layer_norm_rows, {dim3(rows), dim3(row_block_threads(width))}, stream, x, width, gain,
-         bias, y, normalized, inv_std);
+  launch("layer_norm_rows", layer_norm_rows, {dim3(rows), dim3(row_block_threads(width))}, stream, x, width, gain, bias,
+         y, normalized, inv_std);
 }
 
 void layer_norm_backward(const float* dy, const float* normalized, const float* inv_std, const float* gain, int rows,
                          int width, float* dx, bool accumulate, cudaStream_t stream) {
   require_non_negative("layer_norm_backward", {rows, width});
   if (rows == 0 || width == 0) return;
-  launch("layer_norm_backward_rows", layer_norm_backward_rows, {dim3(rows), dim3(row_block_threads(width))}, stream,
-         dy, normalized, inv_std, gain, width, dx, accumulate);
+  launch("layer_norm_backward_rows", layer_norm_backward_rows, {dim3(rows), dim3(row_block_threads(width))}, stream, dy,
+         normalized, inv_std, gain, width, dx, accumulate);
 }
 
 }  // namespace genrnn::kernels

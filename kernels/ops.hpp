@@ -48,8 +48,8 @@ void add_column_products(const float* a, const float* b, int rows, int cols, flo
 // math::layer_norm_epsilon), x̂ = (x - mean) * inv_std and y[r][c] = x̂ * gain[c] + bias[c]
 // (no bias where bias is null; gain must not be null). Stores x̂ in normalized ([rows][width])
 // and inv_std[r] ([rows]) where those are not null: what backward reads. y may equal x.
-void layer_norm(const float* x, int rows, int width, const float* gain, const float* bias, float* y,
-                float* normalized, float* inv_std, cudaStream_t stream);
+void layer_norm(const float* x, int rows, int width, const float* gain, const float* bias, float* y, float* normalized,
+                float* inv_std, cudaStream_t stream);
 // Its gradient over x, from forward's normalized and inv_std: with g = dy * gain per column,
 // dx = inv_std * (g - mean(g) - x̂ * mean(g * x̂)), the means over each row's width values; written
 // into dx, or added to it when `accumulate`. dx may equal dy when not accumulating. (gain's
@@ -81,8 +81,8 @@ std::size_t clip_scratch_floats(std::size_t n);
 // Writes the norm before clipping to *norm when norm is not null.
 void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* scratch, float* norm,
                       cudaStream_t stream);
-void adam_step(float* params, const float* gradients, float* m, float* v, std::size_t n,
-               const math::AdamHyper& hyper, cudaStream_t stream);
+void adam_step(float* params, const float* gradients, float* m, float* v, std::size_t n, const math::AdamHyper& hyper,
+               cudaStream_t stream);
 void sgd_step(float* params, const float* gradients, std::size_t n, float learning_rate, cudaStream_t stream);
 
 }  // namespace genrnn::kernels

@@ -24,8 +24,8 @@ __global__ void clip_sum_of_squares_per_block(const float* gradients, std::size_
 // Clipping pass 2, one block: adds the partials in a fixed order, then writes the coefficient
 // min(1, max_norm / (norm + 1e-6)) as torch.nn.utils.clip_grad_norm_ does. A NaN norm gives a NaN
 // coefficient (not 1), so NaN gradients stay visible, as in torch and the CPU engine.
-__global__ void clip_coefficient_from_partials(const double* partials, int blocks, float max_norm,
-                                               double* coefficient, float* norm) {
+__global__ void clip_coefficient_from_partials(const double* partials, int blocks, float max_norm, double* coefficient,
+                                               float* norm) {
   __shared__ double warp_results[32];
   double thread_sum = 0.0;
   for (int b = threadIdx.x; b < blocks; b += blockDim.x) thread_sum += partials[b];
@@ -77,8 +77,8 @@ void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* sc
   double* partials = reinterpret_cast<double*>(scratch);
   double* coefficient = partials + blocks;
   if (blocks > 0)
-    launch("clip_sum_of_squares_per_block", clip_sum_of_squares_per_block, grid_stride_shape(n), stream,
-           gradients, n, partials);
+    launch("clip_sum_of_squares_per_block", clip_sum_of_squares_per_block, grid_stride_shape(n), stream, gradients, n,
+           partials);
   launch("clip_coefficient_from_partials", clip_coefficient_from_partials, {dim3(1), dim3(kThreadsPerBlock)}, stream,
          partials, blocks, max_norm, coefficient, norm);
   if (clipping)
@@ -86,8 +86,8 @@ void clip_global_norm(float* gradients, std::size_t n, float max_norm, float* sc
            coefficient);
 }
 
-void adam_step(float* params, const float* gradients, float* m, float* v, std::size_t n,
-               const math::AdamHyper& hyper, cudaStream_t stream) {
+void adam_step(float* params, const float* gradients, float* m, float* v, std::size_t n, const math::AdamHyper& hyper,
+               cudaStream_t stream) {
   // Step 0's corrections (1 - beta^0 = 0) would divide by zero and fill the weights with NaN.
   if (!(hyper.bias_correction1 > 0 && hyper.bias_correction2 > 0))
     throw Error("kernels::adam_step: bias corrections must be positive (1 - beta^step for step >= 1)");

@@ -27,8 +27,6 @@ GENRNN_HD void adam_update(float& param, float grad, float& m, float& v, const A
   param -= (h.learning_rate / h.bias_correction1) * m / denom;
 }
 
-GENRNN_HD void sgd_update(float& param, float grad, float learning_rate) {
-  param -= learning_rate * grad;
-}
+GENRNN_HD void sgd_update(float& param, float grad, float learning_rate) { param -= learning_rate * grad; }
 
 }  // namespace genrnn::math

@@ -102,9 +102,8 @@ __device__ void stage(float* to, const float* from, std::size_t count) {
 }
 
 template <class Cell>
-__global__ void __launch_bounds__(kMaxThreads)
-    persistent_decode_steps(PersistentModel model, PersistentShape shape, PersistentStep step,
-                            SamplingOptions sampling) {
+__global__ void __launch_bounds__(kMaxThreads) persistent_decode_steps(PersistentModel model, PersistentShape shape,
+                                                                       PersistentStep step, SamplingOptions sampling) {
   GENRNN_DYNAMIC_SHARED(float, owned);
   sampling::Shared& sampler = sampler_shared();
   const cooperative_groups::grid_group grid = cooperative_groups::this_grid();
@@ -160,8 +159,8 @@ __global__ void __launch_bounds__(kMaxThreads)
             for (int item = threadIdx.x; item < n * R; item += blockDim.x) {
               const int s = item / R, r = item % R, g = r / U, j = r % U;
               if (j < units)
-                gx[item] = model.input_table[std::size_t(step.next_ids[b0 + s]) * G * H + std::size_t(g) * H +
-                                             first_unit + j];
+                gx[item] =
+                    model.input_table[std::size_t(step.next_ids[b0 + s]) * G * H + std::size_t(g) * H + first_unit + j];
             }
           __syncthreads();
           for (int r0 = warp * kRowTile; r0 < R; r0 += warps * kRowTile) {  // warp-uniform
@@ -286,8 +285,8 @@ PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batc
     // Every block must be resident at once: ask the GPU how many of these fit on a multiprocessor.
     allow_shared_memory(name, kernel, bytes());
     int per_multiprocessor = 0;
-    detail::check_launch(name,
-                         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, function, threads, bytes()));
+    detail::check_launch(
+        name, cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, function, threads, bytes()));
     if (per_multiprocessor * multiprocessors < blocks) {
       why = "its " + std::to_string(blocks) + " blocks of " + std::to_string(threads) + " threads and " +
             std::to_string(bytes() >> 10) + " KiB of shared memory cannot all be resident at once: the GPU holds " +

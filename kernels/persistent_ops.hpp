@@ -21,7 +21,7 @@ constexpr int kPersistentMaxLayers = 8;
 // The model as the kernel reads it, in PyTorch's layout: device pointers.
 struct PersistentModel {
   int layers = 0, hidden = 0, vocab = 0;
-  const float* input_table = nullptr;                // [V][G*H]: layer 0's input projections, b_ih_0 included
+  const float* input_table = nullptr;                 // [V][G*H]: layer 0's input projections, b_ih_0 included
   const float* weight_ih[kPersistentMaxLayers] = {};  // [G*H][H], layers 1 .. L-1 (layer 0 reads the table)
   const float* weight_hh[kPersistentMaxLayers] = {};  // [G*H][H]
   const float* bias_ih[kPersistentMaxLayers] = {};    // [G*H], layers 1 .. L-1
@@ -69,6 +69,6 @@ struct PersistentStep {
 // device at once (a GPU shared with other processes): the caller decodes another way.
 // `sampling` is valid (DecodingEngine::decode checked it).
 [[nodiscard]] bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
-                       const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream);
+                                     const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream);
 
 }  // namespace genrnn::kernels

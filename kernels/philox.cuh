@@ -40,8 +40,6 @@ GENRNN_HD Philox4x32 philox_draw(uint64_t seed, uint64_t stream, uint64_t step) 
 }
 
 // Uniform in [0, 1) with 24 random bits: exactly representable in float, the same everywhere.
-GENRNN_HD float uniform_from_bits(uint32_t bits) {
-  return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
-}
+GENRNN_HD float uniform_from_bits(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 
 }  // namespace genrnn::math

@@ -14,8 +14,8 @@ __global__ void __launch_bounds__(sampling::kMaxThreads)
                              const uint64_t* stream_ids, const uint64_t* steps, int* ids) {
   __shared__ sampling::Shared shared;
   const int b = blockIdx.x;
-  const int id = sampling::draw_token(logits + std::size_t(b) * vocab, vocab, options, seeds[b], stream_ids[b],
-                                      steps[b], shared);
+  const int id =
+      sampling::draw_token(logits + std::size_t(b) * vocab, vocab, options, seeds[b], stream_ids[b], steps[b], shared);
   if (threadIdx.x == 0) ids[b] = id;
 }
 

@@ -130,8 +130,8 @@ __device__ uint32_t largest_key_reaching(const Row& row, double target, MeasureO
 // short).
 template <class MeasureOf>
 __device__ Cut shortest_prefix_reaching(const Row& row, double target, MeasureOf measure_of, Shared& shared) {
-  const uint32_t key =
-      largest_key_reaching(row, target, [&](int v) { return measure_of(v, row.weight(v)); }, shared);
+  const uint32_t key = largest_key_reaching(
+      row, target, [&](int v) { return measure_of(v, row.weight(v)); }, shared);
   const double weight = row.weight_of_logit(logit_of_key(key));
   const double heavier = block_sum(
       row.vocab,
@@ -172,11 +172,13 @@ __device__ inline int draw_token(const float* row_logits, int vocab, const Sampl
   const Row row{row_logits, vocab, max, double(params.temperature)};
   Cut top_k{0.0, vocab - 1}, top_p{0.0, vocab - 1};  // keep every id
   if (params.top_k > 0 && params.top_k < vocab)
-    top_k = shortest_prefix_reaching(row, params.top_k, [](int, double) { return 1.0; }, shared);
+    top_k = shortest_prefix_reaching(
+        row, params.top_k, [](int, double) { return 1.0; }, shared);
   if (params.top_p < 1) {
     const auto kept_by_top_k = [&](int v, double w) { return top_k.keeps(v, w) ? w : 0.0; };
     const double nucleus =
-        double(params.top_p) * block_sum(vocab, [&](int v) { return kept_by_top_k(v, row.weight(v)); }, shared);
+        double(params.top_p) * block_sum(
+                                   vocab, [&](int v) { return kept_by_top_k(v, row.weight(v)); }, shared);
     top_p = shortest_prefix_reaching(row, nucleus, kept_by_top_k, shared);
   }
   const auto kept_weight = [&](int v) {
@@ -197,8 +199,8 @@ __device__ inline int draw_token(const float* row_logits, int vocab, const Sampl
   last_kept = block_reduce(last_kept, IntMaxOp{}, shared.ids);
   const float u = math::uniform_from_bits(math::philox_draw(seed, stream, step).v[0]);
   const double target = double(u) * total;
-  const int drawn =
-      first_id_reaching(vocab, kept_weight, [&](double cumulative) { return target < cumulative; }, shared);
+  const int drawn = first_id_reaching(
+      vocab, kept_weight, [&](double cumulative) { return target < cumulative; }, shared);
   return drawn >= 0 ? drawn : last_kept;
 }
 

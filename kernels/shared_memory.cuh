@@ -5,7 +5,7 @@
 // aligned). One spelling for nvcc and for the host SIMT executor (tests/simt), where CUDA's
 // `extern __shared__` has no host equivalent.
 #if defined(__CUDACC__)
-#define GENRNN_DYNAMIC_SHARED(type, name)                               \
+#define GENRNN_DYNAMIC_SHARED(type, name)                                 \
   extern __shared__ __align__(16) unsigned char genrnn_dynamic_shared_[]; \
   type* const name = reinterpret_cast<type*>(genrnn_dynamic_shared_)
 #else

@@ -6,10 +6,12 @@
 # (tools/device_check.sh dry-run), the CPU-only build (GENRNN_CUDA=OFF, built and run with nvcc
 # off PATH), and the CPU-only build under AddressSanitizer and UndefinedBehaviorSanitizer with
 # clang, where the libFuzzer targets also fuzz for GENRNN_FUZZ_SECONDS each (ctest label fuzz);
-# then the Python package, built as a wheel and tested with pytest (tools/test_python.sh).
+# then the Python package, built as a wheel and tested with pytest (tools/test_python.sh). First
+# of all, the C++ and CUDA sources must be as tools/format.sh leaves them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
+tools/format.sh --check  # the code follows .clang-format
 tools/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 # The GPU machine's build from .deps, where this machine builds the CUDA engines at all.

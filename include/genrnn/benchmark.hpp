@@ -18,15 +18,15 @@ struct BenchCase {
   Device device = Device::automatic;
   std::string engine = "auto";
   bool tf32 = false;
-  bool cuda_graphs = true;  // decode on a GPU: replay a captured step
+  bool cuda_graphs = true;       // decode on a GPU: replay a captured step
   std::string decoder = "auto";  // decode on a GPU: EngineOptions::decoder
-  int gpu = -1;  // a GPU engine's device: EngineOptions::gpu
-  ModelConfig model;  // for `sample` only vocab_size matters
+  int gpu = -1;                  // a GPU engine's device: EngineOptions::gpu
+  ModelConfig model;             // for `sample` only vocab_size matters
   int batch = 32;
-  int seq_len = 100;  // train and prefill: tokens per stream
-  int n_decode = 128;  // decode: tokens generated per stream
+  int seq_len = 100;        // train and prefill: tokens per stream
+  int n_decode = 128;       // decode: tokens generated per stream
   std::string config_name;  // the standard configuration it comes from, if any
-  int threads = 0;  // the CPU engine: set_cpu_threads(threads) before measuring; 0: as they are
+  int threads = 0;          // the CPU engine: set_cpu_threads(threads) before measuring; 0: as they are
 };
 
 // The engine options a case runs with.
@@ -42,8 +42,8 @@ struct BenchResult {
   BenchCase bench;
   std::string device;  // "cpu" | "cuda"
   std::string engine;
-  std::string gpu;  // empty on the CPU
-  int threads = 0;  // on the CPU: the threads the products used (cpu_threads()); 0 on a GPU
+  std::string gpu;     // empty on the CPU
+  int threads = 0;     // on the CPU: the threads the products used (cpu_threads()); 0 on a GPU
   int64_t tokens = 0;  // per repetition
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions

@@ -29,8 +29,8 @@ struct ModelConfig {
 
 std::string to_string(CellType cell);
 std::string to_string(TokenizerKind kind);
-CellType parse_cell(const std::string& name);               // one of cell_names()
-std::vector<std::string> cell_names();                      // every cell parse_cell takes
+CellType parse_cell(const std::string& name);                 // one of cell_names()
+std::vector<std::string> cell_names();                        // every cell parse_cell takes
 TokenizerKind parse_tokenizer_kind(const std::string& name);  // "char" | "word"
 
 // The checkpoint's "genrnn.config" JSON string, and back (validated).

@@ -17,8 +17,8 @@ class DecodingEngine;
 // The defaults here (and SamplingOptions') are everyone's: gen_cuda sample's flags and the Python
 // package's arguments read them.
 struct GenerateOptions {
-  int length = 200;       // tokens generated after the prompt, per stream
-  int num_samples = 1;    // independent streams, generated as one batch
+  int length = 200;     // tokens generated after the prompt, per stream
+  int num_samples = 1;  // independent streams, generated as one batch
   SamplingOptions sampling;
   UnknownPolicy unknown = UnknownPolicy::error;
   // A stream ends once its generated text contains `stop` (kept, and nothing after it).
@@ -64,8 +64,7 @@ class Generator {
   // state the prompt starts from (e.g. an encoder's output); its batch must be num_samples.
   // Stream k draws with (options.sampling.seed, k).
   std::vector<std::string> generate(const std::string& prompt, const GenerateOptions& options,
-                                    const TokenCallback& on_token = {},
-                                    const RecurrentState* initial = nullptr);
+                                    const TokenCallback& on_token = {}, const RecurrentState* initial = nullptr);
   // Up to 4096 streams with their own prompts, seeds, lengths and stop strings, as one batch;
   // temperature, top-k, top-p and the unknown-token policy come from `options` (its length,
   // num_samples, seed and stop are not used). Returns each stream's generated text.

@@ -32,13 +32,11 @@ struct SamplingOptions {
 //    kept weight.
 // Stable for every T > 0; never returns an index outside [0, vocab) or a NaN or -inf logit
 // (unless every logit is one). Throws Error when vocab < 1.
-int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream,
-                 uint64_t step);
+int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream, uint64_t step);
 
 // The probabilities sample_token draws from: the kept weights over their sum (zeros for excluded
 // tokens), or 1 at the argmax in the cases that take it; for tests and tools. Throws as
 // sample_token does.
-std::vector<double> sampling_distribution(const float* logits, int vocab,
-                                          const SamplingOptions& options);
+std::vector<double> sampling_distribution(const float* logits, int vocab, const SamplingOptions& options);
 
 }  // namespace genrnn

@@ -41,24 +41,24 @@ struct TrainOptions {
   double time_limit = 0;
   float val_frac = 0.05f;
   uint64_t seed = 1234;
-  int64_t eval_every = 100;        // validation loss every N steps (and at the end)
+  int64_t eval_every = 100;         // validation loss every N steps (and at the end)
   int64_t checkpoint_every = 1000;  // 0: only at the end
-  int64_t loss_every = 1;          // read the training loss back every N steps (a GPU waits for it)
-  std::string out_path;            // checkpoint; the optimizer state goes to out_path + ".optim"
+  int64_t loss_every = 1;           // read the training loss back every N steps (a GPU waits for it)
+  std::string out_path;             // checkpoint; the optimizer state goes to out_path + ".optim"
   // Throws Error naming the option that is out of range.
   void validate() const;
 };
 
 struct TrainProgress {
-  int64_t step = 0;         // steps done
+  int64_t step = 0;  // steps done
   int64_t total_steps = 0;
-  double train_loss = 0;    // mean cross-entropy (nats per token) of the last step that read it
-  bool loss_read = false;   // train_loss was read at this step
-  double val_loss = -1;     // last validation loss; < 0 while there is none
-  bool evaluated = false;   // val_loss was computed at this step
+  double train_loss = 0;   // mean cross-entropy (nats per token) of the last step that read it
+  bool loss_read = false;  // train_loss was read at this step
+  double val_loss = -1;    // last validation loss; < 0 while there is none
+  bool evaluated = false;  // val_loss was computed at this step
   bool checkpointed = false;
-  bool out_of_time = false;  // options.time_limit ran out during this step, which ends the run
-  int64_t tokens = 0;       // tokens trained on since the run's first step: step x batch x seq-len
+  bool out_of_time = false;      // options.time_limit ran out during this step, which ends the run
+  int64_t tokens = 0;            // tokens trained on since the run's first step: step x batch x seq-len
   double tokens_per_second = 0;  // in this call of run()
   double elapsed_seconds = 0;    // in this call of run()
 };

@@ -7,7 +7,7 @@ std::string version();
 
 // What this build of the library was compiled against.
 struct BuildInfo {
-  bool cuda = false;               // built with the CUDA engines; when not, `no_cuda_reason` says why
+  bool cuda = false;  // built with the CUDA engines; when not, `no_cuda_reason` says why
   std::string no_cuda_reason;
   std::string cuda_runtime;        // e.g. "13.0"
   std::string cudnn;               // header version, e.g. "9.19.0"

@@ -63,8 +63,8 @@ std::optional<genrnn::RecurrentState> state_from_numpy(const genrnn::ModelConfig
     if (array.ndim() != 3 || array.shape(0) != static_cast<std::size_t>(config.num_layers) ||
         array.shape(2) != static_cast<std::size_t>(config.hidden_size) || (c && array.shape(1) != h->shape(1)))
       throw genrnn::Error(std::string("the initial state's ") + which + " must have shape [layers " +
-                          std::to_string(config.num_layers) + ", batch, hidden " +
-                          std::to_string(config.hidden_size) + "]");
+                          std::to_string(config.num_layers) + ", batch, hidden " + std::to_string(config.hidden_size) +
+                          "]");
   };
   check(*h, "h");
   if (c) check(*c, "c");
@@ -83,8 +83,12 @@ std::string unknown_name(genrnn::UnknownPolicy policy) {
 genrnn::Model model_from_parts(const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
                                const std::string& tokenizer, std::vector<std::string> vocab,
                                const InputArray& parameters) {
-  genrnn::ModelConfig config{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim,
-                             static_cast<int>(vocab.size()), genrnn::parse_tokenizer_kind(tokenizer)};
+  genrnn::ModelConfig config{genrnn::parse_cell(cell),
+                             num_layers,
+                             hidden_size,
+                             embedding_dim,
+                             static_cast<int>(vocab.size()),
+                             genrnn::parse_tokenizer_kind(tokenizer)};
   config.validate();
   const std::size_t expected = genrnn::parameter_count(config);
   if (parameters.size() != expected)
@@ -240,12 +244,17 @@ NB_MODULE(_genrnn, m) {
         "The CPU engine's threads (one setting per process, for OpenBLAS's and oneDNN's pools).");
   m.def("set_cpu_threads", &genrnn::set_cpu_threads, "count"_a,
         "Sets the CPU engine's threads (1 to 1024); the default is one per core this process may use.");
-  m.def("read_corpus_file", &genrnn::read_corpus_file, "path"_a, "A training or evaluation text file (UTF-8, within the memory limit), as text.");
+  m.def("read_corpus_file", &genrnn::read_corpus_file, "path"_a,
+        "A training or evaluation text file (UTF-8, within the memory limit), as text.");
   m.def(
       "parameter_layout",
       [](const std::string& cell, int num_layers, int hidden_size, int embedding_dim, int vocab_size,
          const std::string& tokenizer) {
-        const genrnn::ModelConfig config{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim, vocab_size,
+        const genrnn::ModelConfig config{genrnn::parse_cell(cell),
+                                         num_layers,
+                                         hidden_size,
+                                         embedding_dim,
+                                         vocab_size,
                                          genrnn::parse_tokenizer_kind(tokenizer)};
         config.validate();
         std::vector<std::tuple<std::string, std::vector<int64_t>, std::size_t>> layout;
@@ -268,7 +277,11 @@ NB_MODULE(_genrnn, m) {
           "for_text",
           [](const std::string& text, const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
              const std::string& tokenizer, int max_vocab, uint64_t seed) {
-            genrnn::ModelConfig shape{genrnn::parse_cell(cell), num_layers, hidden_size, embedding_dim, 0,
+            genrnn::ModelConfig shape{genrnn::parse_cell(cell),
+                                      num_layers,
+                                      hidden_size,
+                                      embedding_dim,
+                                      0,
                                       genrnn::parse_tokenizer_kind(tokenizer)};
             nb::gil_scoped_release release;
             return genrnn::Model::for_text(shape, text, max_vocab, seed);
@@ -294,7 +307,8 @@ NB_MODULE(_genrnn, m) {
       .def_prop_ro("vocab", [](const genrnn::Model& model) { return model.tokenizer.tokens(); })
       .def_prop_ro("num_parameters", [](const genrnn::Model& model) { return model.parameters.size(); })
       .def(
-          "parameters", [](const genrnn::Model& model) { return to_numpy(model.parameters, {model.parameters.size()}); },
+          "parameters",
+          [](const genrnn::Model& model) { return to_numpy(model.parameters, {model.parameters.size()}); },
           "A copy of the flat float32 parameters.")
       .def(
           "encode",
@@ -340,10 +354,13 @@ NB_MODULE(_genrnn, m) {
       .def_prop_ro("notes", [](Training& t) { return t.trainer().notes(); })
       .def_prop_ro("total_steps", [](Training& t) { return t.trainer().total_steps(); })
       .def_prop_ro("step", [](Training& t) { return t.trainer().step(); })
-      .def("model", [](Training& t) {
-        nb::gil_scoped_release release;
-        return t.trainer().model();
-      }, "The current weights, as a Model.");
+      .def(
+          "model",
+          [](Training& t) {
+            nb::gil_scoped_release release;
+            return t.trainer().model();
+          },
+          "The current weights, as a Model.");
 
   nb::class_<genrnn::Generator>(m, "Generator", "A model set up on an engine for generation.")
       .def(
@@ -396,8 +413,8 @@ NB_MODULE(_genrnn, m) {
       .def_ro("engine", &genrnn::EvalResult::engine, "The engine that computed it.")
       .def("__repr__", [](const genrnn::EvalResult& r) {
         return "EvalResult(loss=" + std::to_string(r.loss) + ", bits_per_token=" + std::to_string(r.bits_per_token) +
-               ", perplexity=" + std::to_string(r.perplexity) + ", tokens=" + std::to_string(r.tokens) +
-               ", engine='" + r.engine + "')";
+               ", perplexity=" + std::to_string(r.perplexity) + ", tokens=" + std::to_string(r.tokens) + ", engine='" +
+               r.engine + "')";
       });
   m.def(
       "evaluate",
@@ -407,6 +424,5 @@ NB_MODULE(_genrnn, m) {
         nb::gil_scoped_release release;
         return genrnn::evaluate(model, model.tokenizer.encode(text, policy), options);
       },
-      "model"_a, "text"_a, "unknown"_a, "options"_a,
-      "Mean cross-entropy of `text`, as one stream from a zero state.");
+      "model"_a, "text"_a, "unknown"_a, "options"_a, "Mean cross-entropy of `text`, as one stream from a zero state.");
 }

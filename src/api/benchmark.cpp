@@ -9,8 +9,8 @@
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/model.hpp"
-#include "genrnn/threads.hpp"
 #include "genrnn/sampling.hpp"
+#include "genrnn/threads.hpp"
 
 namespace genrnn {
 
@@ -75,8 +75,8 @@ double quantile(std::vector<double> samples, double q) {
 
 // The decode test: per repetition, a one-token prompt per stream through prefill (untimed),
 // then n_decode tokens per stream, each chunk's arrival timed for the per-token latency.
-void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Model& model,
-                    const EngineOptions& options, BenchResult& result) {
+void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Model& model, const EngineOptions& options,
+                    BenchResult& result) {
   using Clock = std::chrono::steady_clock;
   auto engine = make_decoding_engine(result.engine, model.config, options);
   engine->set_parameters(model.parameters);
@@ -159,8 +159,9 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     std::vector<DrawKey> keys(static_cast<std::size_t>(bench.batch));
     for (std::size_t s = 0; s < keys.size(); ++s) keys[s] = {timing.seed, s};
     uint64_t position = 0;
-    measure(timing, bench.batch, result, [&] { sampler->draw(SamplingOptions{}, keys, position++); },
-            [&](const std::function<void()>& work) { return sampler->time_seconds(work); });
+    measure(
+        timing, bench.batch, result, [&] { sampler->draw(SamplingOptions{}, keys, position++); },
+        [&](const std::function<void()>& work) { return sampler->time_seconds(work); });
     return result;
   }
 
@@ -180,20 +181,25 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     auto engine = make_training_engine(result.engine, model.config, options);
     engine->set_parameters(model.parameters);
     engine->set_state(zero);
-    const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random), random_ids(tokens, vocab, random)};
+    const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random),
+                             random_ids(tokens, vocab, random)};
     TrainStepOptions step;
     step.read_loss = false;
-    measure(timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, step); }, on_device(*engine));
+    measure(
+        timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, step); }, on_device(*engine));
     return result;
   }
   auto engine = make_decoding_engine(result.engine, model.config, options);
   engine->set_parameters(model.parameters);
   const std::vector<int> prompts = random_ids(tokens, vocab, random);
   std::vector<float> logits;
-  measure(timing, static_cast<int64_t>(tokens), result, [&] {
-    engine->set_state(zero);
-    engine->prefill(prompts, logits);
-  }, on_device(*engine));
+  measure(
+      timing, static_cast<int64_t>(tokens), result,
+      [&] {
+        engine->set_state(zero);
+        engine->prefill(prompts, logits);
+      },
+      on_device(*engine));
   return result;
 }
 

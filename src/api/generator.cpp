@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
-#include "core/nvtx_range.hpp"
 #include "core/cell_table.hpp"
+#include "core/nvtx_range.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
@@ -64,8 +64,8 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
   return run(requests, options, on_token, initial);
 }
 
-std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& requests,
-                                             const GenerateOptions& options, const TokenCallback& on_token) {
+std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
+                                             const TokenCallback& on_token) {
   return run(requests, options, on_token, nullptr);
 }
 
@@ -141,34 +141,34 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   int running = streams;
   const DecodeStats stats =
       engine_->decode(logits, length, options.sampling, keys, [&](int first_position, int positions, const int* ids) {
-    for (int p = 0; p < positions; ++p)
-      for (int s = 0; s < streams; ++s) {
-        if (done[s]) continue;
-        const int token = ids[static_cast<std::size_t>(p) * streams + s];
-        std::string piece = model_.tokenizer.piece(previous[s], token);
-        previous[s] = token;
-        const std::size_t before = texts[s].size();
-        texts[s] += piece;
-        const std::string& stop = requests[s].stop;
-        bool finished = first_position + p + 1 >= requests[s].length;
-        if (!stop.empty()) {
-          // Only the tail can hold a stop string that this piece completed.
-          const std::size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
-          const std::size_t at = texts[s].find(stop, from);
-          if (at != std::string::npos) {
-            texts[s].resize(at + stop.size());
-            piece.resize(texts[s].size() - before);
-            finished = true;
+        for (int p = 0; p < positions; ++p)
+          for (int s = 0; s < streams; ++s) {
+            if (done[s]) continue;
+            const int token = ids[static_cast<std::size_t>(p) * streams + s];
+            std::string piece = model_.tokenizer.piece(previous[s], token);
+            previous[s] = token;
+            const std::size_t before = texts[s].size();
+            texts[s] += piece;
+            const std::string& stop = requests[s].stop;
+            bool finished = first_position + p + 1 >= requests[s].length;
+            if (!stop.empty()) {
+              // Only the tail can hold a stop string that this piece completed.
+              const std::size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
+              const std::size_t at = texts[s].find(stop, from);
+              if (at != std::string::npos) {
+                texts[s].resize(at + stop.size());
+                piece.resize(texts[s].size() - before);
+                finished = true;
+              }
+            }
+            if (on_token) on_token(s, token, piece);
+            if (finished) {
+              done[s] = true;
+              --running;
+            }
           }
-        }
-        if (on_token) on_token(s, token, piece);
-        if (finished) {
-          done[s] = true;
-          --running;
-        }
-      }
-    return running > 0;
-  });
+        return running > 0;
+      });
   last_decode_ = {stats.decoder, stats.note};
   return texts;
 }

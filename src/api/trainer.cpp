@@ -101,7 +101,8 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
     data_->train_window(index, window);
     const int64_t next = step_ + 1;
     const bool last = next == progress.total_steps;
-    progress.evaluated = data_->has_validation() && options_.eval_every > 0 && (next % options_.eval_every == 0 || last);
+    progress.evaluated =
+        data_->has_validation() && options_.eval_every > 0 && (next % options_.eval_every == 0 || last);
     progress.checkpointed = last || (options_.checkpoint_every > 0 && next % options_.checkpoint_every == 0);
     step_options.read_loss = next % options_.loss_every == 0 || progress.evaluated || progress.checkpointed;
     const auto loss = engine_->train_step(window, step_options);
@@ -150,19 +151,18 @@ void Trainer::save_checkpoint() {
   NvtxRange range("checkpoint");
   const Model& current = model();
   current.save(options_.out_path);
-  write_training_checkpoint(optimizer_state_path(options_.out_path),
-                            {step_, options_.seed, options_.batch, options_.seq_len, engine_->optimizer_state(),
-                             engine_->state()},
-                            current);
+  write_training_checkpoint(
+      optimizer_state_path(options_.out_path),
+      {step_, options_.seed, options_.batch, options_.seq_len, engine_->optimizer_state(), engine_->state()}, current);
 }
 
 void Trainer::resume() {
   const TrainingCheckpoint checkpoint = read_training_checkpoint(optimizer_state_path(options_.out_path), model_);
-  for (const auto& [key, saved, now] : {std::tuple{"batch", checkpoint.batch, options_.batch},
-                                        {"seq-len", checkpoint.seq_len, options_.seq_len}})
+  for (const auto& [key, saved, now] :
+       {std::tuple{"batch", checkpoint.batch, options_.batch}, {"seq-len", checkpoint.seq_len, options_.seq_len}})
     if (saved != now)
-      throw Error(std::string("--resume: the run was trained with --") + key + " " + std::to_string(saved) +
-                  ", not " + std::to_string(now));
+      throw Error(std::string("--resume: the run was trained with --") + key + " " + std::to_string(saved) + ", not " +
+                  std::to_string(now));
   step_ = checkpoint.step;
   options_.seed = checkpoint.seed;
   engine_->set_optimizer_state(checkpoint.optimizer);

@@ -33,8 +33,8 @@ T metadata_number(const SafetensorsFile& file, const std::string& key, T low, T 
   T value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value < low || value > high)
-    throw Error("\"" + key + "\" is " + nlohmann::json(text).dump() + ", not an integer in [" +
-                std::to_string(low) + ", " + std::to_string(high) + "]");
+    throw Error("\"" + key + "\" is " + nlohmann::json(text).dump() + ", not an integer in [" + std::to_string(low) +
+                ", " + std::to_string(high) + "]");
   return value;
 }
 
@@ -63,7 +63,8 @@ void write_training_checkpoint(const std::string& path, const TrainingCheckpoint
   }
   const std::vector<int64_t> state_shape{model.config.num_layers, checkpoint.state.batch, model.config.hidden_size};
   file.tensors["state.h"] = SafeTensor::from_f32(state_shape, checkpoint.state.h.data());
-  if (!checkpoint.state.c.empty()) file.tensors["state.c"] = SafeTensor::from_f32(state_shape, checkpoint.state.c.data());
+  if (!checkpoint.state.c.empty())
+    file.tensors["state.c"] = SafeTensor::from_f32(state_shape, checkpoint.state.c.data());
   write_safetensors(path, file);
 }
 

@@ -78,8 +78,7 @@ void write_file_atomically(const std::string& path, const std::function<void(std
     out.close();
     if (!out) fail(path, "writing " + temp_path + " failed");
     flush_to_disk(path, temp_path);
-    if (std::rename(temp_path.c_str(), path.c_str()) != 0)
-      fail(path, "cannot rename " + temp_path + " into place");
+    if (std::rename(temp_path.c_str(), path.c_str()) != 0) fail(path, "cannot rename " + temp_path + " into place");
   } catch (...) {
     std::remove(temp_path.c_str());
     throw;

@@ -15,12 +15,12 @@ struct CellDescription {
   const char* pytorch_module;  // the module whose tensors a checkpoint's rnn.* are
   const char* gate_order;      // the gate blocks of weight_ih and weight_hh, in PyTorch's order
   int gates;
-  int saved_blocks;            // H-wide blocks per stream and step that training keeps for backward
-  bool has_cell_state;         // a c state beside h (LSTM)
-  bool direct_path;            // h_prev reaches h also without W_hh (GRU's z * h_prev)
+  int saved_blocks;                              // H-wide blocks per stream and step that training keeps for backward
+  bool has_cell_state;                           // a c state beside h (LSTM)
+  bool direct_path;                              // h_prev reaches h also without W_hh (GRU's z * h_prev)
   std::vector<math::LayerTensor> layer_tensors;  // "rnn.<name>_l<k>", PyTorch's four first
-  math::RowStages row_stages;  // layer normalisations around the unit bodies
-  int cudnn_mode;              // the cudnnRNNMode_t value that computes this cell, or math::kNoCudnnMode
+  math::RowStages row_stages;                    // layer normalisations around the unit bodies
+  int cudnn_mode;  // the cudnnRNNMode_t value that computes this cell, or math::kNoCudnnMode
 };
 
 const std::vector<CellDescription>& cell_table();

@@ -16,8 +16,8 @@ int ModelConfig::input_size() const { return embedding_dim > 0 ? embedding_dim :
 void ModelConfig::validate() const {
   auto check = [](const char* field, int value, int lo, int hi) {
     if (value < lo || value > hi)
-      throw Error(std::string("model ") + field + " is " + std::to_string(value) +
-                  "; it must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      throw Error(std::string("model ") + field + " is " + std::to_string(value) + "; it must be in [" +
+                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
   };
   check("num_layers", num_layers, 1, limits::max_layers);
   check("hidden_size", hidden_size, 1, limits::max_hidden_size);
@@ -27,9 +27,7 @@ void ModelConfig::validate() const {
 
 std::string to_string(CellType cell) { return describe_cell(cell).name; }
 
-std::string to_string(TokenizerKind kind) {
-  return kind == TokenizerKind::character ? "char" : "word";
-}
+std::string to_string(TokenizerKind kind) { return kind == TokenizerKind::character ? "char" : "word"; }
 
 std::vector<std::string> cell_names() {
   std::vector<std::string> names;

@@ -10,8 +10,7 @@ namespace genrnn {
 namespace {
 
 // Streams of `length` ids starting every `length` ids, read as windows of up to seq_len.
-void fill_window(const std::vector<int>& ids, int batch, int64_t length, int64_t start,
-                 int seq_len, TokenWindow& out) {
+void fill_window(const std::vector<int>& ids, int batch, int64_t length, int64_t start, int seq_len, TokenWindow& out) {
   out.batch = batch;
   out.seq_len = seq_len;
   out.inputs.resize(static_cast<std::size_t>(batch) * seq_len);
@@ -54,9 +53,9 @@ CorpusBatches::CorpusBatches(const std::vector<int>& ids, int batch, int seq_len
   stream_length_ = static_cast<int64_t>(train_.size()) / batch;
   windows_per_epoch_ = (stream_length_ - 1) / seq_len;
   if (windows_per_epoch_ < 1)
-    throw Error("the training text has " + std::to_string(train_.size()) + " tokens; --batch " +
-                std::to_string(batch) + " with --seq-len " + std::to_string(seq_len) +
-                " needs at least " + std::to_string(int64_t{batch} * (seq_len + 1)));
+    throw Error("the training text has " + std::to_string(train_.size()) + " tokens; --batch " + std::to_string(batch) +
+                " with --seq-len " + std::to_string(seq_len) + " needs at least " +
+                std::to_string(int64_t{batch} * (seq_len + 1)));
 }
 
 void CorpusBatches::train_window(int64_t index, TokenWindow& out) const {

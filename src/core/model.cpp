@@ -54,8 +54,8 @@ void check_tensors(const SafetensorsFile& file, const std::vector<TensorSpec>& l
     if (it->second.dtype != DType::f32) throw Error("tensor '" + spec.name + "' is not F32");
   }
   for (const auto& entry : file.tensors) {
-    const bool expected = std::any_of(layout.begin(), layout.end(),
-                                      [&](const TensorSpec& spec) { return spec.name == entry.first; });
+    const bool expected =
+        std::any_of(layout.begin(), layout.end(), [&](const TensorSpec& spec) { return spec.name == entry.first; });
     if (!expected) throw Error("unexpected tensor '" + entry.first + "' (not part of this model's config)");
   }
 }

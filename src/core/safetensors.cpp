@@ -98,8 +98,7 @@ TensorEntry parse_entry(const std::string& name, const nlohmann::json& entry, ui
   if (!dtype) throw Error(where + "unsupported dtype " + dtype_it->dump() + " (expected F32, F64, I64 or I32)");
 
   const auto shape_it = entry.find("shape");
-  if (shape_it == entry.end() || !shape_it->is_array())
-    throw Error(where + "no \"shape\" array");
+  if (shape_it == entry.end() || !shape_it->is_array()) throw Error(where + "no \"shape\" array");
   std::vector<int64_t> shape;
   for (const auto& dim : *shape_it) {
     const auto value = non_negative_integer(dim);
@@ -115,8 +114,7 @@ TensorEntry parse_entry(const std::string& name, const nlohmann::json& entry, ui
   const auto end = static_cast<uint64_t>(*non_negative_integer((*offsets_it)[1]));
   const std::string offsets = "data_offsets " + offsets_it->dump();
   if (begin > end) throw Error(where + offsets + ": begin is after end");
-  if (end > data_size)
-    throw Error(where + offsets + " reach past the " + std::to_string(data_size) + " bytes of data");
+  if (end > data_size) throw Error(where + offsets + " reach past the " + std::to_string(data_size) + " bytes of data");
 
   const auto expected = byte_size(shape, *dtype);
   if (!expected || *expected != end - begin)
@@ -129,7 +127,8 @@ void reject_overlaps(std::vector<TensorEntry> entries) {
   // Empty tensors occupy no bytes, so they cannot overlap anything.
   entries.erase(std::remove_if(entries.begin(), entries.end(), [](const TensorEntry& e) { return e.begin == e.end; }),
                 entries.end());
-  std::sort(entries.begin(), entries.end(), [](const TensorEntry& a, const TensorEntry& b) { return a.begin < b.begin; });
+  std::sort(entries.begin(), entries.end(),
+            [](const TensorEntry& a, const TensorEntry& b) { return a.begin < b.begin; });
   for (std::size_t i = 1; i < entries.size(); ++i)
     if (entries[i].begin < entries[i - 1].end)
       throw Error("tensors '" + entries[i - 1].name + "' and '" + entries[i].name + "' overlap in the data");
@@ -244,8 +243,7 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
     const auto expected = byte_size(tensor.shape, tensor.dtype);
     if (!expected || *expected != tensor.bytes.size())
       throw Error("cannot write " + path + ": tensor '" + name + "' has " + std::to_string(tensor.bytes.size()) +
-                  " bytes, which does not match shape " + shape_text(tensor.shape) + " of " +
-                  info(tensor.dtype).name);
+                  " bytes, which does not match shape " + shape_text(tensor.shape) + " of " + info(tensor.dtype).name);
     header[name] = {{"dtype", info(tensor.dtype).name},
                     {"shape", tensor.shape},
                     {"data_offsets", {offset, offset + tensor.bytes.size()}}};

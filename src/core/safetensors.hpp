@@ -17,8 +17,8 @@ struct SafeTensor {
   std::size_t numel() const;
   static SafeTensor from_f32(std::vector<int64_t> shape, const float* data);
   static SafeTensor from_i64(std::vector<int64_t> shape, const int64_t* data);
-  std::vector<float> to_f32() const;      // throws Error unless dtype is f32
-  std::vector<int64_t> to_i64() const;    // throws Error unless dtype is i64
+  std::vector<float> to_f32() const;    // throws Error unless dtype is f32
+  std::vector<int64_t> to_i64() const;  // throws Error unless dtype is i64
 };
 
 struct SafetensorsFile {

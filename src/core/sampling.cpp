@@ -69,8 +69,7 @@ auto with_kept_weights(const float* logits, int vocab, const SamplingOptions& op
 
 }  // namespace
 
-int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream,
-                 uint64_t step) {
+int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream, uint64_t step) {
   const int best = argmax(logits, vocab);
   if (options.temperature == 0 || !std::isfinite(logits[best])) return best;
   const float u = math::uniform_from_bits(math::philox_draw(options.seed, stream, step).v[0]);

@@ -1,9 +1,9 @@
 #include "genrnn/text_file.hpp"
 
-#include "genrnn/error.hpp"
-#include "genrnn/limits.hpp"
 #include "core/memory_size.hpp"
 #include "core/utf8.hpp"
+#include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -28,9 +28,7 @@ class FileDescriptor {
   int fd_;
 };
 
-std::string describe(const std::string& path, const std::string& what) {
-  return what + " '" + path + "'";
-}
+std::string describe(const std::string& path, const std::string& what) { return what + " '" + path + "'"; }
 
 // The whole file, as bytes; `what` names it in errors ("data file"). One that cannot be opened
 // or read, a directory, an empty file, or one past max_bytes ("<what> is larger than <limit>:

@@ -21,8 +21,7 @@ bool is_ascii_punctuation(char32_t c) {
 // Unicode's White_Space property, so no-break and ideographic spaces separate words too.
 bool is_whitespace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-         c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 // Letters, digits, ideographs, emoji, non-ASCII punctuation: anything a word may hold.
@@ -35,8 +34,7 @@ void for_each_token(TokenizerKind kind, const std::string& text, Visit visit) {
   const std::size_t count = offsets.size() - 1;
   // The token made of code points [first, end).
   const auto visit_span = [&](std::size_t first, std::size_t end) {
-    visit(std::string_view(text).substr(offsets[first], offsets[end] - offsets[first]),
-          offsets[first]);
+    visit(std::string_view(text).substr(offsets[first], offsets[end] - offsets[first]), offsets[first]);
   };
   if (kind == TokenizerKind::character) {
     for (std::size_t i = 0; i < count; ++i) visit_span(i, i + 1);
@@ -116,21 +114,19 @@ UnknownPolicy parse_unknown_policy(const std::string& name) {
   throw Error("unknown policy '" + name + "' for unknown tokens (expected error, skip or unk)");
 }
 
-Tokenizer::Tokenizer(TokenizerKind kind, std::vector<std::string> tokens)
-    : kind_(kind), tokens_(std::move(tokens)) {
+Tokenizer::Tokenizer(TokenizerKind kind, std::vector<std::string> tokens) : kind_(kind), tokens_(std::move(tokens)) {
   ids_.reserve(tokens_.size());
   for (int id = 0; id < size(); ++id) {
     const auto [first, inserted] = ids_.emplace(tokens_[id], id);
     if (!inserted)
-      throw Error("the vocabulary has token " + describe(tokens_[id]) + " twice (ids " +
-                  std::to_string(first->second) + " and " + std::to_string(id) + ")");
+      throw Error("the vocabulary has token " + describe(tokens_[id]) + " twice (ids " + std::to_string(first->second) +
+                  " and " + std::to_string(id) + ")");
   }
 }
 
 Tokenizer Tokenizer::build(TokenizerKind kind, const std::string& text, int max_vocab) {
   if (kind == TokenizerKind::word && max_vocab < 2)
-    throw Error("the word vocabulary size must be at least 2 (<unk> and one word), not " +
-                std::to_string(max_vocab));
+    throw Error("the word vocabulary size must be at least 2 (<unk> and one word), not " + std::to_string(max_vocab));
   std::unordered_map<std::string_view, std::int64_t> counts;
   for_each_token(kind, text, [&](std::string_view token, std::size_t) { ++counts[token]; });
   if (counts.empty()) throw Error("cannot build a vocabulary: the text has no tokens");

@@ -29,8 +29,7 @@ CodePoint decode_at(const std::string& text, std::size_t offset) {
   if (length == 0) fail(offset, "invalid lead byte");
   char32_t value = lead & (0x7F >> length);
   for (std::size_t i = 1; i < length; ++i) {
-    if (offset + i >= text.size() || !is_continuation(text[offset + i]))
-      fail(offset, "truncated sequence");
+    if (offset + i >= text.size() || !is_continuation(text[offset + i])) fail(offset, "truncated sequence");
     value = (value << 6) | (static_cast<unsigned char>(text[offset + i]) & 0x3F);
   }
   static constexpr char32_t smallest_of_length[] = {0, 0, 0x80, 0x800, 0x10000};

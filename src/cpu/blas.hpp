@@ -7,8 +7,8 @@ namespace genrnn::cpu {
 
 // Row-major C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and op(B) is k x n.
 template <class Real>
-void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda,
-          const Real* b, int ldb, Real beta, Real* c, int ldc) {
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda, const Real* b, int ldb,
+          Real beta, Real* c, int ldc) {
   if (m == 1 && !trans_a) {
     // One row (decoding a single stream): a matrix-vector product reads B in place, where
     // GEMM would first copy all of it into its packed layout.

@@ -27,8 +27,8 @@ namespace {
 
 bool use_avx2() {
 #if defined(GENRNN_AVX2_CELL_LOOPS)
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          !env_equals("GENRNN_CPU_LOOPS", "baseline");
+  static const bool yes =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !env_equals("GENRNN_CPU_LOOPS", "baseline");
   return yes;
 #else
   return false;
@@ -80,7 +80,9 @@ math::CellBackward<Real> from_stream(math::CellBackward<Real> a, const CellDescr
 // block on the loops built for this processor.
 template <class Loop, class Step>
 void run_step(const CellDescription& cell, math::CellStage stage, Loop* loop, int batch, const Step& step) {
-  if (!loop) throw Error(std::string("the ") + cell.name + " cell has no " + (stage == math::CellStage::output ? "output" : "gates") + " stage");
+  if (!loop)
+    throw Error(std::string("the ") + cell.name + " cell has no " +
+                (stage == math::CellStage::output ? "output" : "gates") + " stage");
   for_row_blocks(batch, batch * step.hidden, [&](std::size_t first, std::size_t last) {
     loop(static_cast<int>(last - first), from_stream(step, cell, first));
   });

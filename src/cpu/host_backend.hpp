@@ -42,8 +42,8 @@ struct HostBackend {
     return {};
   }
 
-  void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda, const Real* b,
-            int ldb, Real beta, Real* c, int ldc) {
+  void gemm(bool trans_a, bool trans_b, int m, int n, int k, Real alpha, const Real* a, int lda, const Real* b, int ldb,
+            Real beta, Real* c, int ldc) {
     if constexpr (std::is_same_v<Real, float>)
       products_.gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else

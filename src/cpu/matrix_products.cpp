@@ -106,7 +106,7 @@ struct Product {
   dnnl::matmul matmul;
   memory a, b, c;
   std::unordered_map<int, memory> args;  // a, b and c, made once: a call then allocates nothing
-  uint64_t packed_at = 0;  // packed products: the weights' generation B was packed at; 0: never
+  uint64_t packed_at = 0;                // packed products: the weights' generation B was packed at; 0: never
 
   Product() = default;
   Product(const dnnl::engine& engine, const Shape& s, bool packed) : shape(s) {
@@ -116,12 +116,10 @@ struct Product {
       sum.append_sum(1.0f);
       attr.set_post_ops(sum);
     }
-    const memory::desc b_layout =
-        packed ? memory::desc({s.k, s.n}, memory::data_type::f32, memory::format_tag::any)
-               : matrix(s.trans_b, s.k, s.n, s.ldb);
+    const memory::desc b_layout = packed ? memory::desc({s.k, s.n}, memory::data_type::f32, memory::format_tag::any)
+                                         : matrix(s.trans_b, s.k, s.n, s.ldb);
     const dnnl::matmul::primitive_desc pd(
-        dnnl::matmul::desc(matrix(s.trans_a, s.m, s.k, s.lda), b_layout, matrix(false, s.m, s.n, s.ldc)), attr,
-        engine);
+        dnnl::matmul::desc(matrix(s.trans_a, s.m, s.k, s.lda), b_layout, matrix(false, s.m, s.n, s.ldc)), attr, engine);
     matmul = dnnl::matmul(pd);
     a = memory(pd.src_desc(), engine, DNNL_MEMORY_NONE);
     b = packed ? memory(pd.weights_desc(), engine) : memory(pd.weights_desc(), engine, DNNL_MEMORY_NONE);
@@ -211,8 +209,8 @@ void MatrixProducts::gemm(bool trans_a, bool trans_b, int m, int n, int k, float
   cpu::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w,
-                                 int ldw, bool accumulate, float* c, int ldc) {
+void MatrixProducts::weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w, int ldw,
+                                 bool accumulate, float* c, int ldc) {
 #if defined(GENRNN_WITH_ONEDNN)
   if (onednn_) return onednn_->multiply({false, trans_w, m, n, k, lda, ldw, ldc, accumulate, 0}, a, nullptr, w, c);
 #endif

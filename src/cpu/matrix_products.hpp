@@ -25,8 +25,8 @@ class MatrixProducts {
             int ldb, float beta, float* c, int ldc);
   // C[m][n] = A[m][k] op(W) + (accumulate ? C : 0), where op(W) is W^T for `trans_w` (W is
   // [n][k]) and W otherwise ([k][n]). W must be unchanged since the last weights_changed().
-  void weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w, int ldw,
-                   bool accumulate, float* c, int ldc);
+  void weight_gemm(bool trans_w, int m, int n, int k, const float* a, int lda, const float* w, int ldw, bool accumulate,
+                   float* c, int ldc);
   // Every packed weight is stale: each is packed again at its next use.
   void weights_changed();
 

@@ -78,9 +78,9 @@ class CpuNetwork {
 
   // The last forward's window, rows r = t * batch + b (time-major, as the layer driver's).
   int batch_ = 0, seq_len_ = 0;
-  std::vector<int> ids_;                      // [r]
-  std::vector<Real> embedded_;                // [r][E]
-  std::vector<Real> logits_, log_normalizer_;  // [r][V], [r]
+  std::vector<int> ids_;                                 // [r]
+  std::vector<Real> embedded_;                           // [r][E]
+  std::vector<Real> logits_, log_normalizer_;            // [r][V], [r]
   std::vector<Real> d_logits_, d_outputs_, d_embedded_;  // [r][V], [r][H], [r][E]
 };
 

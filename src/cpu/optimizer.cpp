@@ -20,8 +20,8 @@ void clip_gradients(std::vector<float>& gradients, float max_norm) {
   for (float& g : gradients) g = static_cast<float>(g * coefficient);
 }
 
-void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& gradients,
-                     OptimizerState& state, const TrainStepOptions& options) {
+void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& gradients, OptimizerState& state,
+                     const TrainStepOptions& options) {
   ++state.step;
   const std::size_t n = parameters.size();
   if (options.optimizer == Optimizer::sgd) {
@@ -33,8 +33,7 @@ void apply_optimizer(std::vector<float>& parameters, const std::vector<float>& g
   state.m.resize(n, 0.0f);
   state.v.resize(n, 0.0f);
   const math::AdamHyper hyper = math::adam_hyper(options.learning_rate, state.step);
-  for (std::size_t i = 0; i < n; ++i)
-    math::adam_update(parameters[i], gradients[i], state.m[i], state.v[i], hyper);
+  for (std::size_t i = 0; i < n; ++i) math::adam_update(parameters[i], gradients[i], state.m[i], state.v[i], hyper);
 }
 
 }  // namespace genrnn::cpu

@@ -20,7 +20,9 @@ void for_row_blocks_of(std::size_t rows, std::size_t units, void (*run)(void*, s
 template <class Run>
 void for_row_blocks(std::size_t rows, std::size_t units, Run&& run) {
   for_row_blocks_of(
-      rows, units, [](void* f, std::size_t first, std::size_t last) { (*static_cast<std::remove_reference_t<Run>*>(f))(first, last);
+      rows, units,
+      [](void* f, std::size_t first, std::size_t last) {
+        (*static_cast<std::remove_reference_t<Run>*>(f))(first, last);
       },
       &run);
 }

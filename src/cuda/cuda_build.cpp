@@ -16,8 +16,8 @@ void describe_cuda_build(BuildInfo& info) {
   info.cudnn = GENRNN_CUDNN_VERSION;
   // cuDNN 9 encodes its version as major * 10000 + minor * 100 + patch.
   const std::size_t loaded = cudnnGetVersion();
-  info.cudnn_loaded = std::to_string(loaded / 10000) + "." + std::to_string(loaded % 10000 / 100) + "." +
-                      std::to_string(loaded % 100);
+  info.cudnn_loaded =
+      std::to_string(loaded / 10000) + "." + std::to_string(loaded % 10000 / 100) + "." + std::to_string(loaded % 100);
   info.cuda_architectures = GENRNN_CUDA_ARCHITECTURES;
 }
 

@@ -19,23 +19,22 @@ std::string device_memory_text();
 
 }  // namespace genrnn::cuda
 
-#define GENRNN_CUDA_CHECK(call)                                                        \
-  do {                                                                                 \
-    const cudaError_t genrnn_status_ = (call);                                         \
-    if (genrnn_status_ != cudaSuccess)                                                 \
-      ::genrnn::cuda::throw_cuda_error(genrnn_status_, #call, __FILE__, __LINE__);     \
+#define GENRNN_CUDA_CHECK(call)                                                                                     \
+  do {                                                                                                              \
+    const cudaError_t genrnn_status_ = (call);                                                                      \
+    if (genrnn_status_ != cudaSuccess) ::genrnn::cuda::throw_cuda_error(genrnn_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define GENRNN_CUBLAS_CHECK(call)                                                      \
-  do {                                                                                 \
-    const cublasStatus_t genrnn_status_ = (call);                                      \
-    if (genrnn_status_ != CUBLAS_STATUS_SUCCESS)                                       \
-      ::genrnn::cuda::throw_cublas_error(genrnn_status_, #call, __FILE__, __LINE__);   \
+#define GENRNN_CUBLAS_CHECK(call)                                                    \
+  do {                                                                               \
+    const cublasStatus_t genrnn_status_ = (call);                                    \
+    if (genrnn_status_ != CUBLAS_STATUS_SUCCESS)                                     \
+      ::genrnn::cuda::throw_cublas_error(genrnn_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-#define GENRNN_CUDNN_CHECK(call)                                                       \
-  do {                                                                                 \
-    const cudnnStatus_t genrnn_status_ = (call);                                       \
-    if (genrnn_status_ != CUDNN_STATUS_SUCCESS)                                        \
-      ::genrnn::cuda::throw_cudnn_error(genrnn_status_, #call, __FILE__, __LINE__);    \
+#define GENRNN_CUDNN_CHECK(call)                                                    \
+  do {                                                                              \
+    const cudnnStatus_t genrnn_status_ = (call);                                    \
+    if (genrnn_status_ != CUDNN_STATUS_SUCCESS)                                     \
+      ::genrnn::cuda::throw_cudnn_error(genrnn_status_, #call, __FILE__, __LINE__); \
   } while (0)

@@ -63,7 +63,8 @@ CudnnLayers::CudnnLayers(const DeviceContext& context, const ModelConfig& config
   std::size_t state_bytes = 0;
   GENRNN_CUDNN_CHECK(cudnnDropoutGetStatesSize(context.cudnn(), &state_bytes));
   dropout_states_.reserve(state_bytes);
-  GENRNN_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout_, context.cudnn(), 0.0f, dropout_states_.data(), state_bytes, 0));
+  GENRNN_CUDNN_CHECK(
+      cudnnSetDropoutDescriptor(dropout_, context.cudnn(), 0.0f, dropout_states_.data(), state_bytes, 0));
   GENRNN_CUDNN_CHECK(cudnnCreateRNNDescriptor(&rnn_));
   describe();
   GENRNN_CUDNN_CHECK(cudnnGetRNNWeightSpaceSize(context.cudnn(), rnn_, &weight_bytes_));
@@ -117,8 +118,7 @@ std::vector<ParameterSegment> CudnnLayers::weight_segments(const float* weights)
       const std::size_t columns = recurrent ? H : static_cast<std::size_t>(tensors.input_size);
       void *matrix_address = nullptr, *bias_address = nullptr;
       GENRNN_CUDNN_CHECK(cudnnGetRNNWeightParams(context_.cudnn(), rnn_, layer, weight_bytes_, space, id,
-                                                 descriptors.matrix, &matrix_address, descriptors.bias,
-                                                 &bias_address));
+                                                 descriptors.matrix, &matrix_address, descriptors.bias, &bias_address));
       if (element_count(descriptors.matrix) != H * columns || element_count(descriptors.bias) != H)
         throw Error("cuDNN's weight block " + std::to_string(id) + " of layer " + std::to_string(layer) +
                     " does not have the shape of PyTorch's gate block");
@@ -191,11 +191,11 @@ void CudnnLayers::forward(int batch, int seq_len, const LayerInput& input, const
   // restarts its masks, and would synchronize inside a captured decode step).
   if (training) set_dropout(dropout.probability, dropout.seed);
   configure(batch, seq_len);
-  GENRNN_CUDNN_CHECK(cudnnRNNForward(context_.cudnn(), rnn_, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
-                                     sequence_lengths_.data(), x_desc_, x, y_desc_, y_.data(), state_desc_, hx, hy,
-                                     state_desc_, has_c ? cx : nullptr, has_c ? cy : nullptr, weight_bytes_,
-                                     weights + cudnn_offset_, workspace_bytes_, workspace_.data(),
-                                     training ? reserve_bytes_ : 0, training ? reserve_.data() : nullptr));
+  GENRNN_CUDNN_CHECK(cudnnRNNForward(
+      context_.cudnn(), rnn_, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, sequence_lengths_.data(),
+      x_desc_, x, y_desc_, y_.data(), state_desc_, hx, hy, state_desc_, has_c ? cx : nullptr, has_c ? cy : nullptr,
+      weight_bytes_, weights + cudnn_offset_, workspace_bytes_, workspace_.data(), training ? reserve_bytes_ : 0,
+      training ? reserve_.data() : nullptr));
   x_ = x, hx_ = hx, cx_ = has_c ? cx : nullptr;
 }
 
@@ -214,14 +214,13 @@ void CudnnLayers::backward(const LayerInput& input, const float* weights, const 
     float* dhx = state_gradients_.data();
     float* dcx = cx_ ? dhx + static_cast<std::size_t>(cudnn_layers()) * state_rows() : nullptr;
     GENRNN_CUDNN_CHECK(cudnnRNNBackwardData_v8(context_.cudnn(), rnn_, sequence_lengths_.data(), y_desc_, y_.data(),
-                                               d_outputs, x_desc_, dx, state_desc_, hx_, nullptr, dhx, state_desc_,
-                                               cx_, nullptr, dcx, weight_bytes_, weights + cudnn_offset_,
-                                               workspace_bytes_, workspace_.data(), reserve_bytes_, reserve_.data()));
-    GENRNN_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(context_.cudnn(), rnn_, CUDNN_WGRAD_MODE_ADD,
-                                                  sequence_lengths_.data(), x_desc_, x_, state_desc_, hx_, y_desc_,
-                                                  y_.data(), weight_bytes_, weight_gradients + cudnn_offset_,
-                                                  workspace_bytes_, workspace_.data(), reserve_bytes_,
-                                                  reserve_.data()));
+                                               d_outputs, x_desc_, dx, state_desc_, hx_, nullptr, dhx, state_desc_, cx_,
+                                               nullptr, dcx, weight_bytes_, weights + cudnn_offset_, workspace_bytes_,
+                                               workspace_.data(), reserve_bytes_, reserve_.data()));
+    GENRNN_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(
+        context_.cudnn(), rnn_, CUDNN_WGRAD_MODE_ADD, sequence_lengths_.data(), x_desc_, x_, state_desc_, hx_, y_desc_,
+        y_.data(), weight_bytes_, weight_gradients + cudnn_offset_, workspace_bytes_, workspace_.data(), reserve_bytes_,
+        reserve_.data()));
   }
   if (!first_) return;
   const float* d_first_outputs = d_outputs;

@@ -68,9 +68,9 @@ class CudnnLayers final : public RecurrentLayers {
   DeviceBuffer<float> y_;
   // The last training forward's cuDNN input and initial state, which backward reads again.
   const float *x_ = nullptr, *hx_ = nullptr, *cx_ = nullptr;
-  math::DropoutMask first_dropout_;  // on the first layer's outputs, in the last forward
+  math::DropoutMask first_dropout_;              // on the first layer's outputs, in the last forward
   DeviceBuffer<float> first_dropped_, d_first_;  // [T][B][H]: the first layer's masked outputs, their gradient
-  DeviceBuffer<float> state_gradients_;  // dhx and dcx: computed by cuDNN, not needed further
+  DeviceBuffer<float> state_gradients_;          // dhx and dcx: computed by cuDNN, not needed further
 };
 
 }  // namespace genrnn::cuda

@@ -64,8 +64,8 @@ class DeviceBackend {
                   float* normalized, float* inv_std) const {
     kernels::layer_norm(x, rows, width, gain, bias, y, normalized, inv_std, context_.stream());
   }
-  void layer_norm_backward(const float* dy, const float* normalized, const float* inv_std, const float* gain,
-                           int rows, int width, float* dx, bool accumulate) const {
+  void layer_norm_backward(const float* dy, const float* normalized, const float* inv_std, const float* gain, int rows,
+                           int width, float* dx, bool accumulate) const {
     kernels::layer_norm_backward(dy, normalized, inv_std, gain, rows, width, dx, accumulate, context_.stream());
   }
   void add_column_products(const float* a, const float* b, int rows, int cols, float* out) {

@@ -18,8 +18,9 @@ DeviceScope::DeviceScope(int gpu) {
     cudaGetLastError();  // this call's error, said here, not the next call's
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess) cudaGetLastError();
-    throw Error("GPU " + std::to_string(gpu) + " cannot be used: " + cudaGetErrorString(status) + " (this machine has " +
-                std::to_string(count) + (count == 1 ? " GPU" : " GPUs") + "; gen_cuda info lists them)");
+    throw Error("GPU " + std::to_string(gpu) + " cannot be used: " + cudaGetErrorString(status) +
+                " (this machine has " + std::to_string(count) + (count == 1 ? " GPU" : " GPUs") +
+                "; gen_cuda info lists them)");
   }
   previous_ = current;
 }

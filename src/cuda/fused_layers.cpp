@@ -22,8 +22,9 @@ FusedLayers::FusedLayers(const DeviceContext& context, const ModelConfig& config
     : backend_(context),
       torch_offset_(offsets.layers.at(first).weight_ih()),
       // Up to the next layer's first tensor, or the end of the rnn.* tensors.
-      weight_floats_((first + count < config.num_layers ? offsets.layers.at(first + count).weight_ih() : offsets.rnn_end) -
-                     torch_offset_),
+      weight_floats_(
+          (first + count < config.num_layers ? offsets.layers.at(first + count).weight_ih() : offsets.rnn_end) -
+          torch_offset_),
       driver_(backend_, config.cell, config.hidden_size, layers_from(offsets, first, count, torch_offset_)) {}
 
 }  // namespace genrnn::cuda

@@ -19,8 +19,8 @@ class FusedLayers final : public RecurrentLayers {
   std::vector<ParameterSegment> weight_segments(const float*) const override {
     return {{torch_offset_, 0, weight_floats_}};
   }
-  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* h0,
-               const float* c0, float* hT, float* cT, bool training, const math::DropoutMask& dropout) override {
+  void forward(int batch, int seq_len, const LayerInput& input, const float* weights, const float* h0, const float* c0,
+               float* hT, float* cT, bool training, const math::DropoutMask& dropout) override {
     driver_.forward(batch, seq_len, input, weights, h0, c0, hT, cT, training, dropout);
   }
   const float* outputs() const override { return driver_.outputs(); }

@@ -46,8 +46,8 @@ GpuModel::GpuModel(const ModelConfig& config, GpuLayers layers, const EngineOpti
   std::size_t covered = 0;
   for (const auto& segment : segments_) covered += segment.count;
   if (covered != offsets.count)
-    throw Error("the device weight mapping covers " + std::to_string(covered) + " of " +
-                std::to_string(offsets.count) + " parameters");
+    throw Error("the device weight mapping covers " + std::to_string(covered) + " of " + std::to_string(offsets.count) +
+                " parameters");
   // As every engine: a zero state of one stream until one is set.
   const std::vector<float> zeros(static_cast<std::size_t>(config.num_layers) * config.hidden_size, 0.0f);
   set_state({1, zeros, has_c_ ? zeros : std::vector<float>{}});
@@ -77,11 +77,11 @@ void GpuModel::set_state(const RecurrentState& state) {
     if (has_c_) c_[half].reserve(n);
   }
   current_state_ = 0;
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(h_[0].data(), state.h.data(), n * sizeof(float), cudaMemcpyHostToDevice,
-                                    context_.stream()));
+  GENRNN_CUDA_CHECK(
+      cudaMemcpyAsync(h_[0].data(), state.h.data(), n * sizeof(float), cudaMemcpyHostToDevice, context_.stream()));
   if (has_c_)
-    GENRNN_CUDA_CHECK(cudaMemcpyAsync(c_[0].data(), state.c.data(), n * sizeof(float), cudaMemcpyHostToDevice,
-                                      context_.stream()));
+    GENRNN_CUDA_CHECK(
+        cudaMemcpyAsync(c_[0].data(), state.c.data(), n * sizeof(float), cudaMemcpyHostToDevice, context_.stream()));
   context_.synchronize();  // `state` may go away once this returns
 }
 

@@ -33,11 +33,17 @@ class GpuModel {
   float* parameters() { return params_.data(); }
   const float* parameters() const { return params_.data(); }
   template <class T>
-  T* embedding(T* base) const { return base + embedding_offset_; }
+  T* embedding(T* base) const {
+    return base + embedding_offset_;
+  }
   template <class T>
-  T* head_weight(T* base) const { return base + head_weight_offset_; }
+  T* head_weight(T* base) const {
+    return base + head_weight_offset_;
+  }
   template <class T>
-  T* head_bias(T* base) const { return base + head_bias_offset_; }
+  T* head_bias(T* base) const {
+    return base + head_bias_offset_;
+  }
   // A flat PyTorch-layout buffer into a device-layout one, and back.
   void upload(const std::vector<float>& flat, float* device) const;
   std::vector<float> download(const float* device) const;

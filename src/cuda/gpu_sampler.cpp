@@ -12,8 +12,8 @@ void DeviceSampler::set_keys(const std::vector<DrawKey>& keys, uint64_t position
   }
   keys_.reserve(words.size());
   // From pageable memory: the copy is staged before this returns, so `words` may go.
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(keys_.data(), words.data(), words.size() * sizeof(uint64_t),
-                                    cudaMemcpyHostToDevice, context_.stream()));
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(keys_.data(), words.data(), words.size() * sizeof(uint64_t), cudaMemcpyHostToDevice,
+                                    context_.stream()));
 }
 
 void DeviceSampler::draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids) {

@@ -56,8 +56,8 @@ void GpuTrainingEngine::head_and_loss(float gradient_scale) {
 void GpuTrainingEngine::backward() {
   const int E = config().embedding_dim;
   if (E > 0) d_embedded_.reserve(model_.rows() * E);
-  model_.layers().backward(model_.layer_input(model_.ids()), model_.parameters(), d_outputs_.data(),
-                           gradients_.data(), E > 0 ? d_embedded_.data() : nullptr);
+  model_.layers().backward(model_.layer_input(model_.ids()), model_.parameters(), d_outputs_.data(), gradients_.data(),
+                           E > 0 ? d_embedded_.data() : nullptr);
   if (E > 0)
     kernels::embedding_scatter_add(d_embedded_.data(), model_.ids(), static_cast<int>(model_.rows()), E,
                                    model_.embedding(gradients_.data()), model_.context().stream());
@@ -66,8 +66,8 @@ void GpuTrainingEngine::backward() {
 double GpuTrainingEngine::read_loss_sum() {
   const cudaStream_t stream = model_.context().stream();
   kernels::sum(row_losses_.data(), static_cast<int>(model_.rows()), loss_sum_.data(), stream);
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(staged_loss_.data(), loss_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost,
-                                    stream));
+  GENRNN_CUDA_CHECK(
+      cudaMemcpyAsync(staged_loss_.data(), loss_sum_.data(), sizeof(double), cudaMemcpyDeviceToHost, stream));
   model_.context().synchronize();
   return *staged_loss_.data();
 }

@@ -16,8 +16,8 @@ constexpr int kPlainSteps = 3;
 }  // namespace
 
 bool GraphDecoder::StepKey::operator==(const StepKey& other) const {
-  return streams == other.streams && temperature == other.temperature && top_k == other.top_k &&
-         top_p == other.top_p && allocations == other.allocations;
+  return streams == other.streams && temperature == other.temperature && top_k == other.top_k && top_p == other.top_p &&
+         allocations == other.allocations;
 }
 
 GraphDecoder::GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
@@ -94,7 +94,7 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
   start_decode(first_logits, keys);
   step_ids_.reserve(static_cast<std::size_t>(batch()));
   GraphSource graphs = GraphSource::none;  // the costliest of this decode's
-  bool wanted = true;  // the caller still wants tokens
+  bool wanted = true;                      // the caller still wants tokens
   for (int position = 0; position < length && wanted; ++position) {
     if (position == 0) {
       sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());

@@ -15,8 +15,8 @@ void IdRing::start(int streams) {
 
 bool IdRing::append(const int* ids) {
   int* row = device_slot(filling_.slot) + static_cast<std::size_t>(filling_.count) * streams_;
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(row, ids, static_cast<std::size_t>(streams_) * sizeof(int),
-                                    cudaMemcpyDeviceToDevice, stream_));
+  GENRNN_CUDA_CHECK(
+      cudaMemcpyAsync(row, ids, static_cast<std::size_t>(streams_) * sizeof(int), cudaMemcpyDeviceToDevice, stream_));
   return ++filling_.count == kChunkPositions;
 }
 

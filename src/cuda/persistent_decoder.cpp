@@ -22,8 +22,8 @@ void PersistentDecoder::write_parameters(const std::vector<float>& flat) {
   GraphDecoder::write_parameters(flat);
   const cudaStream_t stream = model_.context().stream();
   weights_.reserve(flat.size());
-  GENRNN_CUDA_CHECK(cudaMemcpyAsync(weights_.data(), flat.data(), flat.size() * sizeof(float),
-                                    cudaMemcpyHostToDevice, stream));
+  GENRNN_CUDA_CHECK(
+      cudaMemcpyAsync(weights_.data(), flat.data(), flat.size() * sizeof(float), cudaMemcpyHostToDevice, stream));
   // Layer 0's input projection of every token: a column of W_ih for one-hot input, W_ih times
   // the token's embedding otherwise; b_ih_0 included.
   const int V = config().vocab_size, E = config().embedding_dim, GH = config().gate_count() * config().hidden_size;
@@ -33,10 +33,10 @@ void PersistentDecoder::write_parameters(const std::vector<float>& flat) {
     DeviceBuffer<int> vocabulary(static_cast<std::size_t>(V), stream);
     std::vector<int> ids(static_cast<std::size_t>(V));
     std::iota(ids.begin(), ids.end(), 0);
-    GENRNN_CUDA_CHECK(cudaMemcpyAsync(vocabulary.data(), ids.data(), ids.size() * sizeof(int), cudaMemcpyHostToDevice,
-                                      stream));
-    kernels::gather_columns(weights_.data() + first.weight_ih(), V, weights_.data() + first.bias_ih(), vocabulary.data(),
-                            V, GH, input_table_.data(), stream);
+    GENRNN_CUDA_CHECK(
+        cudaMemcpyAsync(vocabulary.data(), ids.data(), ids.size() * sizeof(int), cudaMemcpyHostToDevice, stream));
+    kernels::gather_columns(weights_.data() + first.weight_ih(), V, weights_.data() + first.bias_ih(),
+                            vocabulary.data(), V, GH, input_table_.data(), stream);
     model_.context().synchronize();  // `ids` and `vocabulary` go away here
   } else {
     gemm_row_major(model_.context().cublas(), false, true, V, GH, E, 1.0f, weights_.data() + offsets_.embedding, E,
@@ -120,7 +120,8 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
 }
 
 DecodeStats PersistentDecoder::decode_as_graph_decoder(const std::vector<float>& first_logits, int length,
-                                                       const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                                                       const SamplingOptions& sampling,
+                                                       const std::vector<DrawKey>& keys,
                                                        const TokenChunkCallback& on_tokens, const std::string& why) {
   DecodeStats stats = GraphDecoder::run_decode(first_logits, length, sampling, keys, on_tokens);
   stats.note = "the persistent decoder does not run here: " + why;

@@ -13,8 +13,7 @@ namespace genrnn::cuda {
 
 class PersistentDecoder final : public GraphDecoder {
  public:
-  PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
-                    const EngineOptions& options);
+  PersistentDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
 
  protected:
   // Also keeps a copy in PyTorch's layout, and layer 0's input projections for every token.

@@ -38,8 +38,8 @@ class RecurrentLayers {
   // d_outputs ([T][B][H]) is the gradient reaching the outputs, none the final state (truncated
   // BPTT). Adds the weight gradients into weight_gradients; writes the gradient of dense input
   // rows into d_input unless it is null.
-  virtual void backward(const LayerInput& input, const float* weights, const float* d_outputs,
-                        float* weight_gradients, float* d_input) = 0;
+  virtual void backward(const LayerInput& input, const float* weights, const float* d_outputs, float* weight_gradients,
+                        float* d_input) = 0;
 };
 
 }  // namespace genrnn::cuda

@@ -41,8 +41,8 @@ using TokenChunkCallback = std::function<bool(int first_position, int positions,
 
 // How a decode ran.
 struct DecodeStats {
-  std::string decoder;          // "cpu", "graph" or "persistent"
-  std::string note;             // why not the decoder asked for, when another one ran
+  std::string decoder;  // "cpu", "graph" or "persistent"
+  std::string note;     // why not the decoder asked for, when another one ran
   // The graph decoder: how the CUDA graphs that ran the steps came to be, the costliest way of
   // this decode: "captured" (instantiated), "updated" (captured again into the instantiation
   // an earlier decode of the same shape left), "reused" (replayed as they were); empty when

@@ -132,8 +132,7 @@ class LayerDriver {
   // gradient reaching the last layer's outputs; none reaches the final state (truncated BPTT).
   // Adds every layer's weight gradients into `weight_gradients`, and writes the gradient of
   // dense input rows into `d_input` ([T * B][input]) unless it is null.
-  void backward(const Input& input, const Real* weights, const Real* d_outputs, Real* weight_gradients,
-                Real* d_input) {
+  void backward(const Input& input, const Real* weights, const Real* d_outputs, Real* weight_gradients, Real* d_input) {
     const std::size_t BH = state_rows(), rows = this->rows();
     const int n = static_cast<int>(rows), G = static_cast<int>(GH_);
     for (int l = layer_count() - 1; l >= 0; --l) {
@@ -173,10 +172,9 @@ class LayerDriver {
         }
         backend_.cell_backward(cell_.type, math::CellStage::gates, batch_, step);
         if (stages_.projections())
-          backend_.layer_norm_backward(dgh, kept.recurrent.values.data() + t * batch_ * GH_,
-                                       kept.recurrent.inv_std.data() + t * batch_,
-                                       tensor(weights, l, stages_.recurrent_gain), batch_, G,
-                                       d_recurrent + t * batch_ * GH_, false);
+          backend_.layer_norm_backward(
+              dgh, kept.recurrent.values.data() + t * batch_ * GH_, kept.recurrent.inv_std.data() + t * batch_,
+              tensor(weights, l, stages_.recurrent_gain), batch_, G, d_recurrent + t * batch_ * GH_, false);
         // The recurrent path to h_{t-1}: through W_hh, plus the direct path the cell left in
         // dh_next. Nothing flows into the initial state.
         if (t > 0)
@@ -185,8 +183,8 @@ class LayerDriver {
       }
       // All steps at once: dW_hh += d_recurrent^T h_prev, the biases and gains, dW_ih += dgx^T x
       // (dgx taken back through the input normalisation first), and dx.
-      backend_.gemm(true, false, G, H_, n, Real(1), d_recurrent, G, out, H_, Real(1),
-                    weight_gradients + w.weight_hh(), H_);
+      backend_.gemm(true, false, G, H_, n, Real(1), d_recurrent, G, out, H_, Real(1), weight_gradients + w.weight_hh(),
+                    H_);
       backend_.add_column_sums(dgh_.data(), n, G, weight_gradients + w.bias_hh());
       backend_.add_column_sums(dgx_.data(), n, G, weight_gradients + w.bias_ih());
       if (stages_.projections()) {
@@ -311,18 +309,18 @@ class LayerDriver {
   int H_;
   std::size_t GH_;
   int batch_ = 0, seq_len_ = 0;
-  bool training_ = false;              // of the last forward
-  math::DropoutMask dropout_;          // of the last forward
-  std::vector<Buffer<Real>> outputs_;  // [l][t + 1][b][H]
-  std::vector<Buffer<Real>> cells_;    // [l][t + 1][b][H], cells with a c state
-  std::vector<Buffer<Real>> saved_;    // [l][t][b][saved_width]
-  std::vector<Buffer<Real>> dropped_;  // [l][t][b][H], the masked outputs of l < L - 1
+  bool training_ = false;                    // of the last forward
+  math::DropoutMask dropout_;                // of the last forward
+  std::vector<Buffer<Real>> outputs_;        // [l][t + 1][b][H]
+  std::vector<Buffer<Real>> cells_;          // [l][t + 1][b][H], cells with a c state
+  std::vector<Buffer<Real>> saved_;          // [l][t][b][saved_width]
+  std::vector<Buffer<Real>> dropped_;        // [l][t][b][H], the masked outputs of l < L - 1
   std::vector<RowStageBuffers> normalized_;  // [l], cells with row stages
-  Buffer<Real> gx_, gh_;               // [r][G*H] this layer's input projections; [b][G*H] one step's recurrent ones
-  Buffer<Real> dgx_, dgh_, dgh_raw_;   // [r][G*H]; dgh_raw_: dgh through the recurrent normalisation
-  Buffer<Real> dh_next_, dc_;          // [b][H]
-  Buffer<Real> d_c_normalized_;        // [r][H]: the gradient reaching the cell's normalised c'
-  Buffer<Real> d_lower_;               // [r][H]: the gradient reaching the outputs of the layer below
+  Buffer<Real> gx_, gh_;              // [r][G*H] this layer's input projections; [b][G*H] one step's recurrent ones
+  Buffer<Real> dgx_, dgh_, dgh_raw_;  // [r][G*H]; dgh_raw_: dgh through the recurrent normalisation
+  Buffer<Real> dh_next_, dc_;         // [b][H]
+  Buffer<Real> d_c_normalized_;       // [r][H]: the gradient reaching the cell's normalised c'
+  Buffer<Real> d_lower_;              // [r][H]: the gradient reaching the outputs of the layer below
 };
 
 }  // namespace genrnn

@@ -31,9 +31,7 @@ std::string read_file(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_file(const fs::path& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 struct ProcessResult {
   int exit_status = -1;
@@ -45,8 +43,7 @@ struct ProcessResult {
 class GenCudaProcess {
  public:
   GenCudaProcess(const fs::path& dir, const std::vector<std::string>& args)
-      : out_path_(dir / ("stdout" + std::to_string(++count_))),
-        err_path_(dir / ("stderr" + std::to_string(count_))) {
+      : out_path_(dir / ("stdout" + std::to_string(++count_))), err_path_(dir / ("stderr" + std::to_string(count_))) {
     std::vector<std::string> argv_strings = {GEN_CUDA_PATH};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -111,9 +108,7 @@ ProcessResult run_gen_cuda(const fs::path& dir, const std::vector<std::string>& 
   return GenCudaProcess(dir, args).wait();
 }
 
-int count_lines(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
+int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
 
 std::string last_line(const std::string& text) {
   const std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
@@ -121,8 +116,7 @@ std::string last_line(const std::string& text) {
 }
 
 int count_code_points(const std::string& text) {
-  return static_cast<int>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  return static_cast<int>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 std::vector<std::string> split(const std::string& text, const std::string& separator) {
@@ -138,8 +132,7 @@ std::vector<std::string> split(const std::string& text, const std::string& separ
 
 // The CLI's error contract: exit 1 or 2 and exactly one line on stderr, naming the problem.
 void expect_one_line_error(const ProcessResult& result, const std::string& names) {
-  EXPECT_TRUE(result.exit_status == 1 || result.exit_status == 2)
-      << "exit status " << result.exit_status;
+  EXPECT_TRUE(result.exit_status == 1 || result.exit_status == 2) << "exit status " << result.exit_status;
   EXPECT_EQ(count_lines(result.err), 1) << result.err;
   EXPECT_EQ(result.err.rfind("gen_cuda: error: ", 0), 0u) << result.err;
   EXPECT_NE(result.err.find(names), std::string::npos) << "no '" << names << "' in: " << result.err;
@@ -226,11 +219,9 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
       {train_args({"--cell", "transformer"}), "--cell"},
       {train_args({"--steps", "10", "--epochs", "2"}), "--epochs"},
       {train_args({"--bogus"}), "--bogus"},
-      {{"train", "--data", (dir_ / "missing.txt").string(), "--out", "m.safetensors"},
-       "missing.txt"},
+      {{"train", "--data", (dir_ / "missing.txt").string(), "--out", "m.safetensors"}, "missing.txt"},
       {{"train", "--data", corpus_.string()}, "--out"},
-      {{"train", "--data", corpus_.string(), "--out", (dir_ / "no/such/m.safetensors").string()},
-       "no/such"},
+      {{"train", "--data", corpus_.string(), "--out", (dir_ / "no/such/m.safetensors").string()}, "no/such"},
       {sample_args({"--temp", "-1"}), "--temp"},
       {train_args({"--time-limit", "-5"}), "--time-limit"},
       {sample_args({"--top-p", "1.5"}), "--top-p"},
@@ -260,16 +251,14 @@ TEST_F(CliErrors, BadValuesNameTheOption) {
 TEST_F(CliErrors, InvalidUtf8DataNamesTheByte) {
   const fs::path data = dir_ / "latin1.txt";
   write_file(data, small_corpus() + "caf\xe9 au lait");
-  expect_one_line_error(run({"train", "--data", data.string(), "--out",
-                             (dir_ / "m.safetensors").string(), "--device", "cpu"}),
-                        "byte");
+  expect_one_line_error(
+      run({"train", "--data", data.string(), "--out", (dir_ / "m.safetensors").string(), "--device", "cpu"}), "byte");
 }
 
 TEST_F(CliErrors, EmptyDataFile) {
   const fs::path data = dir_ / "empty.txt";
   write_file(data, "");
-  expect_one_line_error(
-      run({"train", "--data", data.string(), "--out", (dir_ / "m.safetensors").string()}), "empty");
+  expect_one_line_error(run({"train", "--data", data.string(), "--out", (dir_ / "m.safetensors").string()}), "empty");
 }
 
 TEST_F(CliErrors, CorruptModelFile) {
@@ -289,8 +278,8 @@ TEST_F(CliErrors, AModelTooLargeForTheMachineSaysHowMuchMemoryItNeeds) {
   const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   if (memory >= 512.0 * (1 << 30)) GTEST_SKIP() << "this machine may have the memory for it";
   const auto started = std::chrono::steady_clock::now();
-  const ProcessResult result = run(train_args({"--layers", "64", "--hidden", "16384", "--embed", "16384",
-                                               "--steps", "1", "--device", "cpu"}));
+  const ProcessResult result =
+      run(train_args({"--layers", "64", "--hidden", "16384", "--embed", "16384", "--steps", "1", "--device", "cpu"}));
   expect_one_line_error(result, "out of memory for the model's ");
   EXPECT_EQ(result.exit_status, 1);
   EXPECT_NE(result.err.find("parameters: 512.0 GiB needed, "), std::string::npos) << result.err;
@@ -337,8 +326,7 @@ class CliEndToEnd : public testing::Test {
     return run(args);
   }
   double eval_loss(const fs::path& model_path) const {
-    const ProcessResult result =
-        run({"eval", "-m", model_path.string(), "--data", corpus().string(), "--json"});
+    const ProcessResult result = run({"eval", "-m", model_path.string(), "--data", corpus().string(), "--json"});
     EXPECT_EQ(result.exit_status, 0) << result.err;
     return json_value(result.out, "loss");
   }
@@ -367,8 +355,8 @@ TEST_F(CliEndToEnd, TrainReportsAndLogs) {
   EXPECT_EQ(rows[1].rfind("1,", 0), 0u) << rows[1];
   EXPECT_EQ(std::count(rows[20].begin(), rows[20].end(), ','), 5) << rows[20];
   EXPECT_EQ(split(rows[20], ",")[5], std::to_string(20 * 8 * 20));  // steps x --batch x --seq-len
-  EXPECT_EQ(split(rows[19], ",")[2], "");              // step 19: no validation
-  EXPECT_NE(split(rows[20], ",")[2], "") << rows[20];  // step 20: --eval-every 20
+  EXPECT_EQ(split(rows[19], ",")[2], "");                           // step 19: no validation
+  EXPECT_NE(split(rows[20], ",")[2], "") << rows[20];               // step 20: --eval-every 20
 }
 
 TEST_F(CliEndToEnd, TrainRemovesWhatAKilledRunLeftAndSaysSo) {
@@ -428,8 +416,7 @@ TEST_F(CliEndToEnd, NumSamplesPrintsEachWithItsPrompt) {
 
 TEST_F(CliEndToEnd, PromptFromFile) {
   write_file(dir_ / "prompt.txt", "the cat");
-  const ProcessResult result =
-      sample({"--prompt-file", (dir_ / "prompt.txt").string(), "-n", "5", "-s", "1"});
+  const ProcessResult result = sample({"--prompt-file", (dir_ / "prompt.txt").string(), "-n", "5", "-s", "1"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_EQ(result.out.rfind("the cat", 0), 0u) << result.out;
   EXPECT_EQ(count_code_points(result.out), 7 + 5);
@@ -466,8 +453,7 @@ TEST_F(CliEndToEnd, AGpuNumberMattersOnlyToAGpuEngine) {
 }
 
 TEST_F(CliEndToEnd, EvalJsonAndText) {
-  const ProcessResult json =
-      run({"eval", "-m", model().string(), "--data", corpus().string(), "--json"});
+  const ProcessResult json = run({"eval", "-m", model().string(), "--data", corpus().string(), "--json"});
   ASSERT_EQ(json.exit_status, 0) << json.err;
   EXPECT_EQ(count_lines(json.out), 1) << json.out;
   const double loss = json_value(json.out, "loss");
@@ -479,9 +465,8 @@ TEST_F(CliEndToEnd, EvalJsonAndText) {
 
   const ProcessResult text = run({"eval", "-m", model().string(), "--data", corpus().string()});
   ASSERT_EQ(text.exit_status, 0) << text.err;
-  EXPECT_TRUE(std::regex_match(
-      text.out, std::regex("loss [0-9.]+ nats/token \\| [0-9.]+ bits/token \\| perplexity "
-                           "[0-9.]+ \\| [0-9]+ tokens\n")))
+  EXPECT_TRUE(std::regex_match(text.out, std::regex("loss [0-9.]+ nats/token \\| [0-9.]+ bits/token \\| perplexity "
+                                                    "[0-9.]+ \\| [0-9]+ tokens\n")))
       << text.out;
 }
 
@@ -489,10 +474,8 @@ TEST_F(CliEndToEnd, InfoShowsTheModel) {
   const ProcessResult result = run({"info", "-m", model().string()});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   const long vocab = vocab_size(), embed = 16, hidden = 32, gates = 4;
-  const long parameters =
-      vocab * embed + gates * hidden * (embed + hidden + 2) + hidden * vocab + vocab;
-  EXPECT_NE(result.out.find("parameters: " + std::to_string(parameters) + "\n"), std::string::npos)
-      << result.out;
+  const long parameters = vocab * embed + gates * hidden * (embed + hidden + 2) + hidden * vocab + vocab;
+  EXPECT_NE(result.out.find("parameters: " + std::to_string(parameters) + "\n"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("rnn.weight_hh_l0 [128, 32]"), std::string::npos) << result.out;
 }
 
@@ -510,12 +493,11 @@ TEST_F(CliEndToEnd, FailedTrainingLeavesTheCheckpointAlone) {
   const fs::path tiny = dir_ / "tiny.txt";
   write_file(tiny, "the cat sat.");
 
-  expect_one_line_error(
-      run({"train", "--data", (dir_ / "missing.txt").string(), "--out", existing.string()}),
-      "missing.txt");
+  expect_one_line_error(run({"train", "--data", (dir_ / "missing.txt").string(), "--out", existing.string()}),
+                        "missing.txt");
   EXPECT_EQ(read_file(existing), before);
-  const ProcessResult too_small = run({"train", "--data", tiny.string(), "--out", existing.string(),
-                                       "--batch", "8", "--seq-len", "20", "--device", "cpu"});
+  const ProcessResult too_small = run({"train", "--data", tiny.string(), "--out", existing.string(), "--batch", "8",
+                                       "--seq-len", "20", "--device", "cpu"});
   EXPECT_EQ(too_small.exit_status, 1) << too_small.err;
   EXPECT_EQ(count_lines(too_small.err), 1) << too_small.err;
   EXPECT_EQ(read_file(existing), before);
@@ -529,8 +511,7 @@ TEST_F(CliEndToEnd, ResumeContinuesExactly) {
   const ProcessResult first_half = run(train_args(resumed, {"--steps", "20"}));
   ASSERT_EQ(first_half.exit_status, 0) << first_half.err;
   const double halfway = eval_loss(resumed);
-  const ProcessResult second_half =
-      run(train_args(resumed, {"--steps", "40", "--resume", "--cell", "gru"}));
+  const ProcessResult second_half = run(train_args(resumed, {"--steps", "40", "--resume", "--cell", "gru"}));
   ASSERT_EQ(second_half.exit_status, 0) << second_half.err;
   EXPECT_NE(second_half.err.find("ignoring --cell"), std::string::npos) << second_half.err;
   EXPECT_NE(second_half.err.find("resuming after step 20"), std::string::npos) << second_half.err;
@@ -543,12 +524,10 @@ TEST_F(CliEndToEnd, ResumeContinuesExactly) {
 
 TEST_F(CliEndToEnd, InterruptCheckpointsAndExits130) {
   const fs::path interrupted = dir_ / "interrupted.safetensors";
-  GenCudaProcess training(dir_,
-                          train_args(interrupted, {"--steps", "1000000", "--log-every", "1"}));
+  GenCudaProcess training(dir_, train_args(interrupted, {"--steps", "1000000", "--log-every", "1"}));
   // Interrupt once training has visibly started.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (training.stderr_so_far().find("step 2/") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (training.stderr_so_far().find("step 2/") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   training.signal(SIGINT);
@@ -560,12 +539,10 @@ TEST_F(CliEndToEnd, InterruptCheckpointsAndExits130) {
 
 TEST_F(CliEndToEnd, WordLevel) {
   const fs::path words = dir_ / "words.safetensors";
-  const ProcessResult trained =
-      run(train_args(words, {"--tokenizer", "word", "--vocab-size", "20", "--steps", "5"}));
+  const ProcessResult trained = run(train_args(words, {"--tokenizer", "word", "--vocab-size", "20", "--steps", "5"}));
   ASSERT_EQ(trained.exit_status, 0) << trained.err;
   EXPECT_NE(trained.err.find("ppl"), std::string::npos) << trained.err;
-  const ProcessResult sampled =
-      run({"sample", "-m", words.string(), "-p", "the cat", "-n", "5", "-s", "2"});
+  const ProcessResult sampled = run({"sample", "-m", words.string(), "-p", "the cat", "-n", "5", "-s", "2"});
   ASSERT_EQ(sampled.exit_status, 0) << sampled.err;
   EXPECT_EQ(sampled.out.rfind("the cat", 0), 0u) << sampled.out;
 }
@@ -582,9 +559,9 @@ class CliBench : public testing::Test {
 };
 
 TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
-  const ProcessResult result = run({"bench", "--device", "cpu", "--hidden", "8,16", "--vocab", "20",
-                                    "--batch", "2", "--seq-len", "5", "-n", "4", "-r", "2",
-                                    "--test", "train,decode,sample", "-o", "json"});
+  const ProcessResult result =
+      run({"bench", "--device", "cpu", "--hidden", "8,16", "--vocab", "20", "--batch", "2", "--seq-len", "5", "-n", "4",
+           "-r", "2", "--test", "train,decode,sample", "-o", "json"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   // train and decode for each of two hidden sizes; sample does not depend on the model.
   EXPECT_EQ(split(result.out, "\"impl\": \"genrnn\"").size() - 1, 5u) << result.out;
@@ -598,8 +575,9 @@ TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
 }
 
 TEST_F(CliBench, ThreadsAreAListAndEachRecordSaysItsCount) {
-  const ProcessResult result = run({"bench", "--device", "cpu", "--hidden", "8", "--vocab", "20", "--batch", "2",
-                                    "--seq-len", "5", "-r", "1", "--test", "prefill", "--threads", "1,2", "-o", "json"});
+  const ProcessResult result =
+      run({"bench", "--device", "cpu", "--hidden", "8", "--vocab", "20", "--batch", "2", "--seq-len", "5", "-r", "1",
+           "--test", "prefill", "--threads", "1,2", "-o", "json"});
   ASSERT_EQ(result.exit_status, 0) << result.err;
   EXPECT_NE(result.out.find("\"threads\": 1,"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("\"threads\": 2,"), std::string::npos) << result.out;
@@ -607,8 +585,9 @@ TEST_F(CliBench, ThreadsAreAListAndEachRecordSaysItsCount) {
 }
 
 TEST_F(CliBench, StandardSuiteAndBadValues) {
-  const ProcessResult table = run({"bench", "--device", "cpu", "--standard",
-                                   std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "-r", "1", "--warmup", "0"});
+  const ProcessResult table =
+      run({"bench", "--device", "cpu", "--standard", std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "-r", "1",
+           "--warmup", "0"});
   ASSERT_EQ(table.exit_status, 0) << table.err;
   EXPECT_NE(table.out.find("| train | seed |"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("| decode | char256 |"), std::string::npos) << table.out;

@@ -86,7 +86,8 @@ TEST(Benchmark, StandardCpuSuiteExpandsInTheAgreedOrder) {
   EXPECT_EQ(cases[10].model.vocab_size, 10000);
   const auto gpu = standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "gpu", Device::cuda);
   EXPECT_EQ(gpu.size(), 3u * (2 + 3) + 3 * 2);
-  EXPECT_THROW(standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "tpu", Device::cpu), Error);
+  EXPECT_THROW(standard_bench_cases(std::string(GENRNN_SOURCE_DIR) + "/bench/standard.json", "tpu", Device::cpu),
+               Error);
 }
 
 }  // namespace

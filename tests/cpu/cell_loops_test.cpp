@@ -23,7 +23,7 @@ struct StepTensors {
   const CellDescription& cell;
   int G;
   std::vector<float> gx, gh, b_hh, h_prev, c_prev, h, c, saved, c_normalized;  // forward
-  std::vector<float> d_out, dh_next, dc, dgx, dgh, d_c_normalized;            // backward
+  std::vector<float> d_out, dh_next, dc, dgx, dgh, d_c_normalized;             // backward
 
   explicit StepTensors(CellType type) : cell(describe_cell(type)), G(cell.gates) {
     gx = random_uniform<float>(std::size_t(batch) * (G * H + pad), -2, 2);
@@ -47,10 +47,19 @@ struct StepTensors {
 
   void forward() {
     const bool has_c = cell.has_cell_state;
-    math::CellForward<float> step{gx.data(), std::size_t(G * H + pad), gh.data(), b_hh.data(),
-                                  h_prev.data(), std::size_t(H + pad), has_c ? c_prev.data() : nullptr,
-                                  h.data(), std::size_t(H + pad), has_c ? c.data() : nullptr, std::size_t(H),
-                                  cell.saved_blocks > 0 ? saved.data() : nullptr, std::size_t(H)};
+    math::CellForward<float> step{gx.data(),
+                                  std::size_t(G * H + pad),
+                                  gh.data(),
+                                  b_hh.data(),
+                                  h_prev.data(),
+                                  std::size_t(H + pad),
+                                  has_c ? c_prev.data() : nullptr,
+                                  h.data(),
+                                  std::size_t(H + pad),
+                                  has_c ? c.data() : nullptr,
+                                  std::size_t(H),
+                                  cell.saved_blocks > 0 ? saved.data() : nullptr,
+                                  std::size_t(H)};
     step.c_normalized = c_normalized.data();
     cell_forward_rows(cell.type, math::CellStage::gates, batch, step);
     if (has_output_stage()) cell_forward_rows(cell.type, math::CellStage::output, batch, step);
@@ -59,13 +68,22 @@ struct StepTensors {
   void backward() {
     const bool has_c = cell.has_cell_state;
     const math::CellBackward<float> step{cell.saved_blocks > 0 ? saved.data() : nullptr,
-                                         h_prev.data(), std::size_t(H + pad),
-                                         has_c ? c_prev.data() : nullptr, has_c ? c.data() : nullptr,
-                                         h.data(), std::size_t(H + pad),
-                                         d_out.data(), std::size_t(H + pad),
-                                         dh_next.data(), has_c ? dc.data() : nullptr,
-                                         dgx.data(), dgh.data(), cell.direct_path ? dh_next.data() : nullptr,
-                                         std::size_t(H), c_normalized.data(), d_c_normalized.data()};
+                                         h_prev.data(),
+                                         std::size_t(H + pad),
+                                         has_c ? c_prev.data() : nullptr,
+                                         has_c ? c.data() : nullptr,
+                                         h.data(),
+                                         std::size_t(H + pad),
+                                         d_out.data(),
+                                         std::size_t(H + pad),
+                                         dh_next.data(),
+                                         has_c ? dc.data() : nullptr,
+                                         dgx.data(),
+                                         dgh.data(),
+                                         cell.direct_path ? dh_next.data() : nullptr,
+                                         std::size_t(H),
+                                         c_normalized.data(),
+                                         d_c_normalized.data()};
     if (has_output_stage()) cell_backward_rows(cell.type, math::CellStage::output, batch, step);
     cell_backward_rows(cell.type, math::CellStage::gates, batch, step);
   }
@@ -84,11 +102,11 @@ TEST_P(CellLoopThreads, TwoThreadsGiveOneThreadsBits) {
   two.forward();
   two.backward();
   set_cpu_threads(before);
-  for (const auto& [a, b, name] : {std::tuple{&one.h, &two.h, "h"}, std::tuple{&one.c, &two.c, "c"},
-                                   std::tuple{&one.saved, &two.saved, "saved"}, std::tuple{&one.dgx, &two.dgx, "dgx"},
-                                   std::tuple{&one.dgh, &two.dgh, "dgh"}, std::tuple{&one.dc, &two.dc, "dc"},
-                                   std::tuple{&one.dh_next, &two.dh_next, "dh_next"},
-                                   std::tuple{&one.d_c_normalized, &two.d_c_normalized, "d_c_normalized"}})
+  for (const auto& [a, b, name] :
+       {std::tuple{&one.h, &two.h, "h"}, std::tuple{&one.c, &two.c, "c"}, std::tuple{&one.saved, &two.saved, "saved"},
+        std::tuple{&one.dgx, &two.dgx, "dgx"}, std::tuple{&one.dgh, &two.dgh, "dgh"},
+        std::tuple{&one.dc, &two.dc, "dc"}, std::tuple{&one.dh_next, &two.dh_next, "dh_next"},
+        std::tuple{&one.d_c_normalized, &two.d_c_normalized, "d_c_normalized"}})
     EXPECT_EQ(*a, *b) << name;
   // And every stream's output was written.
   for (int b = 0; b < StepTensors::batch; ++b)

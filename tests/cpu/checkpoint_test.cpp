@@ -14,8 +14,8 @@
 #include "core/atomic_file.hpp"
 #include "core/safetensors.hpp"
 #include "genrnn/error.hpp"
-#include "tests/support/scratch_folder.hpp"
 #include "genrnn/model.hpp"
+#include "tests/support/scratch_folder.hpp"
 
 namespace genrnn {
 namespace {
@@ -98,10 +98,9 @@ TEST_P(CheckpointRoundTripTest, LoadsBitIdenticalWeightsConfigAndVocab) {
 
 INSTANTIATE_TEST_SUITE_P(CellsAndEmbeddings, CheckpointRoundTripTest,
                          ::testing::Combine(::testing::Values(CellType::lstm, CellType::gru, CellType::rnn),
-                                          ::testing::Values(0, 5)),
+                                            ::testing::Values(0, 5)),
                          [](const auto& info) {
-                           return to_string(std::get<0>(info.param)) + "_E" +
-                                  std::to_string(std::get<1>(info.param));
+                           return to_string(std::get<0>(info.param)) + "_E" + std::to_string(std::get<1>(info.param));
                          });
 
 TEST_F(CheckpointTest, WordLevelModelRoundTrips) {

@@ -31,12 +31,18 @@ TEST(Config, RejectsBadJsonWithTheFieldNamed) {
   };
   EXPECT_NE(message("{").find("not valid JSON"), std::string::npos);
   EXPECT_NE(message(R"({"cell":"lstm","tokenizer":"char"})").find("lacks \"num_layers\""), std::string::npos);
-  EXPECT_NE(message(R"({"cell":"tree","num_layers":1,"hidden_size":4,"embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
-                .find("tree"), std::string::npos);
-  EXPECT_NE(message(R"({"cell":"lstm","num_layers":0,"hidden_size":4,"embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
-                .find("num_layers"), std::string::npos);
-  EXPECT_NE(message(R"({"cell":"lstm","num_layers":1,"hidden_size":"4","embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
-                .find("hidden_size"), std::string::npos);
+  EXPECT_NE(
+      message(R"({"cell":"tree","num_layers":1,"hidden_size":4,"embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
+          .find("tree"),
+      std::string::npos);
+  EXPECT_NE(
+      message(R"({"cell":"lstm","num_layers":0,"hidden_size":4,"embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
+          .find("num_layers"),
+      std::string::npos);
+  EXPECT_NE(
+      message(R"({"cell":"lstm","num_layers":1,"hidden_size":"4","embedding_dim":0,"vocab_size":5,"tokenizer":"char"})")
+          .find("hidden_size"),
+      std::string::npos);
 }
 
 TEST(Parameters, LayoutFollowsPyTorchNamesAndShapes) {

@@ -29,8 +29,14 @@ struct Matrices {
   std::vector<float> a, b, c;
 
   Matrices(bool ta, bool tb, int m_, int n_, int k_, int pad)
-      : m(m_), n(n_), k(k_), lda((ta ? m_ : k_) + pad), ldb((tb ? k_ : n_) + pad), ldc(n_ + pad),
-        trans_a(ta), trans_b(tb),
+      : m(m_),
+        n(n_),
+        k(k_),
+        lda((ta ? m_ : k_) + pad),
+        ldb((tb ? k_ : n_) + pad),
+        ldc(n_ + pad),
+        trans_a(ta),
+        trans_b(tb),
         a(random_uniform<float>(std::size_t(ta ? k_ : m_) * lda, -1, 1)),
         b(random_uniform<float>(std::size_t(tb ? n_ : k_) * ldb, -1, 1)),
         c(random_uniform<float>(std::size_t(m_) * ldc, -1, 1)) {}
@@ -180,7 +186,8 @@ TEST(Products, TheNetworkFollowsWeightsChangedInPlace) {
 
 TEST(Products, TheLibraryAskedForRuns) {
   const char* asked = std::getenv("GENRNN_CPU_GEMM");
-  const std::string expected = (asked && std::string(asked) == "openblas") || !GENRNN_WITH_ONEDNN ? "openblas" : "onednn";
+  const std::string expected =
+      (asked && std::string(asked) == "openblas") || !GENRNN_WITH_ONEDNN ? "openblas" : "onednn";
   EXPECT_EQ(matrix_products_build(), expected);
   EXPECT_EQ(build_info().cpu_products, expected);
 }

@@ -21,8 +21,8 @@ TEST(RowBlocks, CoverEveryRowOnce) {
   const int before = cpu_threads();
   for (const int threads : {1, 2, 3}) {
     set_cpu_threads(threads);
-    for (const auto& [rows, units] : {std::pair<std::size_t, std::size_t>{1, 1 << 20}, {2, 1 << 20}, {7, 1 << 20},
-                                      {1000, 1 << 20}, {1000, 10}}) {
+    for (const auto& [rows, units] :
+         {std::pair<std::size_t, std::size_t>{1, 1 << 20}, {2, 1 << 20}, {7, 1 << 20}, {1000, 1 << 20}, {1000, 10}}) {
       std::vector<int> seen(rows, 0);
       std::mutex lock;
       int blocks = 0;

@@ -30,9 +30,7 @@ std::string read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 // A safetensors file assembled by hand: little-endian header length, header, data.
 std::string raw_file(const std::string& header, const std::string& data) {
@@ -282,11 +280,10 @@ TEST_F(SafetensorsTest, RejectsOverlappingTensors) {
                   R"( "b": {"dtype": "I32", "shape": [1], "data_offsets": [4, 8]}})",
                   data, "overlap");
   // Touching tensors and empty tensors anywhere are fine.
-  write_bytes(path("ok.safetensors"),
-              raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
-                       R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},)"
-                       R"( "e": {"dtype": "F64", "shape": [0, 3], "data_offsets": [6, 6]}})",
-                       data));
+  write_bytes(path("ok.safetensors"), raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
+                                               R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},)"
+                                               R"( "e": {"dtype": "F64", "shape": [0, 3], "data_offsets": [6, 6]}})",
+                                               data));
   EXPECT_EQ(load_error(path("ok.safetensors")), "");
 }
 

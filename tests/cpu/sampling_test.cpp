@@ -25,11 +25,10 @@ std::vector<double> softmax(const std::vector<float>& logits, double temperature
 }
 
 // Pearson's chi-square statistic of `draws` samples against `expected` probabilities.
-double chi_square(const std::vector<float>& logits, const SamplingOptions& options,
-                  const std::vector<double>& expected, int draws) {
+double chi_square(const std::vector<float>& logits, const SamplingOptions& options, const std::vector<double>& expected,
+                  int draws) {
   std::vector<int> counts(logits.size(), 0);
-  for (int i = 0; i < draws; ++i)
-    ++counts[sample_token(logits.data(), static_cast<int>(logits.size()), options, 0, i)];
+  for (int i = 0; i < draws; ++i) ++counts[sample_token(logits.data(), static_cast<int>(logits.size()), options, 0, i)];
   double statistic = 0;
   for (std::size_t v = 0; v < counts.size(); ++v) {
     const double e = expected[v] * draws;
@@ -180,8 +179,7 @@ TEST(Sampling, TiesGoToTheLowerId) {
   // id of weight 0, which is never drawn.
   const std::vector<float> steep{0.0f, -1.0f, -2.0f, 0.5f};
   EXPECT_EQ(distribution(steep, {1e-20f, 2, 1.0f, 0}), (std::vector<double>{0.0, 0.0, 0.0, 1.0}));
-  for (int step = 0; step < 100; ++step)
-    EXPECT_EQ(sample_token(steep.data(), 4, {1e-20f, 2, 1.0f, 0}, 0, step), 3);
+  for (int step = 0; step < 100; ++step) EXPECT_EQ(sample_token(steep.data(), 4, {1e-20f, 2, 1.0f, 0}, 0, step), 3);
 }
 
 TEST(Sampling, OptionsAreValidated) {

@@ -21,8 +21,7 @@ constexpr TokenizerKind kWord = TokenizerKind::word;
 Tokens split(TokenizerKind kind, const std::string& text) {
   const Tokenizer tokenizer = Tokenizer::build(kind, text, 1000);
   Tokens texts;
-  for (int id : tokenizer.encode(text, UnknownPolicy::error))
-    texts.push_back(tokenizer.tokens()[id]);
+  for (int id : tokenizer.encode(text, UnknownPolicy::error)) texts.push_back(tokenizer.tokens()[id]);
   return texts;
 }
 
@@ -40,8 +39,8 @@ void expect_error(Action action, const std::string& fragment) {
 }
 
 TEST(Tokenizer, CharRoundTripsAsciiLatinChineseAndEmoji) {
-  for (const std::string text : {"Hello, world!\n", "Crème brûlée à la française", "深度学习很有趣",
-                                 "party 🎉😀 time", "混合 text, ünïcödé & 😀\n"}) {
+  for (const std::string text : {"Hello, world!\n", "Crème brûlée à la française", "深度学习很有趣", "party 🎉😀 time",
+                                 "混合 text, ünïcödé & 😀\n"}) {
     SCOPED_TRACE(text);
     const Tokenizer tokenizer = Tokenizer::build(kChar, text, 0);
     EXPECT_EQ(tokenizer.decode(tokenizer.encode(text, UnknownPolicy::error)), text);
@@ -66,13 +65,12 @@ TEST(Tokenizer, BuildRejectsTextWithoutTokens) {
 
 TEST(Tokenizer, WordSplitsWordsPunctuationApostrophesAndNewlines) {
   EXPECT_EQ(split(kWord, "Don't stop, it's 'fine'!\nNew line (really).\n\nEnd"),
-            (Tokens{"Don't", "stop", ",", "it's", "'", "fine", "'", "!", "\n", "New", "line", "(",
-                    "really", ")", ".", "\n", "\n", "End"}));
+            (Tokens{"Don't", "stop", ",", "it's", "'", "fine", "'", "!", "\n", "New", "line", "(", "really", ")", ".",
+                    "\n", "\n", "End"}));
   EXPECT_EQ(split(kWord, "cats' toys rock'n'roll '90s x''y"),
             (Tokens{"cats", "'", "toys", "rock'n'roll", "'", "90s", "x", "'", "'", "y"}));
   // Every Unicode space separates; "\r\n" leaves one newline token; case is kept.
-  EXPECT_EQ(split(kWord, "The\tthe\r\nTHE\u00A0x\u3000y  z"),
-            (Tokens{"The", "the", "\n", "THE", "x", "y", "z"}));
+  EXPECT_EQ(split(kWord, "The\tthe\r\nTHE\u00A0x\u3000y  z"), (Tokens{"The", "the", "\n", "THE", "x", "y", "z"}));
   // Non-ASCII letters and punctuation are word characters.
   EXPECT_EQ(split(kWord, "深度学习 很有趣。 naïve—café 3.14"),
             (Tokens{"深度学习", "很有趣。", "naïve—café", "3", ".", "14"}));
@@ -81,8 +79,7 @@ TEST(Tokenizer, WordSplitsWordsPunctuationApostrophesAndNewlines) {
 TEST(Tokenizer, WordBuildRanksByCountThenTextAndCaps) {
   const std::string text = "b a c b a b d x X";
   // Counts: b 3, a 2, then c d x X once each, tied and so in byte order ("X" < "c").
-  EXPECT_EQ(Tokenizer::build(kWord, text, 100).tokens(),
-            (Tokens{"<unk>", "b", "a", "X", "c", "d", "x"}));
+  EXPECT_EQ(Tokenizer::build(kWord, text, 100).tokens(), (Tokens{"<unk>", "b", "a", "X", "c", "d", "x"}));
   EXPECT_EQ(Tokenizer::build(kWord, text, 4).tokens(), (Tokens{"<unk>", "b", "a", "X"}));
   EXPECT_EQ(Tokenizer::build(kWord, text, 2).tokens(), (Tokens{"<unk>", "b"}));
   EXPECT_EQ(Tokenizer::build(kWord, "\n. .\n\n", 10).tokens(), (Tokens{"<unk>", "\n", "."}));
@@ -96,8 +93,7 @@ TEST(Tokenizer, WordBuildNeedsRoomForUnkAndOneWord) {
 
 TEST(Tokenizer, WordPiecesSpaceTokensLikeProse) {
   const Tokenizer tokenizer = Tokenizer::from_vocab(
-      kWord,
-      {"<unk>", "the", "cat", ",", "sat", ".", "\n", "(", "really", ")", "'", "s", "%", "!"});
+      kWord, {"<unk>", "the", "cat", ",", "sat", ".", "\n", "(", "really", ")", "'", "s", "%", "!"});
   const auto id = [&](const std::string& token) {
     const std::vector<int> ids = tokenizer.encode(token, UnknownPolicy::error);
     EXPECT_EQ(ids.size(), 1u) << token;
@@ -140,8 +136,7 @@ TEST(Tokenizer, CharUnknownPolicies) {
   // The char vocabulary has no <unk>: refused even for text with nothing unknown.
   expect_error([&] { tokenizer.encode("abc", UnknownPolicy::unk); }, "no <unk>");
   // Control characters are shown escaped.
-  expect_error([&] { tokenizer.encode("a\n", UnknownPolicy::error); },
-               "\"\\n\" (U+000A) at byte 1");
+  expect_error([&] { tokenizer.encode("a\n", UnknownPolicy::error); }, "\"\\n\" (U+000A) at byte 1");
 }
 
 TEST(Tokenizer, WordUnknownPolicies) {
@@ -151,8 +146,7 @@ TEST(Tokenizer, WordUnknownPolicies) {
   expect_error(encode_unknown, "token \"dog\" at byte 4 is not in the vocabulary");
   expect_error(encode_unknown, "--unknown unk");
   EXPECT_EQ(tokenizer.encode("the dog sat", UnknownPolicy::skip), the_sat);
-  EXPECT_EQ(tokenizer.encode("the dog sat", UnknownPolicy::unk),
-            (std::vector<int>{the_sat[0], 0, the_sat[1]}));
+  EXPECT_EQ(tokenizer.encode("the dog sat", UnknownPolicy::unk), (std::vector<int>{the_sat[0], 0, the_sat[1]}));
   // "<unk>" typed in the text is punctuation and a word, not the unknown token.
   EXPECT_EQ(tokenizer.encode("<unk>", UnknownPolicy::skip), std::vector<int>{});
 
@@ -163,8 +157,7 @@ TEST(Tokenizer, WordUnknownPolicies) {
 TEST(Tokenizer, EncodeRejectsInvalidUtf8NamingTheByte) {
   for (TokenizerKind kind : {kChar, kWord}) {
     const Tokenizer tokenizer = Tokenizer::build(kind, "ab", 10);
-    expect_error([&] { tokenizer.encode("ab\xFF", UnknownPolicy::skip); },
-                 "invalid UTF-8 at byte 2");
+    expect_error([&] { tokenizer.encode("ab\xFF", UnknownPolicy::skip); }, "invalid UTF-8 at byte 2");
   }
 }
 
@@ -181,11 +174,7 @@ TEST(Tokenizer, FromVocabKeepsIdsAndRejectsBadVocabularies) {
         Tokenizer::from_vocab(kWord, {"<unk>", "cat", "dog", "cat"});
       },
       "token \"cat\" twice (ids 1 and 3)");
-  expect_error(
-      [] {
-        Tokenizer::from_vocab(kChar, {"a", "ab"});
-      },
-      "token 1 \"ab\" is not exactly one character");
+  expect_error([] { Tokenizer::from_vocab(kChar, {"a", "ab"}); }, "token 1 \"ab\" is not exactly one character");
   // "é" as "e" and a combining accent is two code points.
   expect_error([] { Tokenizer::from_vocab(kChar, {"a", "e\u0301"}); }, "not exactly one character");
   expect_error([] { Tokenizer::from_vocab(kChar, {"a", ""}); }, "token 1 is empty");

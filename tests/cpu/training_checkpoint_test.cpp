@@ -21,7 +21,11 @@ const std::string seeds = GENRNN_SOURCE_DIR "/tests/fuzz/seeds/training_checkpoi
 TrainingCheckpoint example(const Model& model) {
   const std::size_t state = std::size_t(model.config.num_layers) * 3 * model.config.hidden_size;
   const std::vector<float> moments(model.parameters.size(), 0.25f);
-  return {41, std::numeric_limits<uint64_t>::max() - 5, 3, 8, {40, moments, moments},
+  return {41,
+          std::numeric_limits<uint64_t>::max() - 5,
+          3,
+          8,
+          {40, moments, moments},
           {3, std::vector<float>(state, 0.5f), std::vector<float>(state, -0.5f)}};
 }
 
@@ -75,7 +79,8 @@ TEST(TrainingCheckpoint, RefusesEveryMalformedFileNamingIt) {
       {"lacks tensor 'state.c'", [](SafetensorsFile& f) { f.tensors.erase("state.c"); }},
       {"'state.h' is not F32 of shape", [](SafetensorsFile& f) { f.metadata["genrnn.batch"] = "2"; }},
       {"lacks tensor 'adam.v'", [](SafetensorsFile& f) { f.tensors.erase("adam.v"); }},
-      {"'adam.m' is not F32", [](SafetensorsFile& f) {
+      {"'adam.m' is not F32",
+       [](SafetensorsFile& f) {
          std::vector<int64_t> one{1};
          f.tensors["adam.m"] = SafeTensor::from_i64({1}, one.data());
        }},

@@ -22,9 +22,8 @@ namespace {
 
 // Text with structure a small model can learn: sentences drawn from a few templates.
 std::string structured_text(std::size_t length, uint64_t seed) {
-  const char* sentences[] = {"the cat sat on the mat. ", "a dog ran to the park. ",
-                             "my hat is red. ",          "we like to sing songs. ",
-                             "the sun is hot today. ",   "birds fly over the sea.\n"};
+  const char* sentences[] = {"the cat sat on the mat. ", "a dog ran to the park. ", "my hat is red. ",
+                             "we like to sing songs. ",  "the sun is hot today. ",  "birds fly over the sea.\n"};
   std::mt19937_64 engine(seed);
   std::string text;
   while (text.size() < length) text += sentences[engine() % 6];
@@ -147,7 +146,8 @@ TEST(Training, RemovesTheTemporaryFilesOfAKilledRunAndSaysSo) {
   EXPECT_EQ(trainer.notes().size(), 4u) << notes;
   for (const std::string& removed : {model_temp, optim_temp, own_pid_temp, earlier_version_temp}) {
     EXPECT_NE(notes.find("removed " + removed + ", left by an earlier run that was killed"), std::string::npos)
-        << removed << " not in:\n" << notes;
+        << removed << " not in:\n"
+        << notes;
     EXPECT_FALSE(std::filesystem::exists(removed)) << removed;
   }
   for (const std::string& name : kept) EXPECT_TRUE(std::filesystem::exists(name)) << name;
@@ -240,7 +240,8 @@ TEST(Generator, SameSeedSameTextAndGreedyStreamsAgree) {
   options.length = 40;
   options.sampling.seed = 11;
   std::string streamed;
-  const auto first = generator.generate("the ", options, [&](int, int, const std::string& piece) { streamed += piece; });
+  const auto first =
+      generator.generate("the ", options, [&](int, int, const std::string& piece) { streamed += piece; });
   EXPECT_EQ(first.front(), streamed);
   EXPECT_EQ(model.tokenizer.encode(first.front(), UnknownPolicy::error).size(), 40u);
   EXPECT_EQ(generator.generate("the ", options), first);
@@ -296,7 +297,8 @@ TEST(Generator, StopEndsEachStreamRightAfterItsStopString) {
   options.sampling.seed = 5;
   options.stop = "e";
   std::vector<std::string> streamed(3);
-  const auto texts = generator.generate("the", options, [&](int s, int, const std::string& piece) { streamed[s] += piece; });
+  const auto texts =
+      generator.generate("the", options, [&](int s, int, const std::string& piece) { streamed[s] += piece; });
   for (int s = 0; s < 3; ++s) {
     EXPECT_EQ(texts[s].find(options.stop), texts[s].size() - options.stop.size()) << texts[s];
     EXPECT_EQ(streamed[s], texts[s]);  // the callback saw exactly the kept text
@@ -312,14 +314,17 @@ TEST_P(GeneratorStreams, WithTheirOwnPromptsSeedsAndLengthsMatchTheirRunsAlone) 
   const std::string text = structured_text(2000, 8);
   const Model model = small_model(text, GetParam(), 2, 10);
   Generator generator(model, Device::cpu);
-  const std::vector<StreamRequest> requests = {
-      {"the cat", 1, 0, 30, ""}, {"a", 2, 0, 12, ""}, {"the cat", 3, 5, 25, ""}, {"we like", 1, 0, 40, ""},
-      {"the cat", 1, 0, 30, ""}};
+  const std::vector<StreamRequest> requests = {{"the cat", 1, 0, 30, ""},
+                                               {"a", 2, 0, 12, ""},
+                                               {"the cat", 3, 5, 25, ""},
+                                               {"we like", 1, 0, 40, ""},
+                                               {"the cat", 1, 0, 30, ""}};
   const GenerateOptions options;  // the defaults: T = 0.8, no top-k or top-p
   const auto batched = generator.generate(requests, options);
   ASSERT_EQ(batched.size(), requests.size());
   for (std::size_t s = 0; s < requests.size(); ++s) {
-    EXPECT_EQ(model.tokenizer.encode(batched[s], UnknownPolicy::error).size(), static_cast<std::size_t>(requests[s].length));
+    EXPECT_EQ(model.tokenizer.encode(batched[s], UnknownPolicy::error).size(),
+              static_cast<std::size_t>(requests[s].length));
     // One row at a time rounds differently from a batch; a draw within ~1e-7 of a boundary
     // could flip, which these few draws are most unlikely to meet.
     EXPECT_EQ(generator.generate({requests[s]}, options).front(), batched[s]) << "stream " << s;

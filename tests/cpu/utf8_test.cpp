@@ -89,11 +89,10 @@ TEST(Utf8, RejectsEachKindOfInvalidSequenceNamingItsByteOffset) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(::testing::PrintToString(c.bytes));
-    const std::string expected =
-        "invalid UTF-8 at byte " + std::to_string(c.offset) + ": " + c.cause;
-    for (const auto& decode : {+[](const std::string& s) { decode_utf8(s); },
-                               +[](const std::string& s) { utf8_offsets(s); },
-                               +[](const std::string& s) { check_utf8(s); }}) {
+    const std::string expected = "invalid UTF-8 at byte " + std::to_string(c.offset) + ": " + c.cause;
+    for (const auto& decode :
+         {+[](const std::string& s) { decode_utf8(s); }, +[](const std::string& s) { utf8_offsets(s); },
+          +[](const std::string& s) { check_utf8(s); }}) {
       try {
         decode(c.bytes);
         ADD_FAILURE() << "accepted invalid UTF-8";

@@ -14,8 +14,7 @@ namespace genrnn::fuzz {
 
 // This process's own scratch folder, removed when the fuzzer exits.
 struct ScratchFolder {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("genrnn_fuzz_" + std::to_string(::getpid()));
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("genrnn_fuzz_" + std::to_string(::getpid()));
   ScratchFolder() { std::filesystem::create_directories(path); }
   ~ScratchFolder() {
     std::error_code ignored;
@@ -32,8 +31,8 @@ inline std::string scratch_path(const std::string& name) {
 // The input written to scratch_path(name) (rewritten for each input).
 inline std::string input_file(const uint8_t* data, std::size_t size, const std::string& name) {
   const std::string path = scratch_path(name);
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
-                                                                 static_cast<std::streamsize>(size));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;
 }
 

@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const uint8_t choice = data[0];
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const TokenizerKind kind = choice & 1 ? TokenizerKind::word : TokenizerKind::character;
-  const UnknownPolicy policy = (choice >> 1) % 3 == 0 ? UnknownPolicy::error
+  const UnknownPolicy policy = (choice >> 1) % 3 == 0   ? UnknownPolicy::error
                                : (choice >> 1) % 3 == 1 ? UnknownPolicy::skip
                                                         : UnknownPolicy::unk;
   const int max_vocab = 2 + (choice >> 3);
@@ -55,8 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
   try {
     const Tokenizer built = Tokenizer::build(kind, text, max_vocab);
-    const std::vector<int> ids = built.encode(text, kind == TokenizerKind::word ? UnknownPolicy::unk : UnknownPolicy::error);
-    if (kind == TokenizerKind::character) fuzz::require(built.decode(ids) == text, "a char vocabulary round-trips its text");
+    const std::vector<int> ids =
+        built.encode(text, kind == TokenizerKind::word ? UnknownPolicy::unk : UnknownPolicy::error);
+    if (kind == TokenizerKind::character)
+      fuzz::require(built.decode(ids) == text, "a char vocabulary round-trips its text");
     check_encoding(built, text, policy);
   } catch (const Error&) {
     // no tokens in the text, or --unknown unk without <unk>

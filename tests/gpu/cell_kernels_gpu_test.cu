@@ -59,7 +59,7 @@ std::vector<float> nans(std::size_t n) { return std::vector<float>(n, std::numer
 // One step's tensors, as host vectors: fresh random inputs, every output NaN (so an element a
 // kernel fails to write fails the comparison). Buffers a cell does not use are empty.
 struct StepTensors {
-  std::vector<float> gx_seq, gh, b_hh, h_seq, c_prev, c, saved, c_normalized;        // forward
+  std::vector<float> gx_seq, gh, b_hh, h_seq, c_prev, c, saved, c_normalized;      // forward
   std::vector<float> d_out_seq, dh_next, dc, dgx, dgh, dh_direct, d_c_normalized;  // backward
 };
 
@@ -85,7 +85,8 @@ StepTensors random_step(const CellStep& step) {
                  nans(cell.direct_path ? units : 0),
                  nans(output_stage ? units : 0)};
   for (int b = 0; b < step.batch; ++b)
-    for (int j = 0; j < H; ++j) in.h_seq[(std::size_t(b) * kTime + kStepSlot) * H + j] = std::numeric_limits<float>::quiet_NaN();
+    for (int j = 0; j < H; ++j)
+      in.h_seq[(std::size_t(b) * kTime + kStepSlot) * H + j] = std::numeric_limits<float>::quiet_NaN();
   return in;
 }
 
@@ -166,10 +167,11 @@ struct DeviceStep {
     for (auto member : members()) arrays.push_back(std::make_unique<DeviceArray<float>>(tensors.*member));
   }
   static std::vector<std::vector<float> StepTensors::*> members() {
-    return {&StepTensors::gx_seq,    &StepTensors::gh,        &StepTensors::b_hh,  &StepTensors::h_seq,
-            &StepTensors::c_prev,    &StepTensors::c,         &StepTensors::saved, &StepTensors::c_normalized,
-            &StepTensors::d_out_seq, &StepTensors::dh_next,   &StepTensors::dc,    &StepTensors::dgx,
-            &StepTensors::dgh,       &StepTensors::dh_direct, &StepTensors::d_c_normalized};
+    return {&StepTensors::gx_seq,  &StepTensors::gh,           &StepTensors::b_hh,
+            &StepTensors::h_seq,   &StepTensors::c_prev,       &StepTensors::c,
+            &StepTensors::saved,   &StepTensors::c_normalized, &StepTensors::d_out_seq,
+            &StepTensors::dh_next, &StepTensors::dc,           &StepTensors::dgx,
+            &StepTensors::dgh,     &StepTensors::dh_direct,    &StepTensors::d_c_normalized};
   }
   const DeviceArray<float>& array(std::vector<float> StepTensors::*member) const {
     const auto all = members();
@@ -207,7 +209,8 @@ TEST_P(CellKernelsGpu, ForwardMatchesTheCpuLoops) {
   const DeviceStep device(GetParam(), in);
   device.forward(/*training=*/true);
   // The whole [batch][kTime][H] buffer: slots 0 and 2 must come back unchanged.
-  for (auto [member, name] : {std::pair{&StepTensors::h_seq, "h"}, {&StepTensors::c, "c"}, {&StepTensors::saved, "saved"}})
+  for (auto [member, name] :
+       {std::pair{&StepTensors::h_seq, "h"}, {&StepTensors::c, "c"}, {&StepTensors::saved, "saved"}})
     EXPECT_LT(max_relative_error(device.download(member), host.t.*member), kTolerance) << name;
 }
 
@@ -232,8 +235,11 @@ TEST_P(CellKernelsGpu, BackwardMatchesTheCpuLoops) {
   HostStep host(GetParam(), forward_done);
   host.backward();
   device.backward();
-  for (auto [member, name] : {std::pair{&StepTensors::dgx, "dgx"}, {&StepTensors::dgh, "dgh"}, {&StepTensors::dc, "dc"},
-                              {&StepTensors::dh_direct, "dh_direct"}, {&StepTensors::d_c_normalized, "d_c_normalized"}})
+  for (auto [member, name] : {std::pair{&StepTensors::dgx, "dgx"},
+                              {&StepTensors::dgh, "dgh"},
+                              {&StepTensors::dc, "dc"},
+                              {&StepTensors::dh_direct, "dh_direct"},
+                              {&StepTensors::d_c_normalized, "d_c_normalized"}})
     EXPECT_LT(max_relative_error(device.download(member), host.t.*member), kTolerance) << name;
 }
 
@@ -260,12 +266,12 @@ TEST(CellKernelsEmptyGpu, AnEmptyStepNeedsNoBuffersAndLaunchesNothing) {
     for (const auto& [batch, hidden] : {std::pair{0, 33}, {5, 0}})
       for (CellStage stage : stages({cell, batch, hidden})) {
         const std::size_t H = hidden, G = describe_cell(cell).gates;
-        kernels::cell_forward(cell, stage, batch,
-                              {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr, H, nullptr, H},
-                              kStream);
+        kernels::cell_forward(
+            cell, stage, batch,
+            {nullptr, G * H, nullptr, nullptr, nullptr, H, nullptr, nullptr, H, nullptr, H, nullptr, H}, kStream);
         kernels::cell_backward(cell, stage, batch,
-                               {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr, nullptr, nullptr,
-                                nullptr, nullptr, H},
+                               {nullptr, nullptr, H, nullptr, nullptr, nullptr, H, nullptr, H, nullptr, nullptr,
+                                nullptr, nullptr, nullptr, H},
                                kStream);
       }
   // A launch of zero blocks would have left cudaErrorInvalidConfiguration here.

@@ -13,7 +13,7 @@
 namespace genrnn {
 namespace {
 
-constexpr int kInputs = 8;   // per element: 6 pre-activations, a previous state, an incoming gradient
+constexpr int kInputs = 8;    // per element: 6 pre-activations, a previous state, an incoming gradient
 constexpr int kOutputs = 13;  // LSTM c, h, 5 grads; GRU h, 3 grads; RNN h, grad
 
 // One element's worth of every cell's forward and backward, on either side.

@@ -213,8 +213,8 @@ TEST_P(GpuEngineVsCpu, BatchedStreamsWithTheirOwnPromptsSeedsAndLengthsWriteTheC
   GENRNN_REQUIRE_ENGINE(engine());
   auto tokenizer = Tokenizer::build(TokenizerKind::character, "abcdefghijk", 0);
   const Model model = Model::initialize(config(), std::move(tokenizer), 5);
-  const std::vector<StreamRequest> requests = {{"abc", 1, 0, 30, ""},   {"k", 2, 0, 12, ""}, {"abc", 3, 5, 25, ""},
-                                               {"hij", 1, 0, 40, "e"}, {"abc", 1, 0, 30, ""}};
+  const std::vector<StreamRequest> requests = {
+      {"abc", 1, 0, 30, ""}, {"k", 2, 0, 12, ""}, {"abc", 3, 5, 25, ""}, {"hij", 1, 0, 40, "e"}, {"abc", 1, 0, 30, ""}};
   GenerateOptions options;
   options.sampling.temperature = 0.9f;
   options.sampling.top_k = 6;

@@ -63,13 +63,11 @@ TEST(EmbeddingGpu, ScatterAddAccumulatesRepeatedIds) {
   const auto table_grad = random_uniform<float>(std::size_t(vocab) * width, -1.0f, 1.0f);
   std::vector<double> expected(table_grad.begin(), table_grad.end());
   for (int r = 0; r < n; ++r)
-    for (int c = 0; c < width; ++c)
-      expected[std::size_t(ids[r]) * width + c] += row_grads[std::size_t(r) * width + c];
+    for (int c = 0; c < width; ++c) expected[std::size_t(ids[r]) * width + c] += row_grads[std::size_t(r) * width + c];
 
   const DeviceArray<float> device_row_grads(row_grads), device_table_grad(table_grad);
   const DeviceArray<int> device_ids(ids);
-  kernels::embedding_scatter_add(device_row_grads.get(), device_ids.get(), n, width, device_table_grad.get(),
-                                 kStream);
+  kernels::embedding_scatter_add(device_row_grads.get(), device_ids.get(), n, width, device_table_grad.get(), kStream);
   finish_launch();
   const std::vector<float> actual = device_table_grad.download();
   EXPECT_LT(max_relative_error(actual, expected), kTolerance);
@@ -282,8 +280,7 @@ TEST(ClipGlobalNormGpu, MatchesTheCpuEngineAboveAndBelowMaxNormAndOff) {
 
       const DeviceArray<float> device_gradients(gradients), device_scratch(kernels::clip_scratch_floats(n)),
           device_norm(std::vector<float>{-1.0f});
-      kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), device_norm.get(),
-                                kStream);
+      kernels::clip_global_norm(device_gradients.get(), n, max_norm, device_scratch.get(), device_norm.get(), kStream);
       finish_launch();
       const std::vector<float> actual = device_gradients.download();
       const std::vector<float> norm = device_norm.download();
@@ -355,8 +352,8 @@ TEST(AdamStepGpu, ThreeStepsMatchTheCpuEngine) {
     const auto step_gradients = random_uniform<float>(n, -1.0f, 1.0f);
     cpu::apply_optimizer(cpu_params, step_gradients, cpu_state, options);
     const DeviceArray<float> gradients(step_gradients);
-    kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n, math::adam_hyper(options.learning_rate, step),
-                       kStream);
+    kernels::adam_step(params.get(), gradients.get(), m.get(), v.get(), n,
+                       math::adam_hyper(options.learning_rate, step), kStream);
     finish_launch();
   }
   const std::vector<float> gpu_params = params.download(), gpu_m = m.download(), gpu_v = v.download();

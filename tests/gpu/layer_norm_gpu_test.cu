@@ -37,9 +37,7 @@ struct Shape {
 // of it and past 4 * 1024, none a multiple of 32; rows from 1 to past two warps' worth.
 const std::vector<Shape> kShapes = {{1, 1}, {5, 7}, {65, 257}, {17, 1030}, {3, 4099}};
 
-std::string describe(const Shape& shape) {
-  return std::to_string(shape.rows) + " x " + std::to_string(shape.width);
-}
+std::string describe(const Shape& shape) { return std::to_string(shape.rows) + " x " + std::to_string(shape.width); }
 
 // The forward in double from the float inputs; bias empty for none.
 struct Forward {
@@ -111,8 +109,8 @@ TEST(LayerNormGpu, ForwardMatchesTheReferenceWithAndWithoutBiasInPlaceAndWithout
       EXPECT_LT(max_relative_error(inv_std.download(), expected.inv_std), kTolerance);
 
       // In place, storing neither x̂ nor inv_std: the same y, to the bit.
-      kernels::layer_norm(device_x.get(), shape.rows, shape.width, device_gain.get(), device_bias.get(),
-                          device_x.get(), nullptr, nullptr, kStream);
+      kernels::layer_norm(device_x.get(), shape.rows, shape.width, device_gain.get(), device_bias.get(), device_x.get(),
+                          nullptr, nullptr, kStream);
       finish_launch();
       EXPECT_EQ(device_x.download(), actual_y);
     }
@@ -150,11 +148,11 @@ TEST(LayerNormGpu, BackwardMatchesTheFormulaWrittenAddedAndInPlace) {
     const auto old_dx = random_uniform<float>(elements, -1.0f, 1.0f);
     const std::vector<double> written =
         layer_norm_backward_reference(dy, normalized, inv_std, gain, shape, std::vector<double>(elements, 0.0));
-    const std::vector<double> added = layer_norm_backward_reference(
-        dy, normalized, inv_std, gain, shape, std::vector<double>(old_dx.begin(), old_dx.end()));
+    const std::vector<double> added = layer_norm_backward_reference(dy, normalized, inv_std, gain, shape,
+                                                                    std::vector<double>(old_dx.begin(), old_dx.end()));
 
-    const DeviceArray<float> device_dy(dy), device_normalized(normalized), device_inv_std(inv_std),
-        device_gain(gain), dx(old_dx);
+    const DeviceArray<float> device_dy(dy), device_normalized(normalized), device_inv_std(inv_std), device_gain(gain),
+        dx(old_dx);
     const auto backward = [&](float* into, bool accumulate) {
       kernels::layer_norm_backward(device_dy.get(), device_normalized.get(), device_inv_std.get(), device_gain.get(),
                                    shape.rows, shape.width, into, accumulate, kStream);

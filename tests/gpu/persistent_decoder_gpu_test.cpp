@@ -35,8 +35,9 @@ EngineOptions persistent() {
 }
 
 // Ids [position][stream] and what the decode reported.
-std::pair<std::vector<int>, DecodeStats> decode_all(DecodingEngine& engine, const std::vector<float>& logits, int length,
-                                                    const SamplingOptions& sampling, const std::vector<DrawKey>& keys) {
+std::pair<std::vector<int>, DecodeStats> decode_all(DecodingEngine& engine, const std::vector<float>& logits,
+                                                    int length, const SamplingOptions& sampling,
+                                                    const std::vector<DrawKey>& keys) {
   std::vector<int> ids;
   const DecodeStats stats = engine.decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
     ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * keys.size());
@@ -55,8 +56,7 @@ struct Start {
 Start random_start(const ModelConfig& config, int streams, int prompt_length) {
   const std::size_t state_size = static_cast<std::size_t>(config.num_layers) * streams * config.hidden_size;
   Start start{{streams, testing::random_uniform<float>(state_size, -0.5f, 0.5f),
-               has_cell_state(config) ? testing::random_uniform<float>(state_size, -0.5f, 0.5f)
-                                      : std::vector<float>{}},
+               has_cell_state(config) ? testing::random_uniform<float>(state_size, -0.5f, 0.5f) : std::vector<float>{}},
               testing::random_ids(static_cast<std::size_t>(streams) * prompt_length, config.vocab_size),
               std::vector<DrawKey>(static_cast<std::size_t>(streams))};
   for (int s = 0; s < streams; ++s) start.keys[s] = {uint64_t(11 + s), uint64_t(s)};
@@ -106,7 +106,7 @@ class PersistentDecoderVsCpu : public ::testing::TestWithParam<PersistentCase> {
  protected:
   // H not a multiple of 32 (smaller on the host executor, which runs every lane's shuffles).
   ModelConfig config() const {
-    return {GetParam().cell, GetParam().layers, testing::sized(37, 13), GetParam().embedding, 13,
+    return {GetParam().cell,         GetParam().layers, testing::sized(37, 13), GetParam().embedding, 13,
             TokenizerKind::character};
   }
 };
@@ -161,10 +161,11 @@ TEST(PersistentDecoder, BlocksOfSeveralUnitsAndHeadRowsAndStreamsPastOneTileMatc
   GENRNN_REQUIRE_ENGINE("fused");
   // More units than multiprocessors (two or more per block), a vocabulary of several head rows
   // per block and warp, and streams that fill one tile of 8 and part of another.
-  const ModelConfig config{CellType::lstm, 2, testing::sized(700, 140), 5, testing::sized(3001, 301),
+  const ModelConfig config{CellType::lstm,          2, testing::sized(700, 140), 5, testing::sized(3001, 301),
                            TokenizerKind::character};
   const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
-  const BothDecodes both = decode_on_both(config, weights, random_start(config, testing::sized(37, 11), 2), greedy(), 3);
+  const BothDecodes both =
+      decode_on_both(config, weights, random_start(config, testing::sized(37, 11), 2), greedy(), 3);
   ASSERT_EQ(both.gpu_stats.decoder, "persistent") << both.gpu_stats.note;
   expect_the_cpus_ids_and_state(both);
 }

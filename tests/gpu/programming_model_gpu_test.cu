@@ -61,7 +61,7 @@ TEST(ProgrammingModelGpu, WarpCollectivesWorkInsideBranchesAsCudaDefinesThem) {
   const std::vector<int> values = out.download();
   for (int lane = 0; lane < 32; ++lane) {
     EXPECT_EQ(values[lane], 31 * 32 / 2);
-    EXPECT_EQ(values[32 + lane], lane == 0 ? 0 : lane - 1);  // up: lane 0 keeps its own
+    EXPECT_EQ(values[32 + lane], lane == 0 ? 0 : lane - 1);         // up: lane 0 keeps its own
     EXPECT_EQ(values[64 + lane], lane + 3 < 32 ? lane + 3 : lane);  // down: the last lanes keep theirs
     EXPECT_EQ(values[96 + lane], 50);
     EXPECT_EQ(unsigned(values[128 + lane]), 0xaaaaaaaau);
@@ -129,8 +129,8 @@ TEST(ProgrammingModelGpu, ACooperativeGridRunsAllItsBlocksAtOnceUpToItsBarrier) 
   int expected = 0;
   for (int v : in) expected += v;
   const DeviceArray<int> device_in(in), partial(blocks), total(1);
-  ASSERT_TRUE(kernels::launch_cooperative("grid_sum", grid_sum, {dim3(blocks), dim3(threads)}, nullptr,
-                                          device_in.get(), partial.get(), total.get()));
+  ASSERT_TRUE(kernels::launch_cooperative("grid_sum", grid_sum, {dim3(blocks), dim3(threads)}, nullptr, device_in.get(),
+                                          partial.get(), total.get()));
   finish_launch();
   EXPECT_EQ(total.download(), std::vector<int>{expected});
   // More blocks than the device holds at once cannot be cooperative: not launched, and said so.
@@ -180,8 +180,8 @@ TEST(ProgrammingModelGpu, DynamicSharedMemoryIsSizedByTheLaunch) {
     for (int t = 0; t < 128; ++t) EXPECT_EQ(out[b * 128 + t], float(b * 128 + 127 - t));
   // Past 48 KiB only once the kernel's limit is raised, as on a GPU.
   const kernels::LaunchShape large{dim3(1), dim3(128), 64 * 1024};
-  EXPECT_THROW(kernels::launch("reverse_in_dynamic_shared", reverse_in_dynamic_shared, large, nullptr,
-                               device_in.get(), device_out.get()),
+  EXPECT_THROW(kernels::launch("reverse_in_dynamic_shared", reverse_in_dynamic_shared, large, nullptr, device_in.get(),
+                               device_out.get()),
                Error);
   ASSERT_EQ(cudaFuncSetAttribute(reinterpret_cast<const void*>(reverse_in_dynamic_shared),
                                  cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024),

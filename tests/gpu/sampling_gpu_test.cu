@@ -47,8 +47,8 @@ std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, co
                             const Counters& counters) {
   const DeviceArray<uint64_t> seeds(counters.seeds), stream_ids(counters.stream_ids), steps(counters.steps);
   const DeviceArray<int> ids(std::vector<int>(batch, -1));
-  kernels::sample_tokens(device_logits, batch, vocab, {options.temperature, options.top_k, options.top_p},
-                         seeds.get(), stream_ids.get(), steps.get(), ids.get(), nullptr);
+  kernels::sample_tokens(device_logits, batch, vocab, {options.temperature, options.top_k, options.top_p}, seeds.get(),
+                         stream_ids.get(), steps.get(), ids.get(), nullptr);
   finish_launch();
   return ids.download();
 }
@@ -59,8 +59,8 @@ std::vector<int> cpu_sample(const std::vector<float>& logits, int batch, int voc
   std::vector<int> ids(batch);
   for (int b = 0; b < batch; ++b) {
     options.seed = counters.seeds[b];
-    ids[b] = sample_token(logits.data() + std::size_t(b) * vocab, vocab, options, counters.stream_ids[b],
-                          counters.steps[b]);
+    ids[b] =
+        sample_token(logits.data() + std::size_t(b) * vocab, vocab, options, counters.stream_ids[b], counters.steps[b]);
   }
   return ids;
 }
@@ -191,8 +191,8 @@ TEST(SamplingGpu, TopKAndTopPNeverEmitExcludedIds) {
       const auto ids = gpu_sample(device_logits.get(), batch, vocab, options, random_counters(batch, random));
       for (int b = 0; b < batch; ++b) {
         ASSERT_TRUE(ids[b] >= 0 && ids[b] < vocab) << ids[b];
-        EXPECT_GT(allowed[b][ids[b]], 0.0) << "excluded id " << ids[b] << " drawn, row " << b << " "
-                                           << describe(options);
+        EXPECT_GT(allowed[b][ids[b]], 0.0)
+            << "excluded id " << ids[b] << " drawn, row " << b << " " << describe(options);
         seen[b].insert(ids[b]);
       }
     }
@@ -210,8 +210,8 @@ TEST(SamplingGpu, NonFiniteLogitsAreNeverDrawn) {
   for (int v = 0; v < vocab; ++v) {
     // Mostly NaN and -inf, with a few numbers among them.
     rows[0][v] = v % 3 == 0 ? NAN : v % 3 == 1 ? -INFINITY : v % 15 == 2 ? uniform(random) : -INFINITY;
-    rows[1][v] = NAN;                              // no number at all: id 0
-    rows[2][v] = v % 2 ? -INFINITY : NAN;          // the first -inf
+    rows[1][v] = NAN;                                              // no number at all: id 0
+    rows[2][v] = v % 2 ? -INFINITY : NAN;                          // the first -inf
     rows[3][v] = v == 40 || v == 70 ? INFINITY : uniform(random);  // the first +inf
     rows[4][v] = v == 90 ? 2.0f : v % 2 ? -INFINITY : NAN;         // one number: always it
   }

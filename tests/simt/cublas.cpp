@@ -50,7 +50,8 @@ const char* cublasGetStatusName(cublasStatus_t status) {
 }
 
 const char* cublasGetStatusString(cublasStatus_t status) {
-  return status == CUBLAS_STATUS_INVALID_VALUE ? "an invalid value was used as an argument" : cublasGetStatusName(status);
+  return status == CUBLAS_STATUS_INVALID_VALUE ? "an invalid value was used as an argument"
+                                               : cublasGetStatusName(status);
 }
 
 namespace {

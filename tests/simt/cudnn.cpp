@@ -62,8 +62,8 @@ cudnnStatus_t cudnnGetRNNWeightParams(cudnnHandle_t, cudnnRNNDescriptor_t, int32
   return CUDNN_STATUS_NOT_SUPPORTED;
 }
 cudnnStatus_t cudnnCreateRNNDataDescriptor(cudnnRNNDataDescriptor_t*) { return CUDNN_STATUS_NOT_SUPPORTED; }
-cudnnStatus_t cudnnSetRNNDataDescriptor(cudnnRNNDataDescriptor_t, cudnnDataType_t, cudnnRNNDataLayout_t, int, int,
-                                        int, const int[], void*) {
+cudnnStatus_t cudnnSetRNNDataDescriptor(cudnnRNNDataDescriptor_t, cudnnDataType_t, cudnnRNNDataLayout_t, int, int, int,
+                                        const int[], void*) {
   return CUDNN_STATUS_NOT_SUPPORTED;
 }
 cudnnStatus_t cudnnGetRNNTempSpaceSizes(cudnnHandle_t, cudnnRNNDescriptor_t, cudnnForwardMode_t,
@@ -78,14 +78,14 @@ cudnnStatus_t cudnnRNNForward(cudnnHandle_t, cudnnRNNDescriptor_t, cudnnForwardM
 }
 cudnnStatus_t cudnnRNNBackwardData_v8(cudnnHandle_t, cudnnRNNDescriptor_t, const int32_t[], cudnnRNNDataDescriptor_t,
                                       const void*, const void*, cudnnRNNDataDescriptor_t, void*,
-                                      cudnnTensorDescriptor_t, const void*, const void*, void*,
-                                      cudnnTensorDescriptor_t, const void*, const void*, void*, std::size_t,
-                                      const void*, std::size_t, void*, std::size_t, void*) {
+                                      cudnnTensorDescriptor_t, const void*, const void*, void*, cudnnTensorDescriptor_t,
+                                      const void*, const void*, void*, std::size_t, const void*, std::size_t, void*,
+                                      std::size_t, void*) {
   return CUDNN_STATUS_NOT_SUPPORTED;
 }
 cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t, cudnnRNNDescriptor_t, cudnnWgradMode_t, const int32_t[],
                                          cudnnRNNDataDescriptor_t, const void*, cudnnTensorDescriptor_t, const void*,
-                                         cudnnRNNDataDescriptor_t, const void*, std::size_t, void*, std::size_t,
-                                         void*, std::size_t, void*) {
+                                         cudnnRNNDataDescriptor_t, const void*, std::size_t, void*, std::size_t, void*,
+                                         std::size_t, void*) {
   return CUDNN_STATUS_NOT_SUPPORTED;
 }

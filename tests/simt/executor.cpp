@@ -287,7 +287,8 @@ void release(Block& block, State state, const char* barrier) {
   if (block.exited > 0) {
     const unsigned waiting = state == State::at_barrier ? block.at_barrier : block.at_grid_barrier;
     fail(block_name(block) + ": " + std::to_string(waiting) + " threads wait at " + barrier + " while " +
-         std::to_string(block.exited) + " threads of the block exited without reaching it (undefined behaviour on a GPU)");
+         std::to_string(block.exited) +
+         " threads of the block exited without reaching it (undefined behaviour on a GPU)");
   }
   for (Thread& thread : block.threads)
     if (thread.state == state) make_runnable(thread);
@@ -300,8 +301,8 @@ void release(Block& block, State state, const char* barrier) {
   text << "no thread can go on:";
   for (const Block& block : executor().resident) {
     if (block.live == 0) continue;
-    text << " " << block_name(block) << " has " << block.at_barrier << " at __syncthreads(), "
-         << block.at_grid_barrier << " at grid.sync(), " << block.exited << " exited;";
+    text << " " << block_name(block) << " has " << block.at_barrier << " at __syncthreads(), " << block.at_grid_barrier
+         << " at grid.sync(), " << block.exited << " exited;";
     for (std::size_t w = 0; w < block.warps.size(); ++w) {
       const Warp& warp = block.warps[w];
       if (warp.active)
@@ -347,12 +348,13 @@ void resume(Block& block, Thread& thread) {
   if (e.cooperative) own_shared_section(block);
   if (!thread.started) {
     thread.started = true;
-    thread.fiber = ctx::fiber(std::allocator_arg, ThreadStack{&e.stacks, &thread}, [&thread, &block](ctx::fiber&& back) {
-      thread.scheduler = std::move(back);
-      block.launch->run_thread(block.launch->arguments.get());
-      thread.state = State::exited;
-      return std::move(thread.scheduler);
-    });
+    thread.fiber =
+        ctx::fiber(std::allocator_arg, ThreadStack{&e.stacks, &thread}, [&thread, &block](ctx::fiber&& back) {
+          thread.scheduler = std::move(back);
+          block.launch->run_thread(block.launch->arguments.get());
+          thread.state = State::exited;
+          return std::move(thread.scheduler);
+        });
   }
   e.block = &block;
   e.thread = &thread;
@@ -366,17 +368,11 @@ void resume(Block& block, Thread& thread) {
       ++block.exited;
       block.warps[thread.warp].exited |= 1u << thread.lane;
       break;
-    case State::at_barrier:
-      ++block.at_barrier;
-      break;
-    case State::at_grid_barrier:
-      ++block.at_grid_barrier;
-      break;
+    case State::at_barrier: ++block.at_barrier; break;
+    case State::at_grid_barrier: ++block.at_grid_barrier; break;
     case State::in_collective:  // made runnable by the lane that completes the collective
       break;
-    case State::runnable:
-      block.runnable.push_back(thread.linear);
-      break;
+    case State::runnable: block.runnable.push_back(thread.linear); break;
   }
 }
 
@@ -455,8 +451,7 @@ void run_resident() {
 // ---- access checks ---------------------------------------------------------------------------
 
 // `words` records the accesses to the shared memory that starts at `base`.
-void record_shared(uintptr_t address, std::size_t bytes, bool write, uintptr_t base,
-                   std::vector<WordAccesses>& words) {
+void record_shared(uintptr_t address, std::size_t bytes, bool write, uintptr_t base, std::vector<WordAccesses>& words) {
   Executor& e = executor();
   const Thread& thread = *e.thread;
   const uint32_t epoch = e.block->epoch;
@@ -465,10 +460,10 @@ void record_shared(uintptr_t address, std::size_t bytes, bool write, uintptr_t b
     WordAccesses& word = words[w];
     const char* access = write ? "writes" : "reads";
     auto race = [&](const char* other, uint32_t who) {
-      fail(where() + " " + access + (base == shared_begin() ? " shared" : " dynamic shared") +
-           " memory at offset " + std::to_string(w * 4) + " that " +
-           (who == kSeveralThreads ? std::string("several other threads") : thread_name(*e.block, who)) + " " +
-           other + " in the same barrier interval: a race (a __syncthreads() is missing)");
+      fail(where() + " " + access + (base == shared_begin() ? " shared" : " dynamic shared") + " memory at offset " +
+           std::to_string(w * 4) + " that " +
+           (who == kSeveralThreads ? std::string("several other threads") : thread_name(*e.block, who)) + " " + other +
+           " in the same barrier interval: a race (a __syncthreads() is missing)");
     };
     if (word.write_epoch == epoch && word.writer != thread.linear) race("wrote", word.writer);
     if (write) {
@@ -812,12 +807,12 @@ void __tsan_vptr_read(void**) {}
 void __tsan_read_range(void* address, unsigned long bytes) { genrnn::simt::check_access(address, bytes, false); }
 void __tsan_write_range(void* address, unsigned long bytes) { genrnn::simt::check_access(address, bytes, true); }
 
-#define GENRNN_SIMT_ACCESS(bytes)                                                                          \
-  void __tsan_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }            \
-  void __tsan_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }            \
-  void __tsan_unaligned_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }  \
-  void __tsan_unaligned_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }  \
-  void __tsan_volatile_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }   \
+#define GENRNN_SIMT_ACCESS(bytes)                                                                         \
+  void __tsan_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }           \
+  void __tsan_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }           \
+  void __tsan_unaligned_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); } \
+  void __tsan_unaligned_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); } \
+  void __tsan_volatile_read##bytes(void* address) { genrnn::simt::check_access(address, bytes, false); }  \
   void __tsan_volatile_write##bytes(void* address) { genrnn::simt::check_access(address, bytes, true); }
 GENRNN_SIMT_ACCESS(1)
 GENRNN_SIMT_ACCESS(2)
@@ -827,36 +822,36 @@ GENRNN_SIMT_ACCESS(16)
 #undef GENRNN_SIMT_ACCESS
 
 // Atomics in instrumented host code (reference counts, static guards): done, not checked.
-#define GENRNN_SIMT_ATOMICS(bits, type)                                                                    \
+#define GENRNN_SIMT_ATOMICS(bits, type)                                                                         \
   type __tsan_atomic##bits##_load(const volatile type* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); } \
   void __tsan_atomic##bits##_store(volatile type* a, type v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); } \
-  type __tsan_atomic##bits##_exchange(volatile type* a, type v, int) {                                     \
-    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                                     \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_fetch_add(volatile type* a, type v, int) {                                    \
-    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                                      \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_fetch_sub(volatile type* a, type v, int) {                                    \
-    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                                      \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_fetch_and(volatile type* a, type v, int) {                                    \
-    return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST);                                                      \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_fetch_or(volatile type* a, type v, int) {                                     \
-    return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST);                                                       \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_fetch_xor(volatile type* a, type v, int) {                                    \
-    return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST);                                                      \
-  }                                                                                                         \
-  int __tsan_atomic##bits##_compare_exchange_strong(volatile type* a, type* c, type v, int, int) {         \
-    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                \
-  }                                                                                                         \
-  int __tsan_atomic##bits##_compare_exchange_weak(volatile type* a, type* c, type v, int, int) {           \
-    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                 \
-  }                                                                                                         \
-  type __tsan_atomic##bits##_compare_exchange_val(volatile type* a, type c, type v, int, int) {            \
-    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                      \
-    return c;                                                                                               \
+  type __tsan_atomic##bits##_exchange(volatile type* a, type v, int) {                                          \
+    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                                         \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_fetch_add(volatile type* a, type v, int) {                                         \
+    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                                          \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_fetch_sub(volatile type* a, type v, int) {                                         \
+    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                                          \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_fetch_and(volatile type* a, type v, int) {                                         \
+    return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST);                                                          \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_fetch_or(volatile type* a, type v, int) {                                          \
+    return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST);                                                           \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_fetch_xor(volatile type* a, type v, int) {                                         \
+    return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST);                                                          \
+  }                                                                                                             \
+  int __tsan_atomic##bits##_compare_exchange_strong(volatile type* a, type* c, type v, int, int) {              \
+    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                     \
+  }                                                                                                             \
+  int __tsan_atomic##bits##_compare_exchange_weak(volatile type* a, type* c, type v, int, int) {                \
+    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                      \
+  }                                                                                                             \
+  type __tsan_atomic##bits##_compare_exchange_val(volatile type* a, type c, type v, int, int) {                 \
+    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                           \
+    return c;                                                                                                   \
   }
 GENRNN_SIMT_ATOMICS(8, char)
 GENRNN_SIMT_ATOMICS(16, short)

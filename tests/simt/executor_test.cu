@@ -35,9 +35,7 @@ TEST(HostExecutor, SharedAndDeviceMemoryStartAsNaN) {
 
 // Thread 0 of each block records the order in which threads reach it: a different schedule for
 // a different seed shows the threads do not run in lock step.
-__global__ void arrival_order(int* counter, int* order) {
-  order[threadIdx.x] = atomicAdd(counter, 1);
-}
+__global__ void arrival_order(int* counter, int* order) { order[threadIdx.x] = atomicAdd(counter, 1); }
 
 TEST(HostExecutor, ThreadsRunInASeededRandomOrder) {
   std::vector<std::vector<int>> orders;
@@ -160,13 +158,15 @@ TEST_F(HostExecutorDeathTest, AUseAfterFreeIsNamed) {
   int* freed = nullptr;
   ASSERT_EQ(cudaMalloc(&freed, 32 * sizeof(int)), cudaSuccess);
   ASSERT_EQ(cudaFree(freed), cudaSuccess);
-  EXPECT_DEATH(launch_and_wait("write_after_free", write_after_free, 1, 32, freed), "which was freed \\(use after free\\)");
+  EXPECT_DEATH(launch_and_wait("write_after_free", write_after_free, 1, 32, freed),
+               "which was freed \\(use after free\\)");
 }
 
 TEST_F(HostExecutorDeathTest, AShuffleFromALaneOutsideTheMaskIsAnError) {
   const DeviceArray<int> out(32);
-  EXPECT_DEATH(launch_and_wait("shuffle_from_a_lane_outside_the_mask", shuffle_from_a_lane_outside_the_mask, 1, 32, out.get()),
-               "reads lane 20 in __shfl_sync, which is not in the mask 0xffff");
+  EXPECT_DEATH(
+      launch_and_wait("shuffle_from_a_lane_outside_the_mask", shuffle_from_a_lane_outside_the_mask, 1, 32, out.get()),
+      "reads lane 20 in __shfl_sync, which is not in the mask 0xffff");
 }
 
 }  // namespace

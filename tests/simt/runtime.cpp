@@ -39,7 +39,7 @@ struct Event {
   Stream* stream = nullptr;  // of its last record
   bool completed = true;     // never recorded counts as completed, as in CUDA
   bool timing = true;
-  double milliseconds = 0;   // when it completed
+  double milliseconds = 0;  // when it completed
 };
 
 cudaError_t last_error = cudaSuccess;
@@ -74,8 +74,8 @@ std::size_t dynamic_shared_limit(const void* kernel) {
 // multiprocessor holds at once (registers are not modelled).
 int blocks_per_multiprocessor(unsigned threads, std::size_t dynamic) {
   const std::size_t shared = static_shared_bytes() + dynamic + kSharedReservedPerBlock;
-  return int(std::min<std::size_t>({kThreadsPerMultiprocessor / threads, kBlocksPerMultiprocessor,
-                                    kSharedPerMultiprocessor / shared}));
+  return int(std::min<std::size_t>(
+      {kThreadsPerMultiprocessor / threads, kBlocksPerMultiprocessor, kSharedPerMultiprocessor / shared}));
 }
 
 cudaError_t note(cudaError_t error) {
@@ -116,7 +116,6 @@ Stream& stream_of(cudaStream_t stream) {
   static CUstream_st legacy;
   return stream ? stream->stream : legacy.stream;
 }
-
 
 bool capturing() {
   if (stream_of(nullptr).capture) return true;
@@ -209,18 +208,19 @@ cudaError_t enqueue_kernel(cudaStream_t stream, KernelLaunch launch) {
   const dim3 b = launch.blocks, t = launch.threads;
   const unsigned long long threads = 1ull * t.x * t.y * t.z;
   const bool valid = b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x <= 0x7fffffffu && b.y <= 65535 && b.z <= 65535 &&
-                     t.x >= 1 && t.y >= 1 && t.z >= 1 && t.x <= 1024 && t.y <= 1024 && t.z <= 64 &&
-                     threads <= 1024;
+                     t.x >= 1 && t.y >= 1 && t.z >= 1 && t.x <= 1024 && t.y <= 1024 && t.z <= 64 && threads <= 1024;
   if (!valid || launch.shared_bytes > dynamic_shared_limit(launch.kernel)) return note(cudaErrorInvalidConfiguration);
   // A kernel goes only to a stream of the current device.
   if (stream_device(stream) != current_device) return note(cudaErrorInvalidResourceHandle);
   // A cooperative grid must be resident at once: at most what the multiprocessors it may use hold.
-  if (launch.cooperative && 1ull * b.x * b.y * b.z > 1ull * resident_multiprocessors *
-                                                          blocks_per_multiprocessor(unsigned(threads), launch.shared_bytes))
+  if (launch.cooperative &&
+      1ull * b.x * b.y * b.z >
+          1ull * resident_multiprocessors * blocks_per_multiprocessor(unsigned(threads), launch.shared_bytes))
     return note(cudaErrorCooperativeLaunchTooLarge);
   const void* kernel = launch.kernel;
   auto queued = std::make_shared<KernelLaunch>(std::move(launch));
-  return enqueue(stream, [queued] { run_grid(*queued); }, kernel);
+  return enqueue(
+      stream, [queued] { run_grid(*queued); }, kernel);
 }
 
 void set_resident_multiprocessors(int multiprocessors) {
@@ -261,12 +261,15 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorCooperativeLaunchTooLarge: return "too many blocks in cooperative launch";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
-    case cudaErrorGraphExecUpdateFailure: return "the graph update was not performed because it included changes which violated constraints specific to instantiated graph update";
+    case cudaErrorGraphExecUpdateFailure:
+      return "the graph update was not performed because it included changes which violated constraints specific to "
+             "instantiated graph update";
     case cudaErrorNotReady: return "device not ready";
     case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
     case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
-    case cudaErrorStreamCaptureWrongThread: return "operation not permitted on an event last recorded in a capturing stream";
+    case cudaErrorStreamCaptureWrongThread:
+      return "operation not permitted on an event last recorded in a capturing stream";
   }
   return "unknown error";
 }
@@ -276,7 +279,6 @@ cudaError_t cudaGetLastError() {
   genrnn::simt::last_error = cudaSuccess;
   return error;
 }
-
 
 // ---- the device ----
 
@@ -377,8 +379,7 @@ cudaError_t cudaMemcpy(void* to, const void* from, std::size_t bytes, cudaMemcpy
   return copy(to, from, bytes, kind, nullptr, true);
 }
 
-cudaError_t cudaMemcpyAsync(void* to, const void* from, std::size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t stream) {
+cudaError_t cudaMemcpyAsync(void* to, const void* from, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
   return copy(to, from, bytes, kind, stream, false);
 }
 
@@ -389,7 +390,6 @@ cudaError_t cudaMemsetAsync(void* to, int value, std::size_t bytes, cudaStream_t
 }
 
 // ---- streams ----
-
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
   *stream = new CUstream_st;
@@ -435,8 +435,9 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
 
 cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
   const Stream& s = stream_of(stream);
-  *status = !s.capture ? cudaStreamCaptureStatusNone
-                       : s.invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  *status = !s.capture      ? cudaStreamCaptureStatusNone
+            : s.invalidated ? cudaStreamCaptureStatusInvalidated
+                            : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 

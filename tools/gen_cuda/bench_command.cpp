@@ -57,14 +57,20 @@ std::vector<genrnn::BenchCase> cases_from_flags(const BenchArguments& a) {
   expand(cases, a.devices, [](BenchCase& c, const std::string& v) { c.device = genrnn::parse_device(v); });
   expand(cases, a.engines, [](BenchCase& c, const std::string& v) { c.engine = v; });
   expand(cases, a.tests, [](BenchCase& c, const std::string& v) { c.test = genrnn::parse_bench_test(v); });
-  expand(cases, a.cells, [](BenchCase& c, const std::string& v) { c.model.cell = genrnn::parse_cell(v); }, uses_model);
-  expand(cases, a.layers, [](BenchCase& c, int v) { c.model.num_layers = v; }, uses_model);
-  expand(cases, a.hidden, [](BenchCase& c, int v) { c.model.hidden_size = v; }, uses_model);
-  expand(cases, a.embed, [](BenchCase& c, int v) { c.model.embedding_dim = v; }, uses_model);
+  expand(
+      cases, a.cells, [](BenchCase& c, const std::string& v) { c.model.cell = genrnn::parse_cell(v); }, uses_model);
+  expand(
+      cases, a.layers, [](BenchCase& c, int v) { c.model.num_layers = v; }, uses_model);
+  expand(
+      cases, a.hidden, [](BenchCase& c, int v) { c.model.hidden_size = v; }, uses_model);
+  expand(
+      cases, a.embed, [](BenchCase& c, int v) { c.model.embedding_dim = v; }, uses_model);
   expand(cases, a.vocab, [](BenchCase& c, int v) { c.model.vocab_size = v; });
   expand(cases, a.batch, [](BenchCase& c, int v) { c.batch = v; });
-  expand(cases, a.seq_len, [](BenchCase& c, int v) { c.seq_len = v; }, uses_window);
-  expand(cases, a.n_decode, [](BenchCase& c, int v) { c.n_decode = v; }, uses_decode_length);
+  expand(
+      cases, a.seq_len, [](BenchCase& c, int v) { c.seq_len = v; }, uses_window);
+  expand(
+      cases, a.n_decode, [](BenchCase& c, int v) { c.n_decode = v; }, uses_decode_length);
   for (const auto& c : cases) c.model.validate();
   return cases;
 }
@@ -77,15 +83,17 @@ int run_bench(const BenchArguments& args) {
     for (const auto& device_name : args.devices)
       for (const auto& engine : args.engines) {
         const genrnn::Device device = genrnn::parse_device(device_name);
-        const std::string suite = !args.suite.empty() ? args.suite
-                                  : genrnn::choose_engine(device, engine).on_gpu ? "gpu" : "cpu";
+        const std::string suite = !args.suite.empty()                            ? args.suite
+                                  : genrnn::choose_engine(device, engine).on_gpu ? "gpu"
+                                                                                 : "cpu";
         for (auto c : genrnn::standard_bench_cases(args.standard_path, suite, device)) {
           c.engine = engine;
           cases.push_back(c);
         }
       }
   }
-  expand(cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decode_length);
+  expand(
+      cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decode_length);
   expand(cases, args.threads, [](genrnn::BenchCase& c, int v) { c.threads = v; });
   for (auto& c : cases) {
     c.tf32 = args.tf32;
@@ -126,8 +134,7 @@ CLI::Option* add_list(CLI::App& command, const std::string& name, std::vector<T>
 }  // namespace
 
 Command add_bench_command(CLI::App& parent) {
-  CLI::App* command =
-      parent.add_subcommand("bench", "Tokens/s of train, prefill, decode and sample on random weights");
+  CLI::App* command = parent.add_subcommand("bench", "Tokens/s of train, prefill, decode and sample on random weights");
   auto args = std::make_shared<BenchArguments>();
   add_list(*command, "--device", args->devices, "auto, cpu or cuda");
   add_list(*command, "--engine", args->engines, engine_choices());
@@ -145,19 +152,17 @@ Command add_bench_command(CLI::App& parent) {
            "CPU engine: threads for the matrix products; 0: as they are (" + std::to_string(genrnn::cpu_threads()) +
                " here)")
       ->check(number_in(0, Bound::included, 1024, Bound::included));
-  command->add_option("--standard", args->standard_path,
-                      "Run the standard configurations of FILE (bench/standard.json) instead")
+  command
+      ->add_option("--standard", args->standard_path,
+                   "Run the standard configurations of FILE (bench/standard.json) instead")
       ->check(CLI::ExistingFile);
   command->add_option("--suite", args->suite, "Suite of --standard to run (default: gpu on a GPU, else cpu)")
       ->check(CLI::IsMember({"cpu", "gpu"}));
   command->add_option("-r,--repetitions", args->timing.repetitions, "Timed repetitions")
       ->check(at_least(1))
       ->capture_default_str();
-  command->add_option("--warmup", args->timing.warmup, "Untimed runs first")
-      ->check(at_least(0))
-      ->capture_default_str();
-  command->add_option("--seed", args->timing.seed, "Seed for the random weights and tokens")
-      ->capture_default_str();
+  command->add_option("--warmup", args->timing.warmup, "Untimed runs first")->check(at_least(0))->capture_default_str();
+  command->add_option("--seed", args->timing.seed, "Seed for the random weights and tokens")->capture_default_str();
   command->add_flag("--tf32", args->tf32, "GPU: TF32 tensor cores for float32 products");
   add_gpu_option(*command, args->gpu);
   command->add_option("-o,--output", args->format, "Output on stdout: md, csv or json")

@@ -92,9 +92,9 @@ std::string array_element(const ordered_json& record) {
 void print_md_row(const ordered_json& r, std::ostream& out) {
   out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
       << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-      << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"])
-      << " | " << plain(r["seq_len"]) << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"])
-      << " ± " << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
+      << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | "
+      << plain(r["seq_len"]) << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
+      << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
       << plain(r["token_latency_us_p99"]) << " |\n";
 }
 

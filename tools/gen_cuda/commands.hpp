@@ -75,9 +75,7 @@ inline CLI::Validator above(double low) {
 
 // --device auto|cpu|cuda, for every command that runs a model.
 inline CLI::Option* add_device_option(CLI::App& command, std::string& device) {
-  return command
-      .add_option("--device", device,
-                  "auto: a usable GPU, else the CPU; cpu; cuda (an error without a GPU)")
+  return command.add_option("--device", device, "auto: a usable GPU, else the CPU; cpu; cuda (an error without a GPU)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
 }
@@ -119,8 +117,9 @@ inline std::string engine_choices() { return one_of(engine_names()); }
 inline CLI::Option* add_engine_option(CLI::App& command, std::string& engine) {
   return command
       .add_option("--engine", engine,
-                  engine_choices() + "; auto takes the first GPU engine on a usable GPU, else the CPU's "
-                                     "(gen_cuda info describes each)")
+                  engine_choices() +
+                      "; auto takes the first GPU engine on a usable GPU, else the CPU's "
+                      "(gen_cuda info describes each)")
       ->check(CLI::IsMember(engine_names()))
       ->capture_default_str();
 }
@@ -150,8 +149,7 @@ inline CLI::Option* add_decoder_option(CLI::App& command, std::string& decoder) 
 // --unknown error|skip|unk: what to do with text outside the model's vocabulary.
 inline CLI::Option* add_unknown_option(CLI::App& command, std::string& policy) {
   return command
-      .add_option("--unknown", policy,
-                  "Text outside the vocabulary: error, skip it, or unk (map to <unk>, word level)")
+      .add_option("--unknown", policy, "Text outside the vocabulary: error, skip it, or unk (map to <unk>, word level)")
       ->check(CLI::IsMember({"error", "skip", "unk"}))
       ->capture_default_str();
 }

@@ -33,25 +33,22 @@ std::string json_number(double value) {
 }
 
 std::string to_json(const genrnn::EvalResult& result) {
-  return "{\"loss\": " + json_number(result.loss) +
-         ", \"bits_per_token\": " + json_number(result.bits_per_token) +
-         ", \"perplexity\": " + json_number(result.perplexity) +
-         ", \"tokens\": " + std::to_string(result.tokens) + "}";
+  return "{\"loss\": " + json_number(result.loss) + ", \"bits_per_token\": " + json_number(result.bits_per_token) +
+         ", \"perplexity\": " + json_number(result.perplexity) + ", \"tokens\": " + std::to_string(result.tokens) + "}";
 }
 
 std::string to_text(const genrnn::EvalResult& result) {
   std::ostringstream out;
-  out << std::fixed << std::setprecision(4) << "loss " << result.loss << " nats/token | "
-      << result.bits_per_token << " bits/token | perplexity " << std::setprecision(2)
-      << result.perplexity << " | " << result.tokens << " tokens";
+  out << std::fixed << std::setprecision(4) << "loss " << result.loss << " nats/token | " << result.bits_per_token
+      << " bits/token | perplexity " << std::setprecision(2) << result.perplexity << " | " << result.tokens
+      << " tokens";
   return out.str();
 }
 
 int run_eval(const EvalArguments& args) {
   const genrnn::Model model = genrnn::Model::load(args.model_path);
   const std::string text = genrnn::read_corpus_file(args.data_path);
-  const std::vector<int> ids =
-      model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
+  const std::vector<int> ids = model.tokenizer.encode(text, genrnn::parse_unknown_policy(args.unknown));
   genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
   engine.gpu = args.gpu;
   const genrnn::EvalResult result = genrnn::evaluate(model, ids, engine);
@@ -64,15 +61,12 @@ int run_eval(const EvalArguments& args) {
 }  // namespace
 
 Command add_eval_command(CLI::App& parent) {
-  CLI::App* command = parent.add_subcommand(
-      "eval", "Mean cross-entropy of a text under a model (one stream from a zero state)");
+  CLI::App* command =
+      parent.add_subcommand("eval", "Mean cross-entropy of a text under a model (one stream from a zero state)");
   auto args = std::make_shared<EvalArguments>();
-  command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
-      ->required();
-  command->add_option("--data", args->data_path, "Text to evaluate (UTF-8)")
-      ->required();
-  command->add_flag("--json", args->json,
-                    "Print only {\"loss\", \"bits_per_token\", \"perplexity\", \"tokens\"}");
+  command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")->required();
+  command->add_option("--data", args->data_path, "Text to evaluate (UTF-8)")->required();
+  command->add_flag("--json", args->json, "Print only {\"loss\", \"bits_per_token\", \"perplexity\", \"tokens\"}");
   add_unknown_option(*command, args->unknown);
   add_device_option(*command, args->device);
   add_engine_option(*command, args->engine);

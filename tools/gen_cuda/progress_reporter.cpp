@@ -36,8 +36,7 @@ std::string format_duration(double seconds) {
   const auto total = static_cast<long long>(std::llround(seconds));
   char text[32];
   if (total >= 3600) {
-    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", total / 3600, total / 60 % 60,
-                  total % 60);
+    std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", total / 3600, total / 60 % 60, total % 60);
   } else {
     std::snprintf(text, sizeof text, "%02lld:%02lld", total / 60, total % 60);
   }
@@ -46,9 +45,8 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-ProgressReporter::ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_every,
-                                   int64_t first_step, double time_limit, const std::string& csv_path,
-                                   bool append_csv)
+ProgressReporter::ProgressReporter(genrnn::TokenizerKind tokenizer, int64_t log_every, int64_t first_step,
+                                   double time_limit, const std::string& csv_path, bool append_csv)
     : tokenizer_(tokenizer),
       log_every_(log_every),
       first_step_(first_step),
@@ -91,14 +89,13 @@ void ProgressReporter::redraw(const genrnn::TrainProgress& progress) {
   fraction = std::clamp(fraction, 0.0, 1.0);
   const int filled = static_cast<int>(fraction * bar_width);
   std::ostringstream line;
-  line << '[' << std::string(filled, '#') << std::string(bar_width - filled, '.') << "] "
-       << std::setw(3) << static_cast<int>(fraction * 100) << "% " << progress.step << '/'
-       << progress.total_steps << ' ' << format_duration(progress.elapsed_seconds) << '<'
-       << format_duration(eta_seconds(progress)) << ' ' << summary(progress);
+  line << '[' << std::string(filled, '#') << std::string(bar_width - filled, '.') << "] " << std::setw(3)
+       << static_cast<int>(fraction * 100) << "% " << progress.step << '/' << progress.total_steps << ' '
+       << format_duration(progress.elapsed_seconds) << '<' << format_duration(eta_seconds(progress)) << ' '
+       << summary(progress);
   // A line longer than the terminal wraps, and '\r' could then no longer redraw it.
   winsize window{};
-  const int columns =
-      ::ioctl(STDERR_FILENO, TIOCGWINSZ, &window) == 0 && window.ws_col > 0 ? window.ws_col : 80;
+  const int columns = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &window) == 0 && window.ws_col > 0 ? window.ws_col : 80;
   // '\r' returns to the line's start; "\033[K" clears what a longer previous line left.
   std::cerr << '\r' << line.str().substr(0, columns - 1) << "\033[K" << std::flush;
   line_open_ = true;
@@ -124,10 +121,10 @@ void ProgressReporter::report(const genrnn::TrainProgress& progress) {
       redraw(progress);
     }
   } else if (milestone || progress.step % log_every_ == 0) {
-    std::cerr << "step " << progress.step << '/' << progress.total_steps << " | "
-              << summary(progress) << " | " << format_duration(progress.elapsed_seconds)
-              << " elapsed | ETA " << format_duration(eta_seconds(progress))
-              << (progress.checkpointed ? " | checkpoint saved" : "") << std::endl;
+    std::cerr << "step " << progress.step << '/' << progress.total_steps << " | " << summary(progress) << " | "
+              << format_duration(progress.elapsed_seconds) << " elapsed | ETA "
+              << format_duration(eta_seconds(progress)) << (progress.checkpointed ? " | checkpoint saved" : "")
+              << std::endl;
   }
 }
 

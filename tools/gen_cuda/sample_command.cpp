@@ -33,8 +33,7 @@ int run_sample(SampleArguments& args) {
   args.options.unknown = genrnn::parse_unknown_policy(args.unknown);
   // Checked before anything is printed, so that a bad prompt is the only line on stderr.
   if (model.tokenizer.encode(prompt, args.options.unknown).empty()) {
-    throw genrnn::Error(
-        "no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
+    throw genrnn::Error("no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
   }
   genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
   engine.cuda_graphs = cuda_graphs_from_environment();
@@ -51,9 +50,8 @@ int run_sample(SampleArguments& args) {
 
   if (args.options.num_samples == 1) {
     std::cout << prompt << std::flush;
-    generator.generate(prompt, args.options, [](int, int, const std::string& piece) {
-      std::cout << piece << std::flush;
-    });
+    generator.generate(prompt, args.options,
+                       [](int, int, const std::string& piece) { std::cout << piece << std::flush; });
   } else {
     const std::vector<std::string> samples = generator.generate(prompt, args.options);
     for (std::size_t i = 0; i < samples.size(); ++i) {
@@ -76,19 +74,16 @@ Command add_sample_command(CLI::App& parent) {
   auto args = std::make_shared<SampleArguments>();
   genrnn::GenerateOptions& options = args->options;
 
-  command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")
-      ->required();
+  command->add_option("-m,--model", args->model_path, "Model checkpoint (safetensors)")->required();
   // Not an option group: CLI11 2.1's nameless groups take an empty argument ("") for their own
   // name and then parse forever (found by tests/fuzz/cli_fuzzer).
   CLI::Option* prompt = command->add_option("-p,--prompt", args->prompt, "Text the generated text continues");
-  CLI::Option* prompt_file = command->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")
-                                 ->excludes(prompt);
+  CLI::Option* prompt_file =
+      command->add_option("--prompt-file", args->prompt_path, "Read the prompt from FILE")->excludes(prompt);
   command->parse_complete_callback([prompt, prompt_file] {
     if (prompt->count() + prompt_file->count() == 0) throw CLI::RequiredError("--prompt or --prompt-file");
   });
-  command->add_option("-n,--length", options.length, "Tokens to generate")
-      ->check(at_least(1))
-      ->capture_default_str();
+  command->add_option("-n,--length", options.length, "Tokens to generate")->check(at_least(1))->capture_default_str();
   command
       ->add_option("--temperature,--temp", options.sampling.temperature,
                    "Sampling temperature; 0: always the most likely token")
@@ -97,15 +92,11 @@ Command add_sample_command(CLI::App& parent) {
   command->add_option("--top-k", options.sampling.top_k, "Sample from the K most likely; 0: off")
       ->check(at_least(0))
       ->capture_default_str();
-  command
-      ->add_option("--top-p", options.sampling.top_p,
-                   "Sample from the smallest set holding probability P; 1: off")
+  command->add_option("--top-p", options.sampling.top_p, "Sample from the smallest set holding probability P; 1: off")
       ->check(number_in(0, Bound::excluded, 1, Bound::included))
       ->capture_default_str();
-  args->seed_option =
-      command
-          ->add_option("-s,--seed", options.sampling.seed, "Random seed (default: random, printed)")
-          ->check(at_least(0));
+  args->seed_option = command->add_option("-s,--seed", options.sampling.seed, "Random seed (default: random, printed)")
+                          ->check(at_least(0));
   command->add_option("--stop", options.stop, "End a sample once its text contains TEXT (kept)");
   command->add_option("--num-samples", options.num_samples, "Independent samples")
       ->check(number_in(1, Bound::included, genrnn::limits::max_streams, Bound::included))

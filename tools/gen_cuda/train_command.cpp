@@ -7,8 +7,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 #include "commands.hpp"
 #include "progress_reporter.hpp"
@@ -78,8 +78,8 @@ genrnn::Model model_to_resume(const TrainArguments& args) {
     if (option->count() > 0) ignored += (ignored.empty() ? "" : ", ") + option->get_name();
   }
   if (!ignored.empty()) {
-    std::cerr << "note: --resume keeps the model saved in " << args.options.out_path
-              << "; ignoring " << ignored << std::endl;
+    std::cerr << "note: --resume keeps the model saved in " << args.options.out_path << "; ignoring " << ignored
+              << std::endl;
   }
   return model;
 }
@@ -89,8 +89,7 @@ std::string describe_shape(const genrnn::ModelConfig& config) {
          std::to_string(config.hidden_size) + " hidden, " +
          (config.embedding_dim > 0 ? "embedding " + std::to_string(config.embedding_dim)
                                    : std::string("one-hot input")) +
-         ", " + genrnn::to_string(config.tokenizer) + " vocabulary of " +
-         std::to_string(config.vocab_size);
+         ", " + genrnn::to_string(config.tokenizer) + " vocabulary of " + std::to_string(config.vocab_size);
 }
 
 int run_train(TrainArguments& args) {
@@ -108,10 +107,9 @@ int run_train(TrainArguments& args) {
   if (args.resume) trainer.resume();
 
   std::cerr << "engine: " << trainer.engine_name() << '\n'
-            << "model: " << describe_shape(config) << "; " << genrnn::parameter_count(config)
-            << " parameters\n"
-            << "data: " << corpus.size() << " tokens; " << trainer.total_steps() << " steps of "
-            << args.options.batch << " x " << args.options.seq_len << " tokens";
+            << "model: " << describe_shape(config) << "; " << genrnn::parameter_count(config) << " parameters\n"
+            << "data: " << corpus.size() << " tokens; " << trainer.total_steps() << " steps of " << args.options.batch
+            << " x " << args.options.seq_len << " tokens";
   if (args.options.time_limit > 0) std::cerr << ", or " << args.options.time_limit << " s, whichever ends first";
   if (args.resume) std::cerr << ", resuming after step " << trainer.step();
   std::cerr << std::endl;
@@ -119,14 +117,12 @@ int run_train(TrainArguments& args) {
   ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.options.time_limit,
                             args.log_csv_path, args.resume);
   install_stop_handler();
-  trainer.run([&](const genrnn::TrainProgress& progress) { reporter.report(progress); },
-              &stop_requested);
+  trainer.run([&](const genrnn::TrainProgress& progress) { reporter.report(progress); }, &stop_requested);
   reporter.finish();
 
   const std::string& out_path = args.options.out_path;
   if (stop_requested && trainer.step() < trainer.total_steps()) {
-    std::cerr << "interrupted at step " << trainer.step() << "; checkpoint saved to " << out_path
-              << std::endl;
+    std::cerr << "interrupted at step " << trainer.step() << "; checkpoint saved to " << out_path << std::endl;
     return interrupted_exit_status;
   }
   const genrnn::TrainProgress& last = reporter.last();
@@ -149,20 +145,15 @@ Command add_train_command(CLI::App& parent) {
   genrnn::TrainOptions& options = args->options;  // its defaults are the flags'
   args->optimizer = genrnn::to_string(options.step.optimizer);
 
-  command->add_option("--data", args->data_path, "Training text (UTF-8)")
-      ->required();
+  command->add_option("--data", args->data_path, "Training text (UTF-8)")->required();
   command->add_option("--out", options.out_path, "Checkpoint to write (safetensors)")
       ->required()
       ->check(in_existing_folder());
   args->shape_options = {
-      command
-          ->add_option("--tokenizer", args->tokenizer,
-                       "char: code points; word: words and punctuation")
+      command->add_option("--tokenizer", args->tokenizer, "char: code points; word: words and punctuation")
           ->check(CLI::IsMember({"char", "word"}))
           ->capture_default_str(),
-      command
-          ->add_option("--vocab-size", args->vocab_size,
-                       "Word level: vocabulary size, <unk> included")
+      command->add_option("--vocab-size", args->vocab_size, "Word level: vocabulary size, <unk> included")
           ->check(at_least(2))
           ->capture_default_str(),
       command->add_option("--cell", args->cell, "Recurrent cell")
@@ -181,15 +172,11 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--seq-len", options.seq_len, "Tokens per training window (truncated BPTT)")
       ->check(at_least(1))
       ->capture_default_str();
-  command->add_option("--batch", options.batch, "Parallel streams per step")
-      ->check(at_least(1))
-      ->capture_default_str();
+  command->add_option("--batch", options.batch, "Parallel streams per step")->check(at_least(1))->capture_default_str();
   CLI::Option* steps =
-      command->add_option("--steps", options.steps, "Training steps (default: 1 epoch)")
-          ->check(at_least(1));
+      command->add_option("--steps", options.steps, "Training steps (default: 1 epoch)")->check(at_least(1));
   CLI::Option* epochs =
-      command->add_option("--epochs", options.epochs, "Passes over the training data")
-          ->check(at_least(1));
+      command->add_option("--epochs", options.epochs, "Passes over the training data")->check(at_least(1));
   steps->excludes(epochs);
   command
       ->add_option("--time-limit", options.time_limit,
@@ -197,9 +184,7 @@ Command add_train_command(CLI::App& parent) {
                    "at the last step; --steps or --epochs still cap the run. 0: no limit")
       ->check(at_least(0))
       ->capture_default_str();
-  command->add_option("--lr", options.step.learning_rate, "Learning rate")
-      ->check(above(0))
-      ->capture_default_str();
+  command->add_option("--lr", options.step.learning_rate, "Learning rate")->check(above(0))->capture_default_str();
   command->add_option("--clip", options.step.clip, "Global gradient norm limit; 0: off")
       ->check(at_least(0))
       ->capture_default_str();
@@ -209,8 +194,7 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--optimizer", args->optimizer, "Optimizer")
       ->check(CLI::IsMember({"adam", "sgd"}))
       ->capture_default_str();
-  command
-      ->add_option("--val-frac", options.val_frac, "Fraction of the text held out for validation")
+  command->add_option("--val-frac", options.val_frac, "Fraction of the text held out for validation")
       ->check(number_in(0, Bound::included, 0.5, Bound::included))
       ->capture_default_str();
   command->add_option("--seed", options.seed, "Seed for initialisation and dropout")
@@ -224,20 +208,18 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--eval-every", options.eval_every, "Validation loss every N steps")
       ->check(at_least(1))
       ->capture_default_str();
-  command
-      ->add_option("--log-every", args->log_every,
-                   "Progress line every N steps when stderr is not a terminal")
+  command->add_option("--log-every", args->log_every, "Progress line every N steps when stderr is not a terminal")
       ->check(at_least(1))
       ->capture_default_str();
-  command->add_flag("--resume", args->resume,
-                    "Continue the run saved in --out (weights, optimizer, data position)");
+  command->add_flag("--resume", args->resume, "Continue the run saved in --out (weights, optimizer, data position)");
   command->add_option("--log-csv", args->log_csv_path, "Write one CSV row per step to FILE")
       ->check(in_existing_folder());
   add_device_option(*command, args->device);
   add_engine_option(*command, options.engine.engine);
   add_gpu_option(*command, options.engine.gpu);
   add_threads_option(*command);
-  command->add_flag("--tf32", options.engine.tf32, "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
+  command->add_flag("--tf32", options.engine.tf32,
+                    "GPU: TF32 tensor cores for float32 products (off: results match the CPU)");
 
   return {command, [args] { return run_train(*args); }};
 }

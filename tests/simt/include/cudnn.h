@@ -88,11 +88,9 @@ cudnnStatus_t cudnnRNNBackwardData_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t
                                       cudnnTensorDescriptor_t c_descriptor, const void* cx, const void* dcy, void* dcx,
                                       std::size_t weight_bytes, const void* weights, std::size_t workspace_bytes,
                                       void* workspace, std::size_t reserve_bytes, void* reserve);
-cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t descriptor,
-                                         cudnnWgradMode_t mode, const int32_t lengths[],
-                                         cudnnRNNDataDescriptor_t x_descriptor, const void* x,
+cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t descriptor, cudnnWgradMode_t mode,
+                                         const int32_t lengths[], cudnnRNNDataDescriptor_t x_descriptor, const void* x,
                                          cudnnTensorDescriptor_t h_descriptor, const void* hx,
-                                         cudnnRNNDataDescriptor_t y_descriptor, const void* y,
-                                         std::size_t weight_bytes, void* weight_gradients,
-                                         std::size_t workspace_bytes, void* workspace, std::size_t reserve_bytes,
-                                         void* reserve);
+                                         cudnnRNNDataDescriptor_t y_descriptor, const void* y, std::size_t weight_bytes,
+                                         void* weight_gradients, std::size_t workspace_bytes, void* workspace,
+                                         std::size_t reserve_bytes, void* reserve);

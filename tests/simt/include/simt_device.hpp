@@ -77,7 +77,7 @@ struct KernelLaunch {
   const void* kernel;  // for its attributes (cudaFuncSetAttribute)
   bool cooperative;    // every block resident at once, for grid.sync()
   dim3 blocks, threads;
-  std::size_t shared_bytes;  // dynamic
+  std::size_t shared_bytes;               // dynamic
   std::shared_ptr<const void> arguments;  // a KernelArguments
   std::size_t argument_bytes;
   void (*run_thread)(const void* arguments);
@@ -89,13 +89,13 @@ cudaError_t enqueue_kernel(cudaStream_t stream, KernelLaunch launch);
 
 template <class... Parameters, class... Arguments>
 cudaError_t launch(const char* name, bool cooperative, void (*kernel)(Parameters...), dim3 blocks, dim3 threads,
-            std::size_t shared_bytes, cudaStream_t stream, Arguments&&... arguments) {
+                   std::size_t shared_bytes, cudaStream_t stream, Arguments&&... arguments) {
   using Call = KernelArguments<Parameters...>;
   std::shared_ptr<const void> call(
       new Call{kernel, std::tuple<std::decay_t<Parameters>...>(std::forward<Arguments>(arguments)...)},
       [](const void* p) { delete static_cast<const Call*>(p); });
-  return enqueue_kernel(stream, {name, reinterpret_cast<const void*>(kernel), cooperative, blocks, threads, shared_bytes,
-                          std::move(call), sizeof(Call), &run_kernel_thread<Parameters...>});
+  return enqueue_kernel(stream, {name, reinterpret_cast<const void*>(kernel), cooperative, blocks, threads,
+                                 shared_bytes, std::move(call), sizeof(Call), &run_kernel_thread<Parameters...>});
 }
 
 // Device atomics: done by the executor, outside the instrumented code (they never race).
