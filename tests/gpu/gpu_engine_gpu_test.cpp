@@ -167,23 +167,36 @@ TEST_P(GpuEngineVsCpu, FreshEnginesStartFromOneZeroStreamAsTheCpusDo) {
   EXPECT_GT(trainer->eval_window(random_window(1, 5, 11)), 0.0);
 }
 
-TEST_P(GpuEngineVsCpu, TenAdamStepsGiveTheSameWeights) {
+// Ten steps of each optimizer, clipped, from the same weights. SGD's weights must agree. Adam
+// divides each gradient by its own running RMS, so a weight whose gradient is at rounding's level
+// (1e-9 against others' 1e-2) takes a full learning-rate step in whatever direction rounding
+// picks, on either engine (seen once in ~100 runs, for every cell): its weights may part by a
+// step, so Adam's moments, which sum the gradients as they are, must agree instead.
+TEST_P(GpuEngineVsCpu, TenOptimizerStepsGiveTheSameWeightsAndMoments) {
   GENRNN_REQUIRE_ENGINE(engine());
-  auto engines = trainers(engine(), config(), 4);
-  TrainStepOptions options;
-  options.learning_rate = 1e-2f;
-  options.clip = 0.5f;  // small enough to clip
-  for (int step = 0; step < 10; ++step) {
-    const TokenWindow window = random_window(4, 6, 11);
-    const auto cpu_loss = engines.cpu->train_step(window, options);
-    const auto gpu_loss = engines.gpu->train_step(window, options);
-    ASSERT_TRUE(cpu_loss && gpu_loss);
-    EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << "step " << step;
+  for (Optimizer optimizer : {Optimizer::sgd, Optimizer::adam}) {
+    SCOPED_TRACE(to_string(optimizer));
+    auto engines = trainers(engine(), config(), 4);
+    TrainStepOptions options;
+    options.optimizer = optimizer;
+    options.learning_rate = 1e-2f;
+    options.clip = 0.5f;  // small enough to clip
+    for (int step = 0; step < 10; ++step) {
+      const TokenWindow window = random_window(4, 6, 11);
+      const auto cpu_loss = engines.cpu->train_step(window, options);
+      const auto gpu_loss = engines.gpu->train_step(window, options);
+      ASSERT_TRUE(cpu_loss && gpu_loss);
+      EXPECT_NEAR(*gpu_loss, *cpu_loss, 1e-4 * *cpu_loss) << "step " << step;
+    }
+    if (optimizer == Optimizer::sgd) {
+      EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4);
+      continue;
+    }
+    const OptimizerState cpu_adam = engines.cpu->optimizer_state(), gpu_adam = engines.gpu->optimizer_state();
+    EXPECT_EQ(gpu_adam.step, cpu_adam.step);
+    EXPECT_LT(testing::max_relative_error(gpu_adam.m, cpu_adam.m), 1e-4);
+    EXPECT_LT(testing::max_relative_error(gpu_adam.v, cpu_adam.v), 1e-4);
   }
-  EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4);
-  const OptimizerState cpu_adam = engines.cpu->optimizer_state(), gpu_adam = engines.gpu->optimizer_state();
-  EXPECT_EQ(gpu_adam.step, cpu_adam.step);
-  EXPECT_LT(testing::max_relative_error(gpu_adam.m, cpu_adam.m), 1e-4);
 }
 
 TEST_P(GpuEngineVsCpu, EvalWindowsAgree) {
