@@ -31,6 +31,8 @@ struct BenchCase {
 
 // The engine options a case runs with.
 EngineOptions engine_options(const BenchCase& bench);
+// The role a test measures: its engine is chosen for it.
+EngineRole engine_role(BenchTest test);
 
 struct BenchTiming {
   int warmup = 1;

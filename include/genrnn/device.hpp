@@ -73,7 +73,5 @@ EngineChoice choose_engine(Device device, const std::string& engine = "auto", in
 // runs it (the reason names those it passed over), a named engine that does not is refused, and
 // a decoder the engine lacks too.
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config, EngineRole role);
-// For a caller that checks a request before it knows the role: the cell, not the roles.
-EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config);
 
 }  // namespace genrnn

@@ -113,13 +113,12 @@ void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Mod
   result.token_latency_us_p99 = 1e6 * quantile(token_seconds, 0.99);
 }
 
-// The role a test measures: the engine is chosen for it.
-EngineRole role_of(BenchTest test) {
+}  // namespace
+
+EngineRole engine_role(BenchTest test) {
   if (test == BenchTest::train) return EngineRole::training;
   return test == BenchTest::sample ? EngineRole::sampling : EngineRole::decoding;
 }
-
-}  // namespace
 
 EngineOptions engine_options(const BenchCase& bench) {
   EngineOptions options;
@@ -139,7 +138,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   BenchResult result;
   result.bench = bench;
   const EngineOptions options = engine_options(bench);
-  const EngineChoice choice = choose_engine(options, bench.model, role_of(bench.test));
+  const EngineChoice choice = choose_engine(options, bench.model, engine_role(bench.test));
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
   if (choice.on_gpu) result.gpu = list_gpus().at(choice.gpu).name;

@@ -28,12 +28,6 @@ const char* verb(EngineRole role) {
 
 std::string why_not_built(const EngineEntry& entry) { return entry.in_this_build() ? "" : why_no_cuda_build(); }
 
-// Built, and runs the cell (in whichever role).
-std::string runs_model(const EngineEntry& entry, const ModelConfig& config) {
-  if (!entry.in_this_build()) return why_not_built(entry);
-  return entry.why_not_cell ? entry.why_not_cell(config.cell) : "";
-}
-
 std::string cudnn_cells(CellType cell) {
   const CellDescription& described = describe_cell(cell);
   return described.cudnn_mode == math::kNoCudnnMode ? std::string("cuDNN has no ") + described.name + " cell" : "";
@@ -190,7 +184,8 @@ std::vector<CellType> EngineEntry::cells() const {
 std::string EngineEntry::supports(const ModelConfig& config, EngineRole role) const {
   if (!in_this_build()) return why_not_built(*this);
   if (!has(role)) return "the " + name + " engine does not " + verb(role);
-  return role == EngineRole::sampling ? "" : runs_model(*this, config);
+  if (role == EngineRole::sampling || !why_not_cell) return "";  // a sampler runs no cell
+  return why_not_cell(config.cell);
 }
 
 const std::vector<EngineEntry>& engine_registry() {
@@ -249,11 +244,6 @@ EngineChoice choose_engine(Device device, const std::string& engine, int gpu) {
 
 EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config, EngineRole role) {
   const WhyNot why_not = [&](const EngineEntry& entry) { return entry.supports(config, role); };
-  return with_decoder(choose(options.device, options.engine, options.gpu, why_not), options, config);
-}
-
-EngineChoice choose_engine(const EngineOptions& options, const ModelConfig& config) {
-  const WhyNot why_not = [&](const EngineEntry& entry) { return runs_model(entry, config); };
   return with_decoder(choose(options.device, options.engine, options.gpu, why_not), options, config);
 }
 

@@ -544,7 +544,7 @@ TEST(GpuEngineDevices, AGpuThatDoesNotExistIsRefusedByItsNumber) {
   options.gpu = static_cast<int>(list_gpus().size());
   const ModelConfig config{CellType::gru, 1, 8, 0, 5, TokenizerKind::character};
   try {
-    choose_engine(options, config);
+    choose_engine(options, config, EngineRole::decoding);
     ADD_FAILURE() << "GPU " << options.gpu << " was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--gpu " + std::to_string(options.gpu)), std::string::npos) << e.what();
@@ -552,7 +552,7 @@ TEST(GpuEngineDevices, AGpuThatDoesNotExistIsRefusedByItsNumber) {
   EXPECT_THROW(make_decoding_engine("fused", config, options), Error);
   // On the CPU the GPU's number does not matter.
   options.device = Device::cpu;
-  EXPECT_EQ(choose_engine(options, config).engine, "cpu");
+  EXPECT_EQ(choose_engine(options, config, EngineRole::decoding).engine, "cpu");
 }
 
 // cuDNN's handle costs hundreds of milliseconds and memory: only the cudnn engine makes one.

@@ -100,7 +100,7 @@ int run_bench(const BenchArguments& args) {
     c.gpu = args.gpu;
     c.cuda_graphs = cuda_graphs_from_environment();
     // Every case's engine, cell, decoder and GPU checked before the first measurement.
-    genrnn::choose_engine(genrnn::engine_options(c), c.model);
+    genrnn::choose_engine(genrnn::engine_options(c), c.model, genrnn::engine_role(c.test));
   }
   // Each case printed as it finishes: a run cut short (a time limit, an error) keeps what it measured.
   BenchPrinter printer(args.format, std::cout);
