@@ -13,9 +13,25 @@ struct DropoutMask {
   float probability = 0;
   uint64_t seed = 0;
   uint64_t step = 0;
+  // Data parallel: the layer's rows (t x streams x width) hold streams [first_stream,
+  // first_stream + streams) of total_streams, and each element draws as the same element of the
+  // whole batch's rows would, so that every process draws one process's masks. 0: the rows hold
+  // the whole batch.
+  uint32_t total_streams = 0;
+  uint32_t first_stream = 0;
+  uint32_t streams = 0;
+  uint32_t width = 0;
 };
 
-GENRNN_HD float dropout_scale(const DropoutMask& mask, int layer, uint64_t element) {
+// Element e of a slice's rows as an element of the whole batch's rows.
+GENRNN_HD uint64_t batch_element(const DropoutMask& mask, uint64_t e) {
+  if (mask.total_streams == 0) return e;
+  const uint64_t row = e / mask.width, t = row / mask.streams, b = row % mask.streams;
+  return (t * mask.total_streams + mask.first_stream + b) * mask.width + e % mask.width;
+}
+
+GENRNN_HD float dropout_scale(const DropoutMask& mask, int layer, uint64_t slice_element) {
+  const uint64_t element = batch_element(mask, slice_element);
   const Philox4x32 counter = {{static_cast<uint32_t>(element / 4), static_cast<uint32_t>(layer),
                                static_cast<uint32_t>(mask.step), static_cast<uint32_t>(mask.step >> 32)}};
   const Philox4x32 bits =

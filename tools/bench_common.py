@@ -4,7 +4,7 @@ A record is one measurement, as `gen_cuda bench -o json` and bench_pytorch.py wr
 fields are RECORD_FIELDS, and two records measure the same thing when their JOIN_KEYS agree.
 """
 
-RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "threads", "blas_threads", "decoder",
+RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "threads", "processes", "blas_threads", "decoder",
                  "decoder_note", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
                  "avg_tokens_per_s", "stddev_tokens_per_s", "token_latency_us_p50",
                  "token_latency_us_p99", "commit", "torch", "tf32", "config")

@@ -22,14 +22,14 @@ case "${1:-default}" in
     [ -z "${GENRNN_WITHOUT_CUDA:-}" ] && GENRNN_WITHOUT_CUDA=1 exec tools/without_cuda.sh "$0" cpu
     dir=build-cpu
     # The host SIMT executor's suite runs in the default build already: not twice.
-    args=(-DGENRNN_CUDA=OFF -DGENRNN_SIMT=OFF)
+    args=(-DGENRNN_CUDA=OFF -DGENRNN_SIMT=OFF -DGENRNN_MPI=OFF)
     ;;
   sanitize)
     [ -z "${GENRNN_WITHOUT_CUDA:-}" ] && GENRNN_WITHOUT_CUDA=1 exec tools/without_cuda.sh "$0" sanitize
     dir=build-sanitize
     # Optimised, with line numbers for the reports; ASan's stack traces want frame pointers.
     args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
-          -DGENRNN_CUDA=OFF -DGENRNN_SIMT=OFF -DGENRNN_SANITIZE=ON -DGENRNN_FUZZ=ON)
+          -DGENRNN_CUDA=OFF -DGENRNN_SIMT=OFF -DGENRNN_MPI=OFF -DGENRNN_SANITIZE=ON -DGENRNN_FUZZ=ON)
     ;;
   *) echo "usage: tools/build.sh [cpu|sanitize]" >&2; exit 2 ;;
 esac

@@ -47,6 +47,7 @@ struct BenchResult {
   std::string gpu;     // empty on the CPU
   int threads = 0;     // on the CPU: the threads the products used (cpu_threads()); 0 on a GPU
   int64_t tokens = 0;  // per repetition
+  int processes = 1;   // train under mpirun: the run's processes, each stepping its share of the batch
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions
   // decode only: the decoder that ran (with a note when it is not the one asked for), and the

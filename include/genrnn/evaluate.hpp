@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "genrnn/corpus.hpp"
 #include "genrnn/device.hpp"
 #include "genrnn/model.hpp"
 
@@ -17,10 +18,11 @@ struct EvalResult {
 };
 
 // Predicts every token of `ids` from all tokens before it, as one stream from a zero state, on
-// the engine `options` choose (see choose_engine).
-EvalResult evaluate(const Model& model, const std::vector<int>& ids, const EngineOptions& options);
-inline EvalResult evaluate(const Model& model, const std::vector<int>& ids, Device device,
-                           const std::string& engine = "auto") {
+// the engine `options` choose (see choose_engine). `ids`: ids in memory (a std::vector<int>
+// converts) or a token file (open_token_file), read a window at a time, whose vocabulary must be
+// the model's (else Error).
+EvalResult evaluate(const Model& model, const Corpus& ids, const EngineOptions& options);
+inline EvalResult evaluate(const Model& model, const Corpus& ids, Device device, const std::string& engine = "auto") {
   return evaluate(model, ids, EngineOptions{device, engine});
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +34,10 @@ class Tokenizer {
 
   // Throws Error on invalid UTF-8, naming the byte offset.
   std::vector<int> encode(const std::string& text, UnknownPolicy policy) const;
+  // encode() of a piece of a longer text, appended to `ids`: the piece starts at byte `offset`
+  // of that text (errors name the text's offsets) and ends where a token does (see
+  // src/core/token_counts.hpp: piece_end), so that the pieces' ids are the whole text's.
+  void encode_piece(const std::string& piece, uint64_t offset, UnknownPolicy policy, std::vector<int>& ids) const;
   std::string decode(const std::vector<int>& ids) const;
   // The text to append for `id` after `previous_id` (-1 at the start of a text): the token,
   // with a separating space where word-level text needs one.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "genrnn/corpus.hpp"
 #include "genrnn/device.hpp"
 #include "genrnn/model.hpp"
 
@@ -13,6 +14,7 @@ namespace genrnn {
 
 class TrainingEngine;
 class CorpusBatches;
+class Communicator;
 enum class Optimizer { adam, sgd };
 Optimizer parse_optimizer(const std::string& name);  // "adam" | "sgd"
 std::string to_string(Optimizer optimizer);
@@ -33,7 +35,7 @@ struct TrainOptions {
   EngineOptions engine;  // device, engine, tf32, gpu (the decoder's options are not used)
   StepOptions step;
   int seq_len = 100;
-  int batch = 32;
+  int batch = 32;     // streams per step, over all the processes of a data-parallel run
   int64_t steps = 0;  // 0: `epochs` passes over the training data
   int epochs = 1;
   // Seconds run() may take: it ends after the step during which they ran out, as it ends after
@@ -66,11 +68,22 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 
 // Char-rnn style training: the corpus as `batch` parallel streams, windows of `seq_len` with
 // the state carried across windows (truncated BPTT), a validation tail, checkpoints.
+//
+// Data parallel: in a process that mpirun started (see genrnn/parallel.hpp), every process of
+// the run constructs a Trainer with the same model, corpus and options, and makes the same
+// calls. Each trains its equal share of the batch's streams, on its own GPU (its local rank
+// modulo the GPUs present, unless options.engine.gpu names one); gradients, losses and the
+// stop are shared every step, so the run reaches the weights one process would (within float
+// summation order). Process 0 alone writes the checkpoint. A failure some processes meet
+// before or between steps is thrown by all; one met inside a step ends the whole run
+// (abort_run), which would otherwise wait for the failed process forever.
 class Trainer {
  public:
-  // `corpus` is the whole text as ids of model.tokenizer; its last val_frac is held out.
-  // Throws Error before any work where options.out_path cannot be written.
-  Trainer(Model model, const std::vector<int>& corpus, const TrainOptions& options);
+  // `corpus` is the whole text as ids of model.tokenizer (a token file's vocabulary must be
+  // the model's); its last val_frac is held out. Throws Error before any work where
+  // options.out_path cannot be written, and where the processes of a run disagree on the
+  // model, the corpus or the options (naming what differs).
+  Trainer(Model model, Corpus corpus, const TrainOptions& options);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -85,21 +98,27 @@ class Trainer {
   // checkpoint at options.out_path (whose weights `model` already holds).
   void resume();
   // Trains until total_steps(), until options.time_limit runs out (after the step in which it
-  // does) or until *stop becomes true; checkpoints at the end either way.
+  // does) or until *stop becomes true (on any process of the run); checkpoints at the end
+  // either way.
   void run(const ProgressCallback& on_progress, const std::atomic<bool>* stop = nullptr);
   // Mean cross-entropy of the validation tail (nats per token); < 0 when there is none.
   double validation_loss();
   // The current weights (read back from the engine).
   const Model& model();
+  // Every process of a run calls it; process 0 writes.
   void save_checkpoint();
 
  private:
+  // Whether `mine` holds on any process of the run.
+  bool on_any_process(bool mine);
+
   Model model_;
   TrainOptions options_;
   std::unique_ptr<CorpusBatches> data_;
   std::unique_ptr<TrainingEngine> engine_;
   std::vector<std::string> notes_;
   int64_t step_ = 0;
+  Communicator* world_;
 };
 
 std::string optimizer_state_path(const std::string& checkpoint_path);

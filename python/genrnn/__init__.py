@@ -1,6 +1,7 @@
 """genrnn: recurrent language models (LSTM, GRU, tanh RNN, LayerNorm-LSTM), char- or word-level.
 
-Train on a text, generate with temperature, top-k and top-p, evaluate, and move models to and
+Train on a text (or a token file made once by genrnn.tokenize, for corpora bigger than memory),
+generate with temperature, top-k and top-p, evaluate, and move models to and
 from PyTorch; the same C++ library and checkpoints as the gen_cuda command line.
 
     import genrnn
@@ -11,13 +12,15 @@ from PyTorch; the same C++ library and checkpoints as the gen_cuda command line.
 Every failure raises genrnn.Error (a ValueError) with the library's one-line message.
 """
 from . import _genrnn
-from ._genrnn import Error, EvalResult, TrainProgress, cpu_threads, set_cpu_threads
+from ._genrnn import (Error, EvalResult, TokenFileSummary, TrainProgress, build_has_mpi, cpu_threads, process_place,
+                      set_cpu_threads)
 from .model import Config, Model, State, from_torch, read_text
-from .training import train
+from .training import tokenize, train
 
 __version__ = _genrnn.version()
-__all__ = ["Config", "Error", "EvalResult", "Model", "State", "TrainProgress", "cpu_threads", "engines",
-           "from_torch", "plot_training", "read_text", "set_cpu_threads", "train"]
+__all__ = ["Config", "Error", "EvalResult", "Model", "State", "TokenFileSummary", "TrainProgress", "build_has_mpi",
+           "cpu_threads", "engines", "from_torch", "plot_training", "process_place", "read_text", "set_cpu_threads",
+           "tokenize", "train"]
 
 
 def __getattr__(name):

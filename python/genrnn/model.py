@@ -46,6 +46,15 @@ def read_text(text_or_path: PathOrText) -> str:
     return text_or_path
 
 
+def token_file_path(text_or_path: Any) -> Optional[str]:
+    """The path, where `text_or_path` names a token file (genrnn.tokenize, gen_cuda tokenize); else None."""
+    if isinstance(text_or_path, os.PathLike) or (isinstance(text_or_path, str) and _names_a_file(text_or_path)):
+        path = os.fspath(text_or_path)
+        if _genrnn.is_token_file(path):
+            return path
+    return None
+
+
 def _names_a_file(text: str) -> bool:
     if "\n" in text or len(text) > 4096:
         return False
@@ -232,10 +241,18 @@ class Model:
                  gpu: Optional[int] = None, unknown: str = "error") -> _genrnn.EvalResult:
         """Mean cross-entropy of a text (or a file, see genrnn.train), as one stream from a zero state.
 
+        A token file (genrnn.tokenize) is memory-mapped and read a window at a time; its
+        vocabulary must be the model's (genrnn.tokenize(..., model=this model) makes one of
+        another text), and `unknown` does not apply to its ids.
         device, engine, gpu, unknown: as for generate(). Returns loss (nats per token),
         bits_per_token, perplexity, tokens (predicted: the text's tokens less one) and engine.
         """
         options = engine_options(_genrnn.EngineOptions(), device, engine, gpu)
+        token_file = token_file_path(text)
+        if token_file is not None:
+            corpus = _genrnn.open_token_file(token_file)
+            _genrnn.require_vocabulary(corpus, self._native, "the model's")
+            return _genrnn.evaluate_token_file(self._native, corpus, options)
         return _genrnn.evaluate(self._native, read_text(text), unknown, options)
 
     def state_dict(self) -> Dict[str, Any]:

@@ -103,9 +103,11 @@ genrnn::Model model_from_parts(const std::string& cell, int num_layers, int hidd
 // step; the checkpoint is saved, then the exception is raised again.
 class Training {
  public:
-  Training(genrnn::Model model, const std::string& text, const genrnn::TrainOptions& options, bool resume) {
-    std::vector<int> corpus = genrnn::encode_corpus(model.tokenizer, text);
-    trainer_ = std::make_unique<genrnn::Trainer>(std::move(model), corpus, options);
+  Training(genrnn::Model model, const std::string& text, const genrnn::TrainOptions& options, bool resume)
+      : Training(model, genrnn::encode_corpus(model.tokenizer, text), options, resume) {}
+  // A token file's ids (genrnn.open_token_file), read a window at a time.
+  Training(genrnn::Model model, genrnn::Corpus corpus, const genrnn::TrainOptions& options, bool resume) {
+    trainer_ = std::make_unique<genrnn::Trainer>(std::move(model), std::move(corpus), options);
     if (resume) trainer_->resume();
   }
 
@@ -159,6 +161,20 @@ NB_MODULE(_genrnn, m) {
   error.attr("__module__") = "genrnn";  // tracebacks say genrnn.Error, the name users catch
 
   m.def("version", &genrnn::version, "The library's version.");
+  m.def(
+      "process_place",
+      [] {
+        const genrnn::ProcessPlace place = genrnn::process_place();
+        nb::dict out;
+        out["rank"] = place.rank;
+        out["size"] = place.size;
+        out["local_rank"] = place.local_rank;
+        out["local_size"] = place.local_size;
+        return out;
+      },
+      "This process's place in a data-parallel run (mpirun): rank, size, local_rank, local_size; rank 0 of 1 "
+      "alone. Starts MPI in a process that mpirun started.");
+  m.def("build_has_mpi", &genrnn::build_has_mpi, "Whether this build trains data-parallel under mpirun.");
   m.def(
       "engines",
       [] {
@@ -246,6 +262,70 @@ NB_MODULE(_genrnn, m) {
         "Sets the CPU engine's threads (1 to 1024); the default is one per core this process may use.");
   m.def("read_corpus_file", &genrnn::read_corpus_file, "path"_a,
         "A training or evaluation text file (UTF-8, within the memory limit), as text.");
+
+  // Token files (genrnn/token_file.hpp): a corpus tokenized once, memory-mapped to train on.
+  nb::class_<genrnn::TokenFileSummary>(m, "TokenFileSummary", "What genrnn.tokenize wrote.")
+      .def_prop_ro("tokenizer", [](const genrnn::TokenFileSummary& s) { return genrnn::to_string(s.kind); })
+      .def_ro("vocab_size", &genrnn::TokenFileSummary::vocab_size)
+      .def_ro("id_width", &genrnn::TokenFileSummary::id_width, "Bytes per id: 2 or 4.")
+      .def_ro("tokens", &genrnn::TokenFileSummary::tokens)
+      .def_ro("text_bytes", &genrnn::TokenFileSummary::text_bytes)
+      .def_ro("file_bytes", &genrnn::TokenFileSummary::file_bytes)
+      .def("__repr__", [](const genrnn::TokenFileSummary& s) {
+        return "TokenFileSummary(tokens=" + std::to_string(s.tokens) + ", tokenizer='" + genrnn::to_string(s.kind) +
+               "', vocab_size=" + std::to_string(s.vocab_size) + ", id_width=" + std::to_string(s.id_width) +
+               ", text_bytes=" + std::to_string(s.text_bytes) + ", file_bytes=" + std::to_string(s.file_bytes) + ")";
+      });
+  nb::class_<genrnn::TokenizeProgress>(m, "TokenizeProgress", "Where tokenizing stands.")
+      .def_ro("current_pass", &genrnn::TokenizeProgress::pass, "This pass, from 1: counting, then writing ids.")
+      .def_ro("passes", &genrnn::TokenizeProgress::passes)
+      .def_ro("bytes", &genrnn::TokenizeProgress::bytes, "Bytes of the text read in this pass.")
+      .def_ro("total_bytes", &genrnn::TokenizeProgress::total_bytes);
+  m.def(
+      "tokenize",
+      [](const std::string& text_path, const std::string& out_path, const std::string& tokenizer, int vocab_size,
+         const genrnn::Model* model, const std::optional<std::string>& unknown, const nb::object& on_progress) {
+        genrnn::TokenizeCallback callback;
+        if (!on_progress.is_none()) {
+          callback = [&on_progress](const genrnn::TokenizeProgress& progress) {
+            nb::gil_scoped_acquire acquire;
+            if (PyErr_CheckSignals() != 0) throw nb::python_error();
+            on_progress(progress);
+          };
+        }
+        nb::gil_scoped_release release;
+        if (model == nullptr) {
+          if (unknown) throw genrnn::Error("unknown needs model: a vocabulary built from the text holds all of it");
+          return genrnn::tokenize_text_file(text_path, out_path, genrnn::parse_tokenizer_kind(tokenizer), vocab_size,
+                                            callback);
+        }
+        const genrnn::UnknownPolicy policy = unknown ? genrnn::parse_unknown_policy(*unknown)
+                                             : model->tokenizer.kind() == genrnn::TokenizerKind::word
+                                                 ? genrnn::UnknownPolicy::unk
+                                                 : genrnn::UnknownPolicy::error;
+        return genrnn::tokenize_text_file(text_path, out_path, model->tokenizer, policy, callback);
+      },
+      "text_path"_a, "out_path"_a, "tokenizer"_a, "vocab_size"_a, "model"_a.none(), "unknown"_a.none(),
+      "on_progress"_a.none(),
+      "Tokenizes a text file into a token file (with the model's vocabulary when one is given).");
+  m.def("is_token_file", &genrnn::is_token_file, "path"_a, "Whether the file starts as a token file does.");
+  nb::class_<genrnn::Corpus>(m, "TokenFile", "A token file's ids, memory-mapped, and its vocabulary.")
+      .def_prop_ro("tokens", &genrnn::Corpus::size)
+      .def_prop_ro("tokenizer", [](const genrnn::Corpus& c) { return genrnn::to_string(c.tokenizer()->kind()); })
+      .def_prop_ro("vocab", [](const genrnn::Corpus& c) { return c.tokenizer()->tokens(); });
+  m.def(
+      "open_token_file",
+      [](const std::string& path) {
+        nb::gil_scoped_release release;
+        return genrnn::open_token_file(path);
+      },
+      "path"_a, "A token file, checked (header, vocabulary, every id), memory-mapped.");
+  m.def(
+      "require_vocabulary",
+      [](const genrnn::Corpus& corpus, const genrnn::Model& model, const std::string& whose) {
+        genrnn::require_vocabulary(corpus, model.tokenizer, whose);
+      },
+      "corpus"_a, "model"_a, "whose"_a, "Raises genrnn.Error unless the token file has the model's vocabulary.");
   m.def(
       "parameter_layout",
       [](const std::string& cell, int num_layers, int hidden_size, int embedding_dim, int vocab_size,
@@ -288,6 +368,18 @@ NB_MODULE(_genrnn, m) {
           },
           "text"_a, "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a, "tokenizer"_a, "max_vocab"_a,
           "seed"_a, "A new, initialised model with the vocabulary of `text`.")
+      .def_static(
+          "for_token_file",
+          [](const genrnn::Corpus& corpus, const std::string& cell, int num_layers, int hidden_size, int embedding_dim,
+             uint64_t seed) {
+            const genrnn::Tokenizer& vocabulary = *corpus.tokenizer();
+            const genrnn::ModelConfig config{genrnn::parse_cell(cell), num_layers,       hidden_size, embedding_dim,
+                                             vocabulary.size(),        vocabulary.kind()};
+            nb::gil_scoped_release release;
+            return genrnn::Model::initialize(config, vocabulary, seed);
+          },
+          "corpus"_a, "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a, "seed"_a,
+          "A new, initialised model with a token file's vocabulary (as for_text with its text).")
       .def_static("from_parts", &model_from_parts, "cell"_a, "num_layers"_a, "hidden_size"_a, "embedding_dim"_a,
                   "tokenizer"_a, "vocab"_a, "parameters"_a,
                   "A model from its shape, vocabulary and flat float32 parameters (parameter_layout's order).")
@@ -348,6 +440,14 @@ NB_MODULE(_genrnn, m) {
             new (self) Training(model, text, options, resume);
           },
           "model"_a, "text"_a, "options"_a, "resume"_a)
+      .def(
+          "__init__",
+          [](Training* self, const genrnn::Model& model, const genrnn::Corpus& corpus,
+             const genrnn::TrainOptions& options, bool resume) {
+            nb::gil_scoped_release release;
+            new (self) Training(model, corpus, options, resume);
+          },
+          "model"_a, "corpus"_a, "options"_a, "resume"_a)
       .def("run", &Training::run, "on_progress"_a.none(),
            "Trains to the end, calling on_progress(TrainProgress) after each step; stops early on an exception.")
       .def_prop_ro("engine_name", [](Training& t) { return t.trainer().engine_name(); })
@@ -425,4 +525,11 @@ NB_MODULE(_genrnn, m) {
         return genrnn::evaluate(model, model.tokenizer.encode(text, policy), options);
       },
       "model"_a, "text"_a, "unknown"_a, "options"_a, "Mean cross-entropy of `text`, as one stream from a zero state.");
+  m.def(
+      "evaluate_token_file",
+      [](const genrnn::Model& model, const genrnn::Corpus& corpus, const genrnn::EngineOptions& options) {
+        nb::gil_scoped_release release;
+        return genrnn::evaluate(model, corpus, options);
+      },
+      "model"_a, "corpus"_a, "options"_a, "Mean cross-entropy of a token file's ids (the model's vocabulary).");
 }

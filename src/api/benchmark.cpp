@@ -11,6 +11,7 @@
 #include "genrnn/model.hpp"
 #include "genrnn/sampling.hpp"
 #include "genrnn/threads.hpp"
+#include "parallel/communicator.hpp"
 
 namespace genrnn {
 
@@ -137,7 +138,7 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
   BenchResult result;
   result.bench = bench;
-  const EngineOptions options = engine_options(bench);
+  const EngineOptions options = with_process_gpu(engine_options(bench));
   const EngineChoice choice = choose_engine(options, bench.model, engine_role(bench.test));
   result.engine = choice.engine;
   result.device = choice.on_gpu ? "cuda" : "cpu";
@@ -177,15 +178,25 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     return [&engine](const std::function<void()>& work) { return engine.time_seconds(work); };
   };
   if (bench.test == BenchTest::train) {
-    auto engine = make_training_engine(result.engine, model.config, options);
-    engine->set_parameters(model.parameters);
-    engine->set_state(zero);
-    const TokenWindow window{bench.batch, bench.seq_len, random_ids(tokens, vocab, random),
-                             random_ids(tokens, vocab, random)};
+    // Under mpirun, each process steps its share of the batch and the gradients are averaged
+    // every step, as Trainer does: the tokens counted are the whole batch's.
+    Communicator& world = run_communicator();
+    result.processes = world.size();
+    if (bench.batch % world.size() != 0)
+      throw Error("benchmark batch " + std::to_string(bench.batch) + " is not divisible by the " +
+                  std::to_string(world.size()) + " processes of the run");
     TrainStepOptions step;
     step.read_loss = false;
+    step.streams = StreamSlice::of_rank(bench.batch, world.rank(), world.size());
+    auto engine = make_training_engine(result.engine, model.config, options);
+    engine->set_parameters(model.parameters);
+    engine->set_state({step.streams.count, {}, {}});
+    const auto mine = static_cast<std::size_t>(step.streams.count) * bench.seq_len;
+    const TokenWindow window{step.streams.count, bench.seq_len, random_ids(mine, vocab, random),
+                             random_ids(mine, vocab, random)};
     measure(
-        timing, static_cast<int64_t>(tokens), result, [&] { engine->train_step(window, step); }, on_device(*engine));
+        timing, static_cast<int64_t>(tokens), result,
+        [&] { engine->train_step(window, step, world.size() > 1 ? &world : nullptr); }, on_device(*engine));
     return result;
   }
   auto engine = make_decoding_engine(result.engine, model.config, options);

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <utility>
 
+#include "core/token_counts.hpp"
 #include "core/utf8.hpp"
 #include "genrnn/error.hpp"
 
@@ -27,14 +29,36 @@ bool is_whitespace(char32_t c) {
 // Letters, digits, ideographs, emoji, non-ASCII punctuation: anything a word may hold.
 bool is_word_character(char32_t c) { return !is_whitespace(c) && !is_ascii_punctuation(c); }
 
-// Validates text as UTF-8 and calls visit(token, byte offset) for each token, in order.
+// The byte offset of each code point of `text` (utf8_offsets), which starts at byte `base` of a
+// longer text: an invalid sequence is reported at its offset in that text.
+std::vector<std::size_t> code_point_offsets(const std::string& text, uint64_t base) {
+  if (base == 0) return utf8_offsets(text);
+  try {
+    return utf8_offsets(text);
+  } catch (const Error& error) {
+    // utf8_offsets says "... at byte N: why" with N counted in `text`.
+    const std::string message = error.what();
+    const std::string marker = "at byte ";
+    const std::size_t at = message.find(marker);
+    if (at == std::string::npos) throw;
+    const std::size_t digits = at + marker.size();
+    char* end = nullptr;
+    const unsigned long long local = std::strtoull(message.c_str() + digits, &end, 10);
+    if (end == message.c_str() + digits) throw;
+    throw Error(message.substr(0, digits) + std::to_string(base + local) +
+                message.substr(static_cast<std::size_t>(end - message.c_str())));
+  }
+}
+
+// Validates text as UTF-8 and calls visit(token, byte offset) for each token, in order; `text`
+// starts at byte `base` of the text that offsets (the visitor's and errors') count in.
 template <typename Visit>
-void for_each_token(TokenizerKind kind, const std::string& text, Visit visit) {
-  const std::vector<std::size_t> offsets = utf8_offsets(text);
+void for_each_token(TokenizerKind kind, const std::string& text, uint64_t base, Visit visit) {
+  const std::vector<std::size_t> offsets = code_point_offsets(text, base);
   const std::size_t count = offsets.size() - 1;
   // The token made of code points [first, end).
   const auto visit_span = [&](std::size_t first, std::size_t end) {
-    visit(std::string_view(text).substr(offsets[first], offsets[end] - offsets[first]), offsets[first]);
+    visit(std::string_view(text).substr(offsets[first], offsets[end] - offsets[first]), base + offsets[first]);
   };
   if (kind == TokenizerKind::character) {
     for (std::size_t i = 0; i < count; ++i) visit_span(i, i + 1);
@@ -59,6 +83,11 @@ void for_each_token(TokenizerKind kind, const std::string& text, Visit visit) {
     if (c == U'\n' || is_ascii_punctuation(c)) visit_span(i, i + 1);
     ++i;
   }
+}
+
+void check_max_vocab(TokenizerKind kind, int max_vocab) {
+  if (kind == TokenizerKind::word && max_vocab < 2)
+    throw Error("the word vocabulary size must be at least 2 (<unk> and one word), not " + std::to_string(max_vocab));
 }
 
 // A token as messages show it: quoted, control characters escaped, and the code point where
@@ -125,15 +154,32 @@ Tokenizer::Tokenizer(TokenizerKind kind, std::vector<std::string> tokens) : kind
 }
 
 Tokenizer Tokenizer::build(TokenizerKind kind, const std::string& text, int max_vocab) {
-  if (kind == TokenizerKind::word && max_vocab < 2)
-    throw Error("the word vocabulary size must be at least 2 (<unk> and one word), not " + std::to_string(max_vocab));
-  std::unordered_map<std::string_view, std::int64_t> counts;
-  for_each_token(kind, text, [&](std::string_view token, std::size_t) { ++counts[token]; });
-  if (counts.empty()) throw Error("cannot build a vocabulary: the text has no tokens");
+  TokenCounts counts(kind, max_vocab);
+  counts.add(text, 0);
+  return counts.vocabulary();
+}
 
-  std::vector<std::pair<std::string_view, std::int64_t>> ranked(counts.begin(), counts.end());
+TokenCounts::TokenCounts(TokenizerKind kind, int max_vocab) : kind_(kind), max_vocab_(max_vocab) {
+  check_max_vocab(kind, max_vocab);
+}
+
+void TokenCounts::add(const std::string& piece, uint64_t offset) {
+  for_each_token(kind_, piece, offset, [&](std::string_view token, uint64_t) {
+    ++total_;
+    const auto found = counts_.find(token);
+    if (found != counts_.end()) {
+      ++found->second;
+      return;
+    }
+    counts_.emplace(std::string_view(texts_.emplace_back(token)), 1);
+  });
+}
+
+Tokenizer TokenCounts::vocabulary() const {
+  if (counts_.empty()) throw Error("cannot build a vocabulary: the text has no tokens");
+  std::vector<std::pair<std::string_view, std::int64_t>> ranked(counts_.begin(), counts_.end());
   std::vector<std::string> tokens;
-  if (kind == TokenizerKind::character) {
+  if (kind_ == TokenizerKind::character) {
     // Every distinct code point, in code point order (UTF-8's byte order is code point order).
     // max_vocab does not apply: a char model must be able to read and write all of its text.
     std::sort(ranked.begin(), ranked.end());
@@ -141,11 +187,32 @@ Tokenizer Tokenizer::build(TokenizerKind kind, const std::string& text, int max_
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
       return a.second != b.second ? a.second > b.second : a.first < b.first;
     });
-    ranked.resize(std::min(ranked.size(), static_cast<std::size_t>(max_vocab) - 1));
-    tokens.push_back(unknown_token);
+    ranked.resize(std::min(ranked.size(), static_cast<std::size_t>(max_vocab_) - 1));
+    tokens.push_back(Tokenizer::unknown_token);
   }
+  tokens.reserve(tokens.size() + ranked.size());
   for (const auto& entry : ranked) tokens.emplace_back(entry.first);
-  return Tokenizer(kind, std::move(tokens));
+  return Tokenizer::from_vocab(kind_, std::move(tokens));
+}
+
+std::size_t piece_end(TokenizerKind kind, std::string_view bytes) {
+  if (kind == TokenizerKind::character) {
+    // Before the last code point's first byte: a sequence cut there is truncated as it is in
+    // the whole text (where a non-continuation byte follows it). Past three continuation
+    // bytes no sequence can be cut by the end, whatever the bytes before them.
+    const std::size_t lowest = bytes.size() > 4 ? bytes.size() - 4 : 0;
+    for (std::size_t i = bytes.size(); i-- > lowest;) {
+      if ((static_cast<unsigned char>(bytes[i]) & 0xC0) != 0x80) return i;
+    }
+    return bytes.size();
+  }
+  // After ASCII whitespace or punctuation other than the apostrophe: neither belongs to a word
+  // nor lets one continue, and no UTF-8 sequence holds an ASCII byte.
+  for (std::size_t i = bytes.size(); i-- > 0;) {
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    if (byte < 0x80 && byte != '\'' && (is_whitespace(byte) || is_ascii_punctuation(byte))) return i + 1;
+  }
+  return 0;
 }
 
 Tokenizer Tokenizer::from_vocab(TokenizerKind kind, std::vector<std::string> tokens) {
@@ -166,14 +233,20 @@ Tokenizer Tokenizer::from_vocab(TokenizerKind kind, std::vector<std::string> tok
 }
 
 std::vector<int> Tokenizer::encode(const std::string& text, UnknownPolicy policy) const {
+  std::vector<int> ids;
+  encode_piece(text, 0, policy, ids);
+  return ids;
+}
+
+void Tokenizer::encode_piece(const std::string& piece, uint64_t offset, UnknownPolicy policy,
+                             std::vector<int>& ids) const {
   const auto unknown = ids_.find(unknown_token);
   const bool has_unknown = unknown != ids_.end();
   // Checked up front so that a wrong policy fails on every text, not only on unlucky ones.
   if (policy == UnknownPolicy::unk && !has_unknown)
     throw Error(std::string(kind_ == TokenizerKind::character ? "the char" : "this word") +
                 " vocabulary has no <unk>; use --unknown error or skip");
-  std::vector<int> ids;
-  for_each_token(kind_, text, [&](std::string_view view, std::size_t offset) {
+  for_each_token(kind_, piece, offset, [&](std::string_view view, uint64_t at) {
     const std::string token(view);
     const auto found = ids_.find(token);
     if (found != ids_.end()) {
@@ -181,12 +254,11 @@ std::vector<int> Tokenizer::encode(const std::string& text, UnknownPolicy policy
     } else if (policy == UnknownPolicy::unk) {
       ids.push_back(unknown->second);
     } else if (policy == UnknownPolicy::error) {
-      throw Error("token " + describe(token) + " at byte " + std::to_string(offset) +
+      throw Error("token " + describe(token) + " at byte " + std::to_string(at) +
                   " is not in the vocabulary; use --unknown skip to drop it" +
                   (has_unknown ? " or --unknown unk to map it to <unk>" : ""));
     }
   });
-  return ids;
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {

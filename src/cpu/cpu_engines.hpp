@@ -26,7 +26,10 @@ class CpuTrainingEngine final : public CpuModel<TrainingEngine> {
   explicit CpuTrainingEngine(const ModelConfig& config) : CpuModel(config) {}
 
  protected:
-  std::optional<double> run_train_step(const TokenWindow& window, const TrainStepOptions& options) override;
+  void run_backward(const TokenWindow& window, const TrainStepOptions& options) override;
+  GradientBuffer gradient_buffer() override;
+  void run_update(const TrainStepOptions& options) override;
+  double read_step_loss() override { return step_loss_; }
   double run_eval_window(const TokenWindow& window) override;
   double run_gradients(const TokenWindow& window, std::vector<float>& gradients) override;
   OptimizerState read_optimizer_state() const override { return optimizer_; }
@@ -37,6 +40,7 @@ class CpuTrainingEngine final : public CpuModel<TrainingEngine> {
   double forward_backward(const TokenWindow& window, const math::DropoutMask& dropout);
 
   OptimizerState optimizer_;
+  double step_loss_ = 0;  // of the last run_backward
 };
 
 // Decoding on the host: each step is a one-token forward, each draw the CPU sampler.

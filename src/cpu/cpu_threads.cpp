@@ -3,23 +3,27 @@
 #include <cblas.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <string>
 
 #include "genrnn/error.hpp"
+#include "genrnn/parallel.hpp"
 
 namespace genrnn {
 
 namespace {
 
 // OpenBLAS counts the machine's processors, not this process's share of them (a container or
-// taskset may allow fewer): brought down to that share once, unless OPENBLAS_NUM_THREADS says.
+// taskset may allow fewer, and the processes of a data-parallel run on this machine share them):
+// brought down to that share once, unless OPENBLAS_NUM_THREADS says.
 void limit_to_available_cores() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && openblas_get_num_threads() > available_cores())
-      openblas_set_num_threads(available_cores());
+    const int share = std::max(1, available_cores() / process_place().local_size);
+    if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && openblas_get_num_threads() > share)
+      openblas_set_num_threads(share);
   });
 }
 

@@ -17,12 +17,17 @@ double CpuTrainingEngine::run_gradients(const TokenWindow& window, std::vector<f
   return loss;
 }
 
-std::optional<double> CpuTrainingEngine::run_train_step(const TokenWindow& window, const TrainStepOptions& options) {
-  const double loss =
-      forward_backward(window, {options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_.step)});
+void CpuTrainingEngine::run_backward(const TokenWindow& window, const TrainStepOptions& options) {
+  step_loss_ = forward_backward(window, options.dropout_mask(optimizer_.step, config().hidden_size));
+}
+
+GradientBuffer CpuTrainingEngine::gradient_buffer() {
+  return {network_.gradients().data(), network_.gradients().size()};
+}
+
+void CpuTrainingEngine::run_update(const TrainStepOptions& options) {
   clip_gradients(network_.gradients(), options.clip);
   apply_optimizer(network_.parameters(), network_.gradients(), optimizer_, options);
-  return loss;
 }
 
 double CpuTrainingEngine::run_eval_window(const TokenWindow& window) {

@@ -82,40 +82,43 @@ double GpuTrainingEngine::run_gradients(const TokenWindow& window, std::vector<f
   return read_loss_sum() / tokens;
 }
 
-std::optional<double> GpuTrainingEngine::run_train_step(const TokenWindow& window, const TrainStepOptions& options) {
-  const double tokens = static_cast<double>(window.batch) * window.seq_len;
-  const cudaStream_t stream = model_.context().stream();
-  const std::size_t n = model_.device_floats();
+void GpuTrainingEngine::run_backward(const TokenWindow& window, const TrainStepOptions& options) {
+  step_tokens_ = static_cast<double>(window.batch) * window.seq_len;
   {
     NvtxRange range("forward");
-    forward(window, true, {options.dropout, options.dropout_seed, static_cast<uint64_t>(optimizer_step_)});
-    head_and_loss(static_cast<float>(1.0 / tokens));
+    forward(window, true, options.dropout_mask(optimizer_step_, config().hidden_size));
+    head_and_loss(static_cast<float>(1.0 / step_tokens_));
   }
   {
     NvtxRange range("backward");
     backward();
   }
-  {
-    NvtxRange range("optimizer");
-    kernels::clip_global_norm(gradients_.data(), n, options.clip, clip_scratch_.data(), nullptr, stream);
-    ++optimizer_step_;
-    if (options.optimizer == Optimizer::sgd) {
-      kernels::sgd_step(model_.parameters(), gradients_.data(), n, options.learning_rate, stream);
-    } else {
-      if (!has_moments_) {  // Adam's moments start at zero
-        adam_m_.reserve(n);
-        adam_v_.reserve(n);
-        GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_m_.data(), 0, n * sizeof(float), stream));
-        GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_v_.data(), 0, n * sizeof(float), stream));
-        has_moments_ = true;
-      }
-      kernels::adam_step(model_.parameters(), gradients_.data(), adam_m_.data(), adam_v_.data(), n,
-                         math::adam_hyper(options.learning_rate, optimizer_step_), stream);
-    }
-  }
   model_.advance_state();
-  if (!options.read_loss) return std::nullopt;
-  return read_loss_sum() / tokens;
+}
+
+GradientBuffer GpuTrainingEngine::gradient_buffer() {
+  return {gradients_.data(), model_.device_floats(), gpu(), model_.context().stream()};
+}
+
+void GpuTrainingEngine::run_update(const TrainStepOptions& options) {
+  NvtxRange range("optimizer");
+  const cudaStream_t stream = model_.context().stream();
+  const std::size_t n = model_.device_floats();
+  kernels::clip_global_norm(gradients_.data(), n, options.clip, clip_scratch_.data(), nullptr, stream);
+  ++optimizer_step_;
+  if (options.optimizer == Optimizer::sgd) {
+    kernels::sgd_step(model_.parameters(), gradients_.data(), n, options.learning_rate, stream);
+    return;
+  }
+  if (!has_moments_) {  // Adam's moments start at zero
+    adam_m_.reserve(n);
+    adam_v_.reserve(n);
+    GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_m_.data(), 0, n * sizeof(float), stream));
+    GENRNN_CUDA_CHECK(cudaMemsetAsync(adam_v_.data(), 0, n * sizeof(float), stream));
+    has_moments_ = true;
+  }
+  kernels::adam_step(model_.parameters(), gradients_.data(), adam_m_.data(), adam_v_.data(), n,
+                     math::adam_hyper(options.learning_rate, optimizer_step_), stream);
 }
 
 double GpuTrainingEngine::run_eval_window(const TokenWindow& window) {

@@ -12,7 +12,10 @@ class GpuTrainingEngine final : public GpuRole<TrainingEngine> {
   GpuTrainingEngine(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
 
  protected:
-  std::optional<double> run_train_step(const TokenWindow& window, const TrainStepOptions& options) override;
+  void run_backward(const TokenWindow& window, const TrainStepOptions& options) override;
+  GradientBuffer gradient_buffer() override;
+  void run_update(const TrainStepOptions& options) override;
+  double read_step_loss() override { return read_loss_sum() / step_tokens_; }
   double run_eval_window(const TokenWindow& window) override;
   double run_gradients(const TokenWindow& window, std::vector<float>& gradients) override;
   OptimizerState read_optimizer_state() const override;
@@ -31,6 +34,7 @@ class GpuTrainingEngine final : public GpuRole<TrainingEngine> {
 
   DeviceBuffer<float> gradients_, adam_m_, adam_v_, clip_scratch_, column_scratch_;
   int64_t optimizer_step_ = 0;
+  double step_tokens_ = 1;    // of the last run_backward's window
   bool has_moments_ = false;  // Adam's m and v exist (SGD runs never create them)
   DeviceBuffer<float> logits_, row_losses_, d_outputs_, d_embedded_;
   DeviceBuffer<double> loss_sum_;

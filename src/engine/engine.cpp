@@ -79,11 +79,30 @@ void TrainingEngine::check_window(const TokenWindow& window) const {
   check_ids(window.targets, "target");
 }
 
-std::optional<double> TrainingEngine::train_step(const TokenWindow& window, const TrainStepOptions& options) {
+math::DropoutMask TrainStepOptions::dropout_mask(int64_t step, int width) const {
+  math::DropoutMask mask{dropout, dropout_seed, static_cast<uint64_t>(step)};
+  if (streams.count > 0 && streams.count < streams.total) {
+    mask.total_streams = static_cast<uint32_t>(streams.total);
+    mask.first_stream = static_cast<uint32_t>(streams.first);
+    mask.streams = static_cast<uint32_t>(streams.count);
+    mask.width = static_cast<uint32_t>(width);
+  }
+  return mask;
+}
+
+std::optional<double> TrainingEngine::train_step(const TokenWindow& window, const TrainStepOptions& options,
+                                                 GradientReducer* reducer) {
   check_window(window);
   options.validate();
+  if (options.streams.count > 0 && options.streams.count != window.batch)
+    throw Error("a window of " + std::to_string(window.batch) + " streams was said to hold " +
+                std::to_string(options.streams.count));
   const DeviceScope scope(gpu());
-  return run_train_step(window, options);
+  run_backward(window, options);
+  if (reducer) reducer->average(gradient_buffer());
+  run_update(options);
+  if (!options.read_loss) return std::nullopt;
+  return read_step_loss();
 }
 
 double TrainingEngine::eval_window(const TokenWindow& window) {

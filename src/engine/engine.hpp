@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "core/corpus.hpp"
+#include "core/corpus_batches.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/sampling.hpp"
 #include "genrnn/state.hpp"
 #include "genrnn/trainer.hpp"
+#include "kernels/dropout_math.cuh"
 
 namespace genrnn {
 
@@ -21,6 +22,29 @@ namespace genrnn {
 struct TrainStepOptions : StepOptions {
   uint64_t dropout_seed = 0;  // masks are drawn by Philox from (dropout_seed, step)
   bool read_loss = true;      // GPU engines read the loss back only when asked
+  // Data parallel: the window's streams within the whole batch, which key the dropout masks
+  // (count 0: the window is the whole batch).
+  StreamSlice streams;
+  // The masks of optimizer step `step` for rows of `width` values of the window's streams.
+  math::DropoutMask dropout_mask(int64_t step, int width) const;
+};
+
+// Where a training step leaves its gradients between backward and the update: one flat buffer
+// (on the host, in parameter_layout order; on a GPU, the engine's device layout, with zero
+// padding between tensors), the same size on every process of a run.
+struct GradientBuffer {
+  float* data = nullptr;
+  std::size_t count = 0;
+  int gpu = -1;            // the CUDA device holding it; -1: host memory
+  void* stream = nullptr;  // the cudaStream_t the engine queues its work on
+};
+
+// The seam of a data-parallel step: averages the gradients across processes in place, queued
+// on the engine's stream for a GPU buffer.
+class GradientReducer {
+ public:
+  virtual ~GradientReducer() = default;
+  virtual void average(const GradientBuffer& gradients) = 0;
 };
 
 // Adam's moments over the flat parameter buffer; empty for SGD.
@@ -98,9 +122,11 @@ class ModelEngine {
 // state carries over from window to window.
 class TrainingEngine : public ModelEngine {
  public:
-  // Forward, backward, clipping and the optimizer step; the window's mean cross-entropy when
-  // options.read_loss.
-  std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options);
+  // Forward and backward, the gradients averaged by `reducer` (when there is one: a
+  // data-parallel run), then clipping and the optimizer step; the window's mean cross-entropy
+  // when options.read_loss.
+  std::optional<double> train_step(const TokenWindow& window, const TrainStepOptions& options,
+                                   GradientReducer* reducer = nullptr);
   // The sum of the window's cross-entropy (nats), no dropout.
   double eval_window(const TokenWindow& window);
   OptimizerState optimizer_state() const;
@@ -112,7 +138,14 @@ class TrainingEngine : public ModelEngine {
 
  protected:
   using ModelEngine::ModelEngine;
-  virtual std::optional<double> run_train_step(const TokenWindow& window, const TrainStepOptions& options) = 0;
+  // A training step in three parts. Forward (with options' dropout), loss and backward: the
+  // gradient of the window's mean loss in gradient_buffer(), the state advanced.
+  virtual void run_backward(const TokenWindow& window, const TrainStepOptions& options) = 0;
+  virtual GradientBuffer gradient_buffer() = 0;
+  // Clipping and the optimizer step, from gradient_buffer().
+  virtual void run_update(const TrainStepOptions& options) = 0;
+  // The mean loss of run_backward's window (a GPU engine waits for it).
+  virtual double read_step_loss() = 0;
   virtual double run_eval_window(const TokenWindow& window) = 0;
   virtual double run_gradients(const TokenWindow& window, std::vector<float>& gradients) = 0;
   virtual OptimizerState read_optimizer_state() const = 0;

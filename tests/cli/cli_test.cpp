@@ -547,6 +547,154 @@ TEST_F(CliEndToEnd, WordLevel) {
   EXPECT_EQ(sampled.out.rfind("the cat", 0), 0u) << sampled.out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token files: gen_cuda tokenize, then train and eval --data on the file, memory-mapped.
+
+class CliTokenFiles : public CliEndToEnd {
+ protected:
+  fs::path tokens() const { return dir_ / "corpus.tokens"; }
+  ProcessResult tokenize(std::vector<std::string> extra) const {
+    std::vector<std::string> args = {"tokenize", "--data", corpus().string(), "--out", tokens().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+  // train_args with --data the token file.
+  std::vector<std::string> token_train_args(const fs::path& out, std::vector<std::string> extra) const {
+    std::vector<std::string> args = train_args(out, std::move(extra));
+    args[2] = tokens().string();
+    return args;
+  }
+};
+
+TEST_F(CliTokenFiles, TrainsAndEvaluatesExactlyAsItsText) {
+  const ProcessResult made = tokenize({});
+  ASSERT_EQ(made.exit_status, 0) << made.err;
+  EXPECT_EQ(made.out, "");
+  const std::string size = std::to_string(fs::file_size(tokens()));
+  // A small text: no progress line, only the summary.
+  EXPECT_TRUE(std::regex_match(
+      made.err, std::regex("tokenized .*corpus.txt \\([0-9.]+ MiB\\): " + std::to_string(small_corpus().size()) +
+                           " tokens, char vocabulary of " + std::to_string(vocab_size()) +
+                           ", 2-byte ids; wrote .*corpus.tokens \\(" + size + " bytes, [0-9.]+ MiB\\)\n")))
+      << made.err;
+
+  const fs::path from_file = dir_ / "from_file.safetensors";
+  const ProcessResult trained = run(token_train_args(from_file, {"--steps", "60"}));
+  ASSERT_EQ(trained.exit_status, 0) << trained.err;
+  EXPECT_NE(trained.err.find("data: token file, " + std::to_string(small_corpus().size()) + " tokens; "),
+            std::string::npos)
+      << trained.err;
+  // The weights the text gave in SetUp, bit for bit (the checkpoint holds the vocabulary too).
+  EXPECT_EQ(read_file(from_file), read_file(model()));
+  EXPECT_EQ(read_file(from_file.string() + ".optim"), read_file(model().string() + ".optim"));
+
+  const ProcessResult on_file = run({"eval", "-m", model().string(), "--data", tokens().string(), "--json"});
+  ASSERT_EQ(on_file.exit_status, 0) << on_file.err;
+  const ProcessResult on_text = run({"eval", "-m", model().string(), "--data", corpus().string(), "--json"});
+  EXPECT_EQ(on_file.out, on_text.out);
+  // --unknown does nothing to ids already made, and says so.
+  const ProcessResult unknown =
+      run({"eval", "-m", model().string(), "--data", tokens().string(), "--json", "--unknown", "skip"});
+  EXPECT_EQ(unknown.out, on_text.out);
+  EXPECT_NE(unknown.err.find("note: ignoring --unknown"), std::string::npos) << unknown.err;
+}
+
+TEST_F(CliTokenFiles, ResumesOnATokenFileAsOnItsText) {
+  ASSERT_EQ(tokenize({}).exit_status, 0);
+  const fs::path straight = dir_ / "straight.safetensors";
+  const fs::path resumed = dir_ / "resumed.safetensors";
+  ASSERT_EQ(run(train_args(straight, {"--steps", "40"})).exit_status, 0);
+  ASSERT_EQ(run(train_args(resumed, {"--steps", "20"})).exit_status, 0);  // the text, then the token file
+  const ProcessResult second_half = run(token_train_args(resumed, {"--steps", "40", "--resume"}));
+  ASSERT_EQ(second_half.exit_status, 0) << second_half.err;
+  EXPECT_NE(second_half.err.find("resuming after step 20"), std::string::npos) << second_half.err;
+  EXPECT_EQ(read_file(resumed), read_file(straight));
+}
+
+TEST_F(CliTokenFiles, AWordTokenFileBringsItsVocabulary) {
+  ASSERT_EQ(tokenize({"--tokenizer", "word", "--vocab-size", "20"}).exit_status, 0);
+  const fs::path words = dir_ / "words.safetensors";
+  const fs::path from_text = dir_ / "from_text.safetensors";
+  const ProcessResult trained = run(token_train_args(words, {"--steps", "5", "--vocab-size", "50"}));
+  ASSERT_EQ(trained.exit_status, 0) << trained.err;
+  EXPECT_NE(trained.err.find("note: ignoring --vocab-size: token file " + tokens().string() +
+                             " has its own vocabulary (20 tokens)"),
+            std::string::npos)
+      << trained.err;
+  ASSERT_EQ(run(train_args(from_text, {"--steps", "5", "--tokenizer", "word", "--vocab-size", "20"})).exit_status, 0);
+  EXPECT_EQ(read_file(words), read_file(from_text));
+  expect_one_line_error(run(token_train_args(dir_ / "c.safetensors", {"--steps", "5", "--tokenizer", "char"})),
+                        "--tokenizer char does not match token file '" + tokens().string() + "'");
+  // Words through the char model's vocabulary: refused, naming the file and the checkpoint.
+  expect_one_line_error(run(token_train_args(model(), {"--steps", "70", "--resume"})),
+                        "token file '" + tokens().string() + "' has a word vocabulary of 20 tokens, not that of " +
+                            "checkpoint '" + model().string() + "'");
+  expect_one_line_error(run({"eval", "-m", model().string(), "--data", tokens().string()}),
+                        "token file '" + tokens().string() + "' has a word vocabulary of 20 tokens, not the model's");
+}
+
+TEST_F(CliTokenFiles, AnotherTextWithTheModelsVocabulary) {
+  const fs::path other = dir_ / "other.txt";
+  write_file(other, "the dog sat in the sun. the cat ran.");
+  const fs::path other_tokens = dir_ / "other.tokens";
+  const ProcessResult made =
+      run({"tokenize", "--data", other.string(), "--out", other_tokens.string(), "--model", model().string()});
+  ASSERT_EQ(made.exit_status, 0) << made.err;
+  EXPECT_NE(made.err.find("model " + model().string() + "'s char vocabulary of"), std::string::npos) << made.err;
+  const ProcessResult on_file = run({"eval", "-m", model().string(), "--data", other_tokens.string(), "--json"});
+  ASSERT_EQ(on_file.exit_status, 0) << on_file.err;
+  EXPECT_EQ(on_file.out, run({"eval", "-m", model().string(), "--data", other.string(), "--json"}).out);
+
+  write_file(other, "the dog sat in the sun @ noon.");
+  expect_one_line_error(
+      run({"tokenize", "--data", other.string(), "--out", other_tokens.string(), "--model", model().string()}),
+      "data file '" + other.string() + "': token \"@\" (U+0040) at byte 23 is not in the vocabulary");
+  EXPECT_EQ(run({"tokenize", "--data", other.string(), "--out", other_tokens.string(), "--model", model().string(),
+                 "--unknown", "skip"})
+                .exit_status,
+            0);
+  expect_one_line_error(run({"tokenize", "--data", other.string(), "--out", other_tokens.string(), "--model",
+                             model().string(), "--tokenizer", "word"}),
+                        "--tokenizer cannot be given with --model");
+  expect_one_line_error(run({"tokenize", "--data", other.string(), "--out", other_tokens.string(), "--unknown", "unk"}),
+                        "--unknown needs --model");
+}
+
+TEST_F(CliTokenFiles, BadTextsAndTokenFilesGetOneLineNamingThem) {
+  const fs::path latin1 = dir_ / "latin1.txt";
+  write_file(latin1, small_corpus() + "caf\xe9 au lait");
+  ASSERT_EQ(tokenize({}).exit_status, 0);
+  const std::string good = read_file(tokens());
+  // The token file stays as it was when a later run fails.
+  expect_one_line_error(run({"tokenize", "--data", latin1.string(), "--out", tokens().string()}),
+                        "data file '" + latin1.string() + "': invalid UTF-8 at byte " +
+                            std::to_string(small_corpus().size() + 3) + ": truncated sequence");
+  EXPECT_EQ(read_file(tokens()), good);
+  expect_one_line_error(run({"tokenize", "--data", latin1.string(), "--out", (dir_ / "no/such/x.tokens").string()}),
+                        "no/such");
+  expect_one_line_error(run({"tokenize", "--data", corpus().string()}), "--out");
+
+  const fs::path truncated = dir_ / "truncated.tokens";
+  write_file(truncated, good.substr(0, good.size() - 3));
+  const fs::path wrong_version = dir_ / "version.tokens";
+  write_file(wrong_version, good.substr(0, 8) + std::string("\x09", 1) + good.substr(9));
+  std::string past = good;
+  past[past.size() - 2] = '\x7f';  // the last id, far past the vocabulary
+  const fs::path past_vocabulary = dir_ / "past.tokens";
+  write_file(past_vocabulary, past);
+  for (const auto& [file, says] :
+       {std::pair{truncated, "is truncated"}, std::pair{wrong_version, "has format version 9;"},
+        std::pair{past_vocabulary, "has id 127 at token "}}) {
+    SCOPED_TRACE(file.string());
+    const std::string named = "token file '" + file.string() + "' ";
+    expect_one_line_error(run({"train", "--data", file.string(), "--out", (dir_ / "x.safetensors").string(), "--device",
+                               "cpu", "--steps", "1"}),
+                          named);
+    expect_one_line_error(run({"eval", "-m", model().string(), "--data", file.string()}), named + says);
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "x.safetensors"));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -565,9 +713,26 @@ TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
   ASSERT_EQ(result.exit_status, 0) << result.err;
   // train and decode for each of two hidden sizes; sample does not depend on the model.
   EXPECT_EQ(split(result.out, "\"impl\": \"genrnn\"").size() - 1, 5u) << result.out;
-  for (const char* key : {"test", "device", "gpu", "engine", "decoder", "decoder_note", "cell", "layers", "hidden",
-                          "embed", "vocab", "batch", "seq_len", "n_tokens", "avg_tokens_per_s", "stddev_tokens_per_s",
-                          "token_latency_us_p50", "token_latency_us_p99", "commit"})
+  for (const char* key : {"test",
+                          "device",
+                          "gpu",
+                          "engine",
+                          "decoder",
+                          "decoder_note",
+                          "cell",
+                          "layers",
+                          "hidden",
+                          "embed",
+                          "vocab",
+                          "batch",
+                          "seq_len",
+                          "n_tokens",
+                          "avg_tokens_per_s",
+                          "stddev_tokens_per_s",
+                          "processes",
+                          "token_latency_us_p50",
+                          "token_latency_us_p99",
+                          "commit"})
     EXPECT_NE(result.out.find(std::string("\"") + key + "\":"), std::string::npos) << key;
   EXPECT_GT(json_value(result.out, "avg_tokens_per_s"), 0);
   EXPECT_NE(result.out.find("\"decoder\": \"cpu\""), std::string::npos) << result.out;

@@ -16,6 +16,7 @@
 #include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 #include "tests/support/scratch_folder.hpp"
+#include "tests/support/split_batch.hpp"
 
 namespace genrnn {
 namespace {
@@ -418,6 +419,39 @@ TEST(GpuEngine, TrainingWithPhiloxDropoutMatchesTheCpusMasks) {
       EXPECT_LT(testing::max_relative_error(engines.gpu->parameters(), engines.cpu->parameters()), 1e-4)
           << to_string(cell);
     }
+}
+
+// The data-parallel step on a GPU engine: its gradient buffer (device layout, padding and all)
+// handed to a reducer on its stream, averaged here through the host as NCCL would average it
+// between two processes, and dropout keyed by each stream's place in the whole batch.
+TEST(GpuEngine, TwoHalvesWithAveragedGradientsTrainToTheWholeBatchsWeights) {
+  GENRNN_REQUIRE_GPU();
+  const auto average_through_host = [](const GradientBuffer& a, const GradientBuffer& b) {
+    ASSERT_EQ(a.count, b.count);
+    ASSERT_GE(a.gpu, 0);
+    std::vector<float> ha(a.count), hb(b.count);
+    for (auto [from, to] : {std::pair{&a, &ha}, std::pair{&b, &hb}}) {
+      const auto stream = static_cast<cudaStream_t>(from->stream);
+      ASSERT_EQ(cudaMemcpyAsync(to->data(), from->data, from->count * sizeof(float), cudaMemcpyDeviceToHost, stream),
+                cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    }
+    for (std::size_t i = 0; i < ha.size(); ++i) ha[i] = (ha[i] + hb[i]) / 2;
+    for (const GradientBuffer* to : {&a, &b})
+      ASSERT_EQ(cudaMemcpyAsync(to->data, ha.data(), ha.size() * sizeof(float), cudaMemcpyHostToDevice,
+                                static_cast<cudaStream_t>(to->stream)),
+                cudaSuccess);
+  };
+  for (CellType cell : testing::every_cell()) {
+    SCOPED_TRACE(to_string(cell));
+    const ModelConfig config{cell, 2, 8, 5, 11, TokenizerKind::character};
+    const auto run = testing::train_whole_and_split([&] { return make_training_engine("fused", config); }, 6, 5, 3,
+                                                    0.4f, average_through_host);
+    for (std::size_t step = 0; step < run.whole_losses.size(); ++step)
+      EXPECT_NEAR(run.split_losses[step], run.whole_losses[step], 1e-4 * run.whole_losses[step]) << "step " << step;
+    EXPECT_EQ(run.first_half, run.second_half);
+    EXPECT_LT(testing::max_relative_error(run.first_half, run.whole), 1e-3);
+  }
 }
 
 TEST(GpuEngine, CudnnTrainingWithDropoutDropsAndStillLearns) {

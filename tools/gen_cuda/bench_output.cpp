@@ -35,6 +35,7 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
   j["gpu"] = r.gpu.empty() ? ordered_json(nullptr) : ordered_json(r.gpu);
   j["engine"] = r.engine;
   j["threads"] = r.threads > 0 ? ordered_json(r.threads) : ordered_json(nullptr);
+  j["processes"] = r.processes;  // train under mpirun: the data-parallel run's processes
   const bool decodes = b.test == genrnn::BenchTest::decode;
   auto decode_field = [decodes](auto value) { return decodes ? ordered_json(value) : ordered_json(nullptr); };
   j["decoder"] = decode_field(r.decoder);
@@ -92,10 +93,10 @@ std::string array_element(const ordered_json& record) {
 void print_md_row(const ordered_json& r, std::ostream& out) {
   out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
       << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-      << plain(r["threads"]) << " | " << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | "
-      << plain(r["seq_len"]) << " | " << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± "
-      << plain(r["stddev_tokens_per_s"]) << " | " << plain(r["token_latency_us_p50"]) << " | "
-      << plain(r["token_latency_us_p99"]) << " |\n";
+      << plain(r["threads"]) << (r["processes"] > 1 ? " x " + plain(r["processes"]) + " processes" : "") << " | "
+      << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"]) << " | "
+      << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± " << plain(r["stddev_tokens_per_s"])
+      << " | " << plain(r["token_latency_us_p50"]) << " | " << plain(r["token_latency_us_p99"]) << " |\n";
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ struct Command {
 Command add_train_command(CLI::App& parent);
 Command add_sample_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
+Command add_tokenize_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 

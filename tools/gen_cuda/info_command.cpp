@@ -23,6 +23,11 @@ void print_build() {
     std::cout << "CPU only: " << build.no_cuda_reason << "; the GPU engines need the CUDA toolkit and cuDNN 9";
   std::cout << " | BLAS " << build.blas << " | CPU cell loops " << build.cpu_cell_loops << " | CPU products "
             << build.cpu_products << '\n';
+  std::cout << "data parallel (mpirun -np N gen_cuda train): "
+            << (genrnn::build_has_mpi() ? "MPI yes" : "no: this build has no MPI (-DGENRNN_MPI=ON)")
+            << (genrnn::build_has_mpi() ? (genrnn::build_has_nccl() ? ", NCCL for GPUs yes" : ", NCCL for GPUs no")
+                                        : "")
+            << '\n';
 }
 
 void print_devices() {

@@ -61,26 +61,48 @@ void install_stop_handler() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-genrnn::Model new_model(const TrainArguments& args, const std::string& text) {
+genrnn::ModelConfig new_shape(const TrainArguments& args) {
   genrnn::ModelConfig shape;
   shape.cell = genrnn::parse_cell(args.cell);
   shape.num_layers = args.layers;
   shape.hidden_size = args.hidden;
   shape.embedding_dim = args.embed;
   shape.tokenizer = genrnn::parse_tokenizer_kind(args.tokenizer);
-  return genrnn::Model::for_text(shape, text, args.vocab_size, args.options.seed);
+  return shape;
 }
 
-genrnn::Model model_to_resume(const TrainArguments& args) {
+genrnn::Model new_model(const TrainArguments& args, const std::string& text) {
+  return genrnn::Model::for_text(new_shape(args), text, args.vocab_size, args.options.seed);
+}
+
+// A new model with a token file's vocabulary: the weights Model::for_text gives for its text.
+// --tokenizer must be the file's kind, if given; --vocab-size is the file's, and a note says so.
+genrnn::Model new_model(const TrainArguments& args, const genrnn::Tokenizer& vocabulary,
+                        std::vector<std::string>& notes) {
+  genrnn::ModelConfig shape = new_shape(args);
+  const CLI::Option* tokenizer = args.shape_options[0];
+  const CLI::Option* vocab_size = args.shape_options[1];
+  if (tokenizer->count() > 0 && shape.tokenizer != vocabulary.kind())
+    throw genrnn::Error("--tokenizer " + args.tokenizer + " does not match token file '" + args.data_path +
+                        "', made with the " + genrnn::to_string(vocabulary.kind()) +
+                        " tokenizer; leave --tokenizer out, or tokenize the text again");
+  if (vocab_size->count() > 0)
+    notes.push_back("ignoring --vocab-size: token file " + args.data_path + " has its own vocabulary (" +
+                    std::to_string(vocabulary.size()) + " tokens)");
+  shape.tokenizer = vocabulary.kind();
+  shape.vocab_size = vocabulary.size();
+  return genrnn::Model::initialize(shape, vocabulary, args.options.seed);
+}
+
+// The checkpoint --resume continues; a note names the shape flags it makes moot.
+genrnn::Model model_to_resume(const TrainArguments& args, std::vector<std::string>& notes) {
   genrnn::Model model = genrnn::Model::load(args.options.out_path);
   std::string ignored;
   for (const CLI::Option* option : args.shape_options) {
     if (option->count() > 0) ignored += (ignored.empty() ? "" : ", ") + option->get_name();
   }
-  if (!ignored.empty()) {
-    std::cerr << "note: --resume keeps the model saved in " << args.options.out_path << "; ignoring " << ignored
-              << std::endl;
-  }
+  if (!ignored.empty())
+    notes.push_back("--resume keeps the model saved in " + args.options.out_path + "; ignoring " + ignored);
   return model;
 }
 
@@ -92,24 +114,51 @@ std::string describe_shape(const genrnn::ModelConfig& config) {
          ", " + genrnn::to_string(config.tokenizer) + " vocabulary of " + std::to_string(config.vocab_size);
 }
 
-int run_train(TrainArguments& args) {
+// The corpus and the model to train on it: a token file memory-mapped, or a text tokenized here.
+// `notes` are said once training is set up, so that an error before is the only line on stderr.
+struct Start {
+  genrnn::Model model;
+  genrnn::Corpus corpus;
+  std::vector<std::string> notes;
+};
+
+Start start_training(const TrainArguments& args) {
+  std::vector<std::string> notes;
+  if (genrnn::is_token_file(args.data_path)) {
+    genrnn::Corpus corpus = genrnn::open_token_file(args.data_path);
+    if (!args.resume) {
+      genrnn::Model model = new_model(args, *corpus.tokenizer(), notes);
+      return {std::move(model), std::move(corpus), std::move(notes)};
+    }
+    genrnn::Model model = model_to_resume(args, notes);
+    genrnn::require_vocabulary(corpus, model.tokenizer, "that of checkpoint '" + args.options.out_path + "'");
+    return {std::move(model), std::move(corpus), std::move(notes)};
+  }
   const std::string text = genrnn::read_corpus_file(args.data_path);
-  genrnn::Model model = args.resume ? model_to_resume(args) : new_model(args, text);
-  const std::vector<int> corpus = genrnn::encode_corpus(model.tokenizer, text);
-  const genrnn::ModelConfig config = model.config;
+  genrnn::Model model = args.resume ? model_to_resume(args, notes) : new_model(args, text);
+  genrnn::Corpus corpus = genrnn::encode_corpus(model.tokenizer, text);
+  return {std::move(model), std::move(corpus), std::move(notes)};
+}
+
+int run_train(TrainArguments& args) {
+  Start start = start_training(args);
+  const genrnn::Corpus corpus = start.corpus;  // shares the ids
+  const bool token_file = corpus.tokenizer() != nullptr;
+  const genrnn::ModelConfig config = start.model.config;
 
   args.options.step.optimizer = genrnn::parse_optimizer(args.optimizer);
   args.options.engine.device = genrnn::parse_device(args.device);
   // A GPU engine waits for the device to read the loss: only when a progress line can show it.
   args.options.loss_every = ::isatty(STDERR_FILENO) == 1 ? 10 : args.log_every;
-  genrnn::Trainer trainer(std::move(model), corpus, args.options);
+  genrnn::Trainer trainer(std::move(start.model), std::move(start.corpus), args.options);
+  for (const std::string& note : start.notes) std::cerr << "note: " << note << '\n';
   for (const std::string& note : trainer.notes()) std::cerr << "note: " << note << '\n';
   if (args.resume) trainer.resume();
 
   std::cerr << "engine: " << trainer.engine_name() << '\n'
             << "model: " << describe_shape(config) << "; " << genrnn::parameter_count(config) << " parameters\n"
-            << "data: " << corpus.size() << " tokens; " << trainer.total_steps() << " steps of " << args.options.batch
-            << " x " << args.options.seq_len << " tokens";
+            << "data: " << (token_file ? "token file, " : "") << corpus.size() << " tokens; " << trainer.total_steps()
+            << " steps of " << args.options.batch << " x " << args.options.seq_len << " tokens";
   if (args.options.time_limit > 0) std::cerr << ", or " << args.options.time_limit << " s, whichever ends first";
   if (args.resume) std::cerr << ", resuming after step " << trainer.step();
   std::cerr << std::endl;
@@ -145,7 +194,11 @@ Command add_train_command(CLI::App& parent) {
   genrnn::TrainOptions& options = args->options;  // its defaults are the flags'
   args->optimizer = genrnn::to_string(options.step.optimizer);
 
-  command->add_option("--data", args->data_path, "Training text (UTF-8)")->required();
+  command
+      ->add_option("--data", args->data_path,
+                   "Training text (UTF-8), or a token file (gen_cuda tokenize), which is memory-mapped and brings "
+                   "its vocabulary")
+      ->required();
   command->add_option("--out", options.out_path, "Checkpoint to write (safetensors)")
       ->required()
       ->check(in_existing_folder());
