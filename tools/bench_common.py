@@ -4,8 +4,8 @@ A record is one measurement, as `gen_cuda bench -o json` and bench_pytorch.py wr
 fields are RECORD_FIELDS, and two records measure the same thing when their JOIN_KEYS agree.
 """
 
-RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "threads", "processes", "blas_threads", "decoder",
-                 "decoder_note", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
+RECORD_FIELDS = ("impl", "test", "device", "gpu", "engine", "threads", "processes", "one_process_tokens_per_s",
+                 "scaling", "blas_threads", "decoder", "decoder_note", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len", "n_tokens",
                  "avg_tokens_per_s", "stddev_tokens_per_s", "token_latency_us_p50",
                  "token_latency_us_p99", "commit", "torch", "tf32", "config")
 JOIN_KEYS = ("test", "device", "cell", "layers", "hidden", "embed", "vocab", "batch", "seq_len",

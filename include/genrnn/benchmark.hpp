@@ -48,6 +48,9 @@ struct BenchResult {
   int threads = 0;     // on the CPU: the threads the products used (cpu_threads()); 0 on a GPU
   int64_t tokens = 0;  // per repetition
   int processes = 1;   // train under mpirun: the run's processes, each stepping its share of the batch
+  // train under mpirun, on process 0: tokens/s of the whole batch stepped by one process
+  // alone, which the run's tokens/s divided by is the scaling; 0 otherwise.
+  double one_process_tokens_per_second = 0;
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions
   // decode only: the decoder that ran (with a note when it is not the one asked for), and the

@@ -34,6 +34,11 @@ class RunError : public Error {
   using Error::Error;
 };
 
+// For work a run's processes do before Trainer (reading their files, say): every process calls
+// it, with what failed in it or "". Where any process has a failure, every process throws
+// RunError with it (naming the process when they differ), so that none waits for the others.
+void share_failure(const std::string& message);
+
 // Ends every process of the run with `status` (MPI_Abort), after this one prints `message` as
 // one line on stderr: for a failure only some processes met, which would leave the others
 // waiting for them. Alone, it prints and exits.

@@ -47,6 +47,9 @@ struct TrainOptions {
   int64_t checkpoint_every = 1000;  // 0: only at the end
   int64_t loss_every = 1;           // read the training loss back every N steps (a GPU waits for it)
   std::string out_path;             // checkpoint; the optimizer state goes to out_path + ".optim"
+  // Continue the run saved at out_path (whose weights the model given to Trainer holds): its
+  // optimizer state, data position and carried state, from out_path + ".optim".
+  bool resume = false;
   // Throws Error naming the option that is out of range.
   void validate() const;
 };
@@ -81,8 +84,9 @@ class Trainer {
  public:
   // `corpus` is the whole text as ids of model.tokenizer (a token file's vocabulary must be
   // the model's); its last val_frac is held out. Throws Error before any work where
-  // options.out_path cannot be written, and where the processes of a run disagree on the
-  // model, the corpus or the options (naming what differs).
+  // options.out_path cannot be written, where options.resume finds no run to continue, and
+  // where the processes of a run disagree on the model, the corpus, the options or the run
+  // they resume (naming what differs).
   Trainer(Model model, Corpus corpus, const TrainOptions& options);
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -94,14 +98,12 @@ class Trainer {
   const std::vector<std::string>& notes() const;
   int64_t total_steps() const;
   int64_t step() const;
-  // Continues from the optimizer state, data position and carried state saved beside the
-  // checkpoint at options.out_path (whose weights `model` already holds).
-  void resume();
   // Trains until total_steps(), until options.time_limit runs out (after the step in which it
   // does) or until *stop becomes true (on any process of the run); checkpoints at the end
   // either way.
   void run(const ProgressCallback& on_progress, const std::atomic<bool>* stop = nullptr);
-  // Mean cross-entropy of the validation tail (nats per token); < 0 when there is none.
+  // Mean cross-entropy of the validation tail (nats per token); < 0 when there is none. Every
+  // process of a run calls it.
   double validation_loss();
   // The current weights (read back from the engine).
   const Model& model();
@@ -109,8 +111,8 @@ class Trainer {
   void save_checkpoint();
 
  private:
-  // Whether `mine` holds on any process of the run.
-  bool on_any_process(bool mine);
+  // The optimizer state, data position and carried state saved beside options.out_path.
+  void resume();
 
   Model model_;
   TrainOptions options_;

@@ -250,9 +250,7 @@ class Model:
         options = engine_options(_genrnn.EngineOptions(), device, engine, gpu)
         token_file = token_file_path(text)
         if token_file is not None:
-            corpus = _genrnn.open_token_file(token_file)
-            _genrnn.require_vocabulary(corpus, self._native, "the model's")
-            return _genrnn.evaluate_token_file(self._native, corpus, options)
+            return _genrnn.evaluate_token_file(self._native, _genrnn.open_token_file(token_file), options)
         return _genrnn.evaluate(self._native, read_text(text), unknown, options)
 
     def state_dict(self) -> Dict[str, Any]:

@@ -64,18 +64,18 @@ def train(text_or_path: PathOrText, *, tokenizer: Optional[str] = None, vocab_si
         options.checkpoint_every = 0  # the checkpoint is a scratch file: only the one at the end
     options.loss_every = 1 if callback else 10
     token_file = token_file_path(text_or_path)
-    if token_file is not None:
-        data = _genrnn.open_token_file(token_file)
-        if tokenizer is not None and tokenizer != data.tokenizer:
-            raise Error(f"tokenizer={tokenizer!r} does not match token file '{token_file}', made with the "
-                        f"{data.tokenizer} tokenizer; leave tokenizer out, or tokenize the text again")
-        if vocab_size is not None and not resume and first_process:
-            print(f"genrnn: note: ignoring vocab_size: token file {token_file} has its own vocabulary "
-                  f"({len(data.vocab)} tokens)", file=sys.stderr)
-    else:
-        data = read_text(text_or_path)
-    with tempfile.TemporaryDirectory(prefix="genrnn-train-") as scratch:
-        options.out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
+
+    def prepare():
+        if token_file is None:
+            data = read_text(text_or_path)
+        else:
+            data = _genrnn.open_token_file(token_file)
+            if tokenizer is not None and tokenizer != data.tokenizer:
+                raise Error(f"tokenizer={tokenizer!r} does not match token file '{token_file}', made with the "
+                            f"{data.tokenizer} tokenizer; leave tokenizer out, or tokenize the text again")
+            if vocab_size is not None and not resume and first_process:
+                print(f"genrnn: note: ignoring vocab_size: token file {token_file} has its own vocabulary "
+                      f"({len(data.vocab)} tokens)", file=sys.stderr)
         if resume:
             native = _genrnn.Model.load(options.out_path)
             if token_file is not None:
@@ -85,6 +85,11 @@ def train(text_or_path: PathOrText, *, tokenizer: Optional[str] = None, vocab_si
         else:
             native = _genrnn.Model.for_text(data, cell, layers, hidden, embed, tokenizer or "char",
                                             10000 if vocab_size is None else vocab_size, options.seed)
+        return data, native
+
+    with tempfile.TemporaryDirectory(prefix="genrnn-train-") as scratch:
+        options.out_path = os.fspath(out) if out is not None else os.path.join(scratch, "model.safetensors")
+        data, native = _together(prepare)
         run = _genrnn.Training(native, data, options, resume)
         for note in run.notes:
             print(f"genrnn: note: {note}", file=sys.stderr)
@@ -101,6 +106,19 @@ def train(text_or_path: PathOrText, *, tokenizer: Optional[str] = None, vocab_si
             if bar is not None:
                 bar.close()
         return Model(run.model())
+
+
+def _together(work):
+    """work() in every process of a data-parallel run: where it raises in any of them, every one
+    raises genrnn.Error, so that none waits for the others forever; alone, as work() raises."""
+    if _genrnn.process_place()["size"] == 1:
+        return work()
+    try:
+        result, message = work(), ""
+    except Exception as error:  # noqa: BLE001 - whatever it is, the other processes must hear of it
+        result, message = None, str(error) or type(error).__name__
+    _genrnn.share_failure(message)
+    return result
 
 
 class _TqdmReport:

@@ -106,9 +106,9 @@ class Training {
   Training(genrnn::Model model, const std::string& text, const genrnn::TrainOptions& options, bool resume)
       : Training(model, genrnn::encode_corpus(model.tokenizer, text), options, resume) {}
   // A token file's ids (genrnn.open_token_file), read a window at a time.
-  Training(genrnn::Model model, genrnn::Corpus corpus, const genrnn::TrainOptions& options, bool resume) {
+  Training(genrnn::Model model, genrnn::Corpus corpus, genrnn::TrainOptions options, bool resume) {
+    options.resume = resume;
     trainer_ = std::make_unique<genrnn::Trainer>(std::move(model), std::move(corpus), options);
-    if (resume) trainer_->resume();
   }
 
   void run(const nb::object& on_progress) {
@@ -175,6 +175,15 @@ NB_MODULE(_genrnn, m) {
       "This process's place in a data-parallel run (mpirun): rank, size, local_rank, local_size; rank 0 of 1 "
       "alone. Starts MPI in a process that mpirun started.");
   m.def("build_has_mpi", &genrnn::build_has_mpi, "Whether this build trains data-parallel under mpirun.");
+  m.def(
+      "share_failure",
+      [](const std::string& message) {
+        nb::gil_scoped_release release;
+        genrnn::share_failure(message);
+      },
+      "message"_a,
+      "Every process of a run calls it, with a failure's message or \"\": where any has one, every process raises "
+      "genrnn.Error with it.");
   m.def(
       "engines",
       [] {

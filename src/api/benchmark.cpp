@@ -185,18 +185,36 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
     if (bench.batch % world.size() != 0)
       throw Error("benchmark batch " + std::to_string(bench.batch) + " is not divisible by the " +
                   std::to_string(world.size()) + " processes of the run");
-    TrainStepOptions step;
-    step.read_loss = false;
-    step.streams = StreamSlice::of_rank(bench.batch, world.rank(), world.size());
-    auto engine = make_training_engine(result.engine, model.config, options);
-    engine->set_parameters(model.parameters);
-    engine->set_state({step.streams.count, {}, {}});
-    const auto mine = static_cast<std::size_t>(step.streams.count) * bench.seq_len;
-    const TokenWindow window{step.streams.count, bench.seq_len, random_ids(mine, vocab, random),
-                             random_ids(mine, vocab, random)};
-    measure(
-        timing, static_cast<int64_t>(tokens), result,
-        [&] { engine->train_step(window, step, world.size() > 1 ? &world : nullptr); }, on_device(*engine));
+    // Full steps of the streams of `slice`, their gradients averaged by `reducer` (if any).
+    const auto time_steps = [&](const StreamSlice& slice, GradientReducer* reducer, BenchResult& into) {
+      TrainStepOptions step;
+      step.read_loss = false;
+      step.streams = slice;
+      auto engine = make_training_engine(result.engine, model.config, options);
+      engine->set_parameters(model.parameters);
+      engine->set_state({slice.count, {}, {}});
+      const auto mine = static_cast<std::size_t>(slice.count) * bench.seq_len;
+      const TokenWindow window{slice.count, bench.seq_len, random_ids(mine, vocab, random),
+                               random_ids(mine, vocab, random)};
+      measure(
+          timing, static_cast<int64_t>(tokens), into, [&] { engine->train_step(window, step, reducer); },
+          on_device(*engine));
+    };
+    const StreamSlice whole{0, bench.batch, bench.batch};
+    if (world.size() == 1) {
+      time_steps(whole, nullptr, result);
+      return result;
+    }
+    // The scaling's baseline: process 0 steps the whole batch alone (on its own share of the
+    // machine, as each process has) while the others wait without spinning.
+    if (world.rank() == 0) {
+      BenchResult alone = result;
+      time_steps(whole, nullptr, alone);
+      result.one_process_tokens_per_second = alone.mean_tokens_per_second;
+    }
+    world.wait_for_all();
+    time_steps(StreamSlice::of_rank(bench.batch, world.rank(), world.size()), &world, result);
+    world.release_gpu();
     return result;
   }
   auto engine = make_decoding_engine(result.engine, model.config, options);

@@ -102,6 +102,7 @@ RunFacts run_facts(const Model& model, const Corpus& corpus, const TrainOptions&
       {"--eval-every", std::to_string(options.eval_every)},
       {"--checkpoint-every", std::to_string(options.checkpoint_every)},
       {"how often the loss is read", std::to_string(options.loss_every)},
+      {"--resume", options.resume ? "yes" : "no"},
       {"the engine", engine},
   };
 }
@@ -134,12 +135,15 @@ Trainer::Trainer(Model model, Corpus corpus, const TrainOptions& options)
                                             world.rank(), world.size());
     engine_ = make_training_engine(choice.engine, model_.config, options_.engine);
   });
+  // NCCL's communicator, now: a GPU it cannot use stops every process before the first step.
+  if (engine_->gpu() >= 0) agree_on_errors(world, [&] { world.start_gpu(engine_->gpu()); });
   world.broadcast(model_.parameters);  // one start, whatever each process's initialisation gave
   engine_->set_parameters(model_.parameters);
   engine_->set_state(zero_state(data_->train_streams().count));
+  if (options_.resume) resume();
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() { world_->release_gpu(); }
 
 const std::string& Trainer::engine_name() const { return engine_->name(); }
 
@@ -151,13 +155,6 @@ int64_t Trainer::total_steps() const {
 
 int64_t Trainer::step() const { return step_; }
 
-bool Trainer::on_any_process(bool mine) {
-  if (world_->size() == 1) return mine;
-  double count = mine ? 1 : 0;
-  world_->sum(&count, 1);
-  return count > 0;
-}
-
 void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* stop) {
   const auto start = std::chrono::steady_clock::now();
   const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -168,8 +165,15 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
   progress.total_steps = total_steps();
   const int64_t tokens_per_step = int64_t{options_.batch} * options_.seq_len;
   int64_t tokens = 0;
-  const auto stop_requested = [&] { return on_any_process(stop && stop->load()); };
-  bool stopped = stop_requested();
+  // A stop is asked for on one process (Ctrl-C, a Python callback's exception) and ends the run
+  // on all: alone at once, in a run at the exchange every step makes.
+  const auto stop_asked = [&] { return stop && stop->load(); };
+  bool stopped = stop_asked();
+  if (world.size() > 1) {
+    double asked = stopped ? 1 : 0;
+    world.sum(&asked, 1);
+    stopped = asked > 0;
+  }
   try {
     while (step_ < progress.total_steps && !progress.out_of_time && !stopped) {
       const int64_t index = step_ % data_->windows_per_epoch();
@@ -182,16 +186,21 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
       progress.checkpointed = last || (options_.checkpoint_every > 0 && next % options_.checkpoint_every == 0);
       step_options.read_loss = next % options_.loss_every == 0 || progress.evaluated || progress.checkpointed;
       auto loss = engine_->train_step(window, step_options, world.size() > 1 ? &world : nullptr);
-      if (loss && world.size() > 1) {  // the mean of equal shares
-        world.sum(&*loss, 1);
-        *loss /= world.size();
+      step_ = next;
+      tokens += tokens_per_step;
+      stopped = stop_asked();
+      bool out_of_time = options_.time_limit > 0 && seconds() >= options_.time_limit;
+      if (world.size() > 1) {  // one exchange a step: the loss (the mean of equal shares), the stop, the time
+        double shared[3] = {loss.value_or(0), stopped ? 1.0 : 0.0, out_of_time ? 1.0 : 0.0};
+        world.sum(shared, 3);
+        if (loss) loss = shared[0] / world.size();
+        stopped = shared[1] > 0;
+        out_of_time = shared[2] > 0;
       }
       progress.loss_read = loss.has_value();
       if (loss) progress.train_loss = *loss;
-      step_ = next;
-      tokens += tokens_per_step;
       // Out of time: this step ends the run as the last one would (its loss was read only if due).
-      progress.out_of_time = !last && options_.time_limit > 0 && on_any_process(seconds() >= options_.time_limit);
+      progress.out_of_time = !last && out_of_time;
       if (progress.out_of_time) {
         progress.evaluated = data_->has_validation() && options_.eval_every > 0;
         progress.checkpointed = true;
@@ -203,7 +212,7 @@ void Trainer::run(const ProgressCallback& on_progress, const std::atomic<bool>* 
       progress.elapsed_seconds = seconds();
       progress.tokens_per_second = tokens / std::max(progress.elapsed_seconds, 1e-9);
       if (on_progress) on_progress(progress);
-      stopped = stop_requested();
+      if (world.size() == 1) stopped = stop_asked();  // in a run, at the next step's exchange
     }
     if (step_ < progress.total_steps && !progress.out_of_time) save_checkpoint();  // stopped: keep what was done
   } catch (const RunError&) {
@@ -254,18 +263,27 @@ void Trainer::save_checkpoint() {
 
 void Trainer::resume() {
   const ModelConfig& config = model_.config;
+  TrainingCheckpoint checkpoint;
   agree_on_errors(*world_, [&] {
-    const TrainingCheckpoint checkpoint = read_training_checkpoint(optimizer_state_path(options_.out_path), model_);
+    checkpoint = read_training_checkpoint(optimizer_state_path(options_.out_path), model_);
     for (const auto& [key, saved, now] :
          {std::tuple{"batch", checkpoint.batch, options_.batch}, {"seq-len", checkpoint.seq_len, options_.seq_len}})
       if (saved != now)
         throw Error(std::string("--resume: the run was trained with --") + key + " " + std::to_string(saved) +
                     ", not " + std::to_string(now));
-    step_ = checkpoint.step;
-    options_.seed = checkpoint.seed;
-    engine_->set_optimizer_state(checkpoint.optimizer);
-    engine_->set_state(slice_of(checkpoint.state, data_->train_streams(), config.num_layers, config.hidden_size));
   });
+  // Each process read its own copy: a stale one would part the processes silently.
+  const OptimizerState& optimizer = checkpoint.optimizer;
+  if (world_->size() > 1)
+    check_same_run(
+        *world_, {{"the step --resume continues from", std::to_string(checkpoint.step)},
+                  {"the resumed run's seed", std::to_string(checkpoint.seed)},
+                  {"the resumed optimizer state", digest(optimizer.m.data(), optimizer.m.size() * sizeof(float)) +
+                                                      digest(optimizer.v.data(), optimizer.v.size() * sizeof(float))}});
+  step_ = checkpoint.step;
+  options_.seed = checkpoint.seed;
+  engine_->set_optimizer_state(optimizer);
+  engine_->set_state(slice_of(checkpoint.state, data_->train_streams(), config.num_layers, config.hidden_size));
 }
 
 }  // namespace genrnn

@@ -34,13 +34,18 @@ void fill_window(const Corpus& ids, int64_t begin, const StreamSlice& slice, int
   }
 }
 
-// Every this many windows, a reader gives back the ids its streams have read: a token file's
-// pages would otherwise stay mapped, and the process's memory grow to the corpus's size.
+// Every this many windows (and after the last), a reader gives back the ids its streams have
+// read since it last did: a token file's pages would otherwise stay mapped, and the process's
+// memory grow to the corpus's size.
 constexpr int64_t release_every = 64;
 
-// The first `read` ids of each stream of `slice`.
-void release_read(const Corpus& ids, int64_t begin, const StreamSlice& slice, int64_t length, int64_t read) {
-  for (int b = 0; b < slice.count; ++b) ids.release(begin + (slice.first + b) * length, read);
+// After window `index` (of `windows`, each `seq_len` ids of each stream of `slice`, the streams
+// `length` ids apart from `begin`): the windows read since the last release, if it is time.
+void release_read(const Corpus& ids, int64_t begin, const StreamSlice& slice, int64_t length, int seq_len,
+                  int64_t index, int64_t windows) {
+  if ((index + 1) % release_every != 0 && index + 1 != windows) return;
+  const int64_t from = (index - index % release_every) * seq_len, to = std::min(length, (index + 1) * seq_len);
+  for (int b = 0; b < slice.count; ++b) ids.release(begin + (slice.first + b) * length + from, to - from);
 }
 
 }  // namespace
@@ -72,16 +77,14 @@ CorpusBatches::CorpusBatches(Corpus ids, int batch, int seq_len, float val_frac,
 
 void CorpusBatches::train_window(int64_t index, TokenWindow& out) const {
   fill_window(ids_, 0, train_slice_, stream_length_, index * seq_len_, seq_len_, out);
-  if ((index + 1) % release_every == 0) release_read(ids_, 0, train_slice_, stream_length_, index * seq_len_);
+  release_read(ids_, 0, train_slice_, stream_length_, seq_len_, index, windows_per_epoch_);
 }
 
 void CorpusBatches::validation_window(int64_t index, TokenWindow& out) const {
   const int64_t start = index * seq_len_;
   const int window = static_cast<int>(std::min<int64_t>(seq_len_, validation_length_ - 1 - start));
   fill_window(ids_, train_size_, validation_slice_, validation_length_, start, window, out);
-  const bool last = index + 1 == validation_windows_;
-  if (last || (index + 1) % release_every == 0)
-    release_read(ids_, train_size_, validation_slice_, validation_length_, last ? validation_length_ : start);
+  release_read(ids_, train_size_, validation_slice_, validation_length_, seq_len_, index, validation_windows_);
 }
 
 }  // namespace genrnn

@@ -1,5 +1,7 @@
 #include "core/mapped_file.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -46,9 +48,11 @@ MappedFile::~MappedFile() {
 
 void MappedFile::release(uint64_t offset, uint64_t length) const {
   if (data_ == nullptr || offset >= size_) return;
+  // Every page the range touches: the mapping is read-only, so a page given back that a reader
+  // still wants costs only its reading again, while pages kept at each range's ends would add up.
   const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  uint64_t first = (offset + page - 1) / page * page;  // whole pages only: the mapping starts on one
-  uint64_t end = offset + length < size_ ? (offset + length) / page * page : size_;
+  const uint64_t first = offset / page * page;  // the mapping starts on a page
+  const uint64_t end = std::min(offset + length, size_);
   if (end <= first) return;
   // Advice only: a failure leaves the pages mapped, which is harmless.
   ::madvise(const_cast<unsigned char*>(data_) + first, end - first, MADV_DONTNEED);

@@ -18,7 +18,7 @@ class MappedFile {
 
   const unsigned char* data() const { return data_; }
   uint64_t size() const { return size_; }
-  // Drops the whole pages inside [offset, offset + length) from this process's memory; reading
+  // Drops the pages that hold [offset, offset + length) from this process's memory; reading
   // them again faults them back in from the file.
   void release(uint64_t offset, uint64_t length) const;
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "genrnn/error.hpp"
-#include "genrnn/parallel.hpp"
+#include "parallel/launcher.hpp"
 
 namespace genrnn {
 
@@ -21,7 +21,7 @@ namespace {
 void limit_to_available_cores() {
   static std::once_flag once;
   std::call_once(once, [] {
-    const int share = std::max(1, available_cores() / process_place().local_size);
+    const int share = std::max(1, available_cores() / std::max(1, launcher_local_size()));
     if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && openblas_get_num_threads() > share)
       openblas_set_num_threads(share);
   });

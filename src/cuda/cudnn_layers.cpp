@@ -189,7 +189,9 @@ void CudnnLayers::forward(int batch, int seq_len, const LayerInput& input, const
   }
   // Inference ignores cuDNN's dropout: leave its states alone (re-initialising them is costly,
   // restarts its masks, and would synchronize inside a captured decode step).
-  if (training) set_dropout(dropout.probability, dropout.seed);
+  // cuDNN draws its own masks from its own generator: each process of a data-parallel run seeds
+  // it apart, by its first stream, or all would drop the same units of their streams.
+  if (training) set_dropout(dropout.probability, dropout.seed ^ (dropout.first_stream * 0x9E3779B97F4A7C15ull));
   configure(batch, seq_len);
   GENRNN_CUDNN_CHECK(cudnnRNNForward(
       context_.cudnn(), rnn_, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE, sequence_lengths_.data(),

@@ -22,6 +22,14 @@ class Communicator : public GradientReducer {
   virtual std::vector<float> gather(const std::vector<float>& mine) = 0;
   // Every process's text, in rank order, on every process.
   virtual std::vector<std::string> all_gather(const std::string& mine) = 0;
+  // Returns when every process has called it; sleeps while it waits (a process timing work
+  // alone must not share its cores with others spinning in a barrier).
+  virtual void wait_for_all() = 0;
+  // Makes what averages GPU `gpu`'s buffers (NCCL's communicator, with every process), so that a
+  // GPU the run cannot use stops it before the first step; release_gpu lets it go again (an
+  // engine's user does, before the CUDA runtime unloads at exit).
+  virtual void start_gpu(int gpu) = 0;
+  virtual void release_gpu() = 0;
 
  protected:
   Communicator(int rank, int size) : rank_(rank), size_(size) {}

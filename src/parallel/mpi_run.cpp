@@ -2,8 +2,10 @@
 // the host's collectives are MPI's, a GPU's gradients go through NCCL, bootstrapped over MPI.
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 
 #include "genrnn/error.hpp"
 #include "genrnn/parallel.hpp"
@@ -64,17 +66,27 @@ class MpiWorld final : public Communicator {
     return texts;
   }
 
-  // Before MPI_Finalize: NCCL's communicator is bootstrapped over MPI.
-  void release_gpu() { nccl_.reset(); }
+  void wait_for_all() override {
+    MPI_Request request;
+    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    for (int done = 0; MPI_Test(&request, &done, MPI_STATUS_IGNORE), !done;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  void start_gpu(int gpu) override {
+    if (nccl_ && nccl_gpu_ == gpu) return;
+    nccl_.reset();
+    nccl_ = make_nccl_reducer(gpu, rank(), size(), [](void* bytes, std::size_t count) {
+      MPI_Bcast(bytes, static_cast<int>(count), MPI_BYTE, 0, MPI_COMM_WORLD);
+    });
+    nccl_gpu_ = gpu;
+  }
+
+  void release_gpu() override { nccl_.reset(); }
 
  private:
   GradientReducer& gpu_reducer(int gpu) {
-    if (!nccl_ || nccl_gpu_ != gpu) {
-      nccl_ = make_nccl_reducer(gpu, rank(), size(), [](void* bytes, std::size_t count) {
-        MPI_Bcast(bytes, static_cast<int>(count), MPI_BYTE, 0, MPI_COMM_WORLD);
-      });
-      nccl_gpu_ = gpu;
-    }
+    start_gpu(gpu);
     return *nccl_;
   }
 
@@ -90,7 +102,6 @@ struct MpiRun {
 MpiRun& mpi_run();
 
 void finalize_mpi() {
-  if (mpi_run().world) mpi_run().world->release_gpu();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
@@ -108,18 +119,22 @@ MpiRun start_mpi() {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &run.place.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &run.place.size);
-  MPI_Comm machine;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, run.place.rank, MPI_INFO_NULL, &machine);
-  MPI_Comm_rank(machine, &run.place.local_rank);
-  MPI_Comm_size(machine, &run.place.local_size);
-  MPI_Comm_free(&machine);
+  run.place.local_rank = launcher_local_rank();
+  run.place.local_size = launcher_local_size();
+  if (run.place.local_rank < 0 || run.place.local_size < 1) {  // the launcher does not say: ask MPI, with all
+    MPI_Comm machine;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, run.place.rank, MPI_INFO_NULL, &machine);
+    MPI_Comm_rank(machine, &run.place.local_rank);
+    MPI_Comm_size(machine, &run.place.local_size);
+    MPI_Comm_free(&machine);
+  }
   if (run.place.size > 1) run.world = std::make_unique<MpiWorld>(run.place.rank, run.place.size);
   return run;
 }
 
 MpiRun& mpi_run() {
-  static MpiRun run = start_mpi();
-  return run;
+  static MpiRun* const run = new MpiRun(start_mpi());  // never destroyed: MPI may outlive statics
+  return *run;
 }
 
 }  // namespace

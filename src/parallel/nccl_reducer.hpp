@@ -6,10 +6,9 @@
 #include <memory>
 
 #include "engine/engine.hpp"
+#include "genrnn/parallel.hpp"  // build_has_nccl, which the file that defines make_nccl_reducer defines
 
 namespace genrnn {
-
-bool build_has_nccl();
 
 // A reducer of GPU `gpu`'s buffers among `size` processes, this one `rank`: NCCL's communicator
 // starts from rank 0's unique id, which `broadcast_from_rank0(bytes, count)` hands to the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <new>
 
 namespace genrnn {
 
@@ -12,7 +13,9 @@ void agree_on_errors(Communicator& world, const std::function<void()>& work) {
     work();
   } catch (const RunError&) {
     throw;  // already every process's
-  } catch (const Error& error) {
+  } catch (const std::bad_alloc&) {
+    mine = "out of memory";
+  } catch (const std::exception& error) {
     mine = error.what();
     if (mine.empty()) mine = "an error without a message";
   }
@@ -25,6 +28,12 @@ void agree_on_errors(Communicator& world, const std::function<void()>& work) {
   if (everyone_alike && !errors[0].empty()) throw RunError(errors[0]);
   for (std::size_t rank = 0; rank < errors.size(); ++rank)
     if (!errors[rank].empty()) throw RunError("process " + std::to_string(rank) + " of the run: " + errors[rank]);
+}
+
+void share_failure(const std::string& message) {
+  agree_on_errors(run_communicator(), [&] {
+    if (!message.empty()) throw Error(message);
+  });
 }
 
 namespace {
@@ -56,13 +65,10 @@ void check_same_run(Communicator& world, const RunFacts& facts) {
   }
 }
 
-std::string digest(const void* data, std::size_t size, std::string seed) {
+std::string digest(const void* data, std::size_t size) {
   uint64_t hash = 1469598103934665603ull;
-  const auto mix = [&](const unsigned char* bytes, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-  };
-  mix(reinterpret_cast<const unsigned char*>(seed.data()), seed.size());
-  mix(static_cast<const unsigned char*>(data), size);
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;

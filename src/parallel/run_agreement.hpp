@@ -11,8 +11,8 @@
 
 namespace genrnn {
 
-// Runs `work` on every process; where it throws Error on any of them, every process throws
-// RunError with the message (of the lowest rank that failed, naming it when there are several).
+// Runs `work` on every process; where it throws on any of them, every process throws RunError
+// with the message (the lowest failed rank's, naming it unless every process failed alike).
 void agree_on_errors(Communicator& world, const std::function<void()>& work);
 
 // What a process says about its run, as (name, value) pairs every process lists in one order.
@@ -22,6 +22,6 @@ using RunFacts = std::vector<std::pair<std::string, std::string>>;
 void check_same_run(Communicator& world, const RunFacts& facts);
 
 // A 64-bit FNV-1a digest of `size` bytes, as 16 hex digits: for facts too long to compare whole.
-std::string digest(const void* data, std::size_t size, std::string seed = {});
+std::string digest(const void* data, std::size_t size);
 
 }  // namespace genrnn

@@ -109,23 +109,25 @@ TEST(Corpus, ReadersGiveBackOnlyWhatTheyHaveRead) {
   const CorpusBatches data{Corpus(file), 4, 10, 0.1f};
   const int64_t stream_length = 90000 / 4;
   TokenWindow window;
+  std::vector<int64_t> given_back(4, 0);  // of each stream: its first ids, given back so far
   for (int64_t index = 0; index < 200; ++index) {
     data.train_window(index, window);
     for (const auto& [first, count] : released) {
       const int64_t stream = first / stream_length, start = stream * stream_length;
-      EXPECT_EQ(first, start);                       // from each stream's start
-      EXPECT_LE(first + count, start + index * 10);  // up to the window being read
+      EXPECT_EQ(first, start + given_back[stream]);        // where the last release ended
+      EXPECT_LE(first + count, start + (index + 1) * 10);  // no further than what was read
+      given_back[stream] = first + count - start;
     }
+    released.clear();
   }
-  EXPECT_EQ(released.size(), 3u * 4);  // after windows 64, 128 and 192: each of the 4 streams
-  released.clear();
+  EXPECT_EQ(given_back, std::vector<int64_t>(4, 192 * 10));  // after windows 64, 128 and 192
   for (int64_t index = 0; index < data.validation_windows(); ++index) data.validation_window(index, window);
-  int64_t given_back = 0;
+  std::vector<bool> validation_given_back(10000, false);
   for (const auto& [first, count] : released) {
-    EXPECT_GE(first, 90000);  // the validation tail's streams only
-    given_back = std::max(given_back, first + count);
+    ASSERT_GE(first, 90000);  // the validation tail's streams only
+    for (int64_t id = first; id < first + count; ++id) validation_given_back[id - 90000] = true;
   }
-  EXPECT_GE(given_back, 99990);  // all of it, once read
+  EXPECT_EQ(std::count(validation_given_back.begin(), validation_given_back.end(), false), 0);  // all of it
 }
 
 TEST(Corpus, TooShortTextIsAClearError) {

@@ -102,8 +102,8 @@ TEST_P(TrainingCells, ResumeContinuesExactlyAsOneUninterruptedRun) {
   Trainer first_half(model, ids, options);
   first_half.run({});
   options.steps = 30;
+  options.resume = true;
   Trainer second_half(Model::load(options.out_path), ids, options);
-  second_half.resume();
   EXPECT_EQ(second_half.step(), 13);
   second_half.run({});
   EXPECT_EQ(second_half.model().parameters, straight.model().parameters);
@@ -114,11 +114,11 @@ TEST(Training, ResumeRefusesAnOptimizerFileOfOtherWeights) {
   const Model model = small_model(text, CellType::rnn, 1, 5);
   const auto ids = model.tokenizer.encode(text, UnknownPolicy::error);
   const testing::ScratchFolder scratch;
-  const TrainOptions options = short_run(16, 4, 3, 0, scratch.file("model.safetensors"));
+  TrainOptions options = short_run(16, 4, 3, 0, scratch.file("model.safetensors"));
   Trainer(model, ids, options).run({});
   model.save(options.out_path);  // replace the weights, keep the old optimizer file
-  Trainer resumed(model, ids, options);
-  EXPECT_THROW(resumed.resume(), Error);
+  options.resume = true;
+  EXPECT_THROW(Trainer(model, ids, options), Error);
 }
 
 TEST(Training, RemovesTheTemporaryFilesOfAKilledRunAndSaysSo) {
@@ -199,8 +199,9 @@ TEST(Training, ATimeLimitEndsTheRunAsItsLastStepWould) {
   EXPECT_TRUE(reports.back().checkpointed);
   for (std::size_t k = 0; k + 1 < reports.size(); ++k) EXPECT_FALSE(reports[k].out_of_time) << k;
   EXPECT_TRUE(std::filesystem::exists(options.out_path));
-  Trainer resumed(Model::load(options.out_path), ids, options);
-  resumed.resume();
+  TrainOptions resuming = options;
+  resuming.resume = true;
+  const Trainer resumed(Model::load(options.out_path), ids, resuming);
   EXPECT_EQ(resumed.step(), trainer.step());
 
   // A limit that does not run out leaves the step count in charge.

@@ -141,9 +141,31 @@ def test_processes_that_disagree_refuse(folder, text):
     assert result.returncode != 0
     assert "gen_cuda: error: the processes of the run disagree on --lr: process 1 has 0.01, process 0 has 0.002" in result.stderr, result.stderr
     assert not os.path.exists(out)
+    run(TRAIN + ["--data", text, "--steps", "5", "--out", out])
+    resumed_by_one = subprocess.run(["mpirun", "-np", "1", GEN_CUDA] + common + ["--resume", ":", "-np", "1", GEN_CUDA]
+                                    + common, env=MPI_ENV, capture_output=True, text=True, timeout=MPIRUN_SECONDS)
+    assert resumed_by_one.returncode != 0
+    assert "the processes of the run disagree on --resume: process 1 has no, process 0 has yes" in \
+        resumed_by_one.stderr, resumed_by_one.stderr
+    os.remove(out)
+    os.remove(out + ".optim")
     odd = run(TRAIN + ["--data", text, "--steps", "10", "--out", out, "--batch", "10"], processes=3, expect=None)
     assert odd.returncode != 0
     assert "gen_cuda: error: --batch 10 is not divisible by the 3 processes of the run" in odd.stderr, odd.stderr
+
+
+def test_bench_times_the_whole_batch_and_its_scaling(folder, text):
+    """bench --test train under mpirun: the whole batch's tokens/s, beside one process's alone."""
+    result = run(["bench", "--device", "cpu", "--test", "train", "--hidden", "8", "--vocab", "20", "--batch", "4",
+                  "--seq-len", "5", "-r", "2", "-o", "json"], processes=2)
+    records = json.loads(result.stdout)
+    assert len(records) == 1, result.stdout  # process 0 alone prints
+    record = records[0]
+    print(f"  {record['avg_tokens_per_s']:.0f} tokens/s on 2 processes, {record['one_process_tokens_per_s']:.0f} "
+          f"on one: scaling {record['scaling']:.2f}")
+    assert record["processes"] == 2 and record["n_tokens"] == 20
+    assert record["one_process_tokens_per_s"] > 0
+    assert abs(record["scaling"] - record["avg_tokens_per_s"] / record["one_process_tokens_per_s"]) < 1e-9
 
 
 def test_build_without_mpi_refuses(folder, text):
@@ -167,7 +189,8 @@ def main():
     info = subprocess.run([GEN_CUDA, "info"], capture_output=True, text=True, check=True).stdout
     with_mpi = "data parallel (mpirun -np N gen_cuda train): MPI yes" in info
     tests = [test_ranks_reach_one_process_weights, test_resume_from_two_processes_onto_three,
-             test_killed_process_ends_the_run, test_processes_that_disagree_refuse] if with_mpi \
+             test_killed_process_ends_the_run, test_processes_that_disagree_refuse,
+             test_bench_times_the_whole_batch_and_its_scaling] if with_mpi \
         else [test_build_without_mpi_refuses]
     wanted = sys.argv[2:]
     for test in tests:

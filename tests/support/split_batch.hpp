@@ -37,8 +37,11 @@ inline SplitBatchRun train_whole_and_split(const MakeTrainer& make, int batch, i
   } first_reducer, second_reducer;
 
   SplitBatchRun run;
+  // SGD: Adam divides each gradient by its own RMS, so a weight whose gradient is at rounding's
+  // level would step a full step whichever way the halves' summation order rounds it.
   TrainStepOptions options;
-  options.learning_rate = 1e-2f;
+  options.optimizer = Optimizer::sgd;
+  options.learning_rate = 0.5f;
   options.dropout = dropout;
   options.dropout_seed = 77;
   const int vocab = whole->config().vocab_size;

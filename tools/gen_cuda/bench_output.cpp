@@ -36,6 +36,10 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
   j["engine"] = r.engine;
   j["threads"] = r.threads > 0 ? ordered_json(r.threads) : ordered_json(nullptr);
   j["processes"] = r.processes;  // train under mpirun: the data-parallel run's processes
+  const bool scaled = r.one_process_tokens_per_second > 0;
+  j["one_process_tokens_per_s"] = scaled ? ordered_json(r.one_process_tokens_per_second) : ordered_json(nullptr);
+  j["scaling"] =
+      scaled ? ordered_json(r.mean_tokens_per_second / r.one_process_tokens_per_second) : ordered_json(nullptr);
   const bool decodes = b.test == genrnn::BenchTest::decode;
   auto decode_field = [decodes](auto value) { return decodes ? ordered_json(value) : ordered_json(nullptr); };
   j["decoder"] = decode_field(r.decoder);
@@ -68,6 +72,13 @@ std::string plain(const ordered_json& value) {
   return value.dump();
 }
 
+// "1.83x"
+std::string scale(double ratio) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(2) << ratio << 'x';
+  return text.str();
+}
+
 // RFC 4180: a field with a comma, a quote or a line break goes in quotes, its quotes doubled.
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
@@ -93,7 +104,8 @@ std::string array_element(const ordered_json& record) {
 void print_md_row(const ordered_json& r, std::ostream& out) {
   out << "| " << plain(r["test"]) << " | " << plain(r["config"]) << " | "
       << (r["gpu"].is_null() ? plain(r["device"]) : plain(r["gpu"])) << " | " << plain(r["engine"]) << " | "
-      << plain(r["threads"]) << (r["processes"] > 1 ? " x " + plain(r["processes"]) + " processes" : "") << " | "
+      << plain(r["threads"]) << (r["processes"] > 1 ? " x " + plain(r["processes"]) + " processes" : "")
+      << (r["scaling"].is_null() ? "" : " (" + scale(r["scaling"].get<double>()) + " one)") << " | "
       << plain(r["decoder"]) << " | " << shape(r) << " | " << plain(r["batch"]) << " | " << plain(r["seq_len"]) << " | "
       << plain(r["n_tokens"]) << " | " << plain(r["avg_tokens_per_s"]) << " ± " << plain(r["stddev_tokens_per_s"])
       << " | " << plain(r["token_latency_us_p50"]) << " | " << plain(r["token_latency_us_p99"]) << " |\n";

@@ -28,7 +28,6 @@ struct TrainArguments {
   std::string device = "auto";
   int64_t log_every = 50;
   std::string log_csv_path;
-  bool resume = false;
   genrnn::TrainOptions options;
   // The flags a resumed run ignores: the checkpoint fixes the model's shape and vocabulary.
   std::vector<const CLI::Option*> shape_options;
@@ -126,7 +125,7 @@ Start start_training(const TrainArguments& args) {
   std::vector<std::string> notes;
   if (genrnn::is_token_file(args.data_path)) {
     genrnn::Corpus corpus = genrnn::open_token_file(args.data_path);
-    if (!args.resume) {
+    if (!args.options.resume) {
       genrnn::Model model = new_model(args, *corpus.tokenizer(), notes);
       return {std::move(model), std::move(corpus), std::move(notes)};
     }
@@ -135,7 +134,7 @@ Start start_training(const TrainArguments& args) {
     return {std::move(model), std::move(corpus), std::move(notes)};
   }
   const std::string text = genrnn::read_corpus_file(args.data_path);
-  genrnn::Model model = args.resume ? model_to_resume(args, notes) : new_model(args, text);
+  genrnn::Model model = args.options.resume ? model_to_resume(args, notes) : new_model(args, text);
   genrnn::Corpus corpus = genrnn::encode_corpus(model.tokenizer, text);
   return {std::move(model), std::move(corpus), std::move(notes)};
 }
@@ -153,18 +152,19 @@ int run_train(TrainArguments& args) {
   genrnn::Trainer trainer(std::move(start.model), std::move(start.corpus), args.options);
   for (const std::string& note : start.notes) std::cerr << "note: " << note << '\n';
   for (const std::string& note : trainer.notes()) std::cerr << "note: " << note << '\n';
-  if (args.resume) trainer.resume();
 
   std::cerr << "engine: " << trainer.engine_name() << '\n'
             << "model: " << describe_shape(config) << "; " << genrnn::parameter_count(config) << " parameters\n"
             << "data: " << (token_file ? "token file, " : "") << corpus.size() << " tokens; " << trainer.total_steps()
             << " steps of " << args.options.batch << " x " << args.options.seq_len << " tokens";
   if (args.options.time_limit > 0) std::cerr << ", or " << args.options.time_limit << " s, whichever ends first";
-  if (args.resume) std::cerr << ", resuming after step " << trainer.step();
+  if (args.options.resume) std::cerr << ", resuming after step " << trainer.step();
   std::cerr << std::endl;
 
-  ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.options.time_limit,
-                            args.log_csv_path, args.resume);
+  // In a data-parallel run, process 0 alone writes the CSV (the others print nothing either).
+  const std::string log_csv = genrnn::process_place().rank == 0 ? args.log_csv_path : std::string();
+  ProgressReporter reporter(config.tokenizer, args.log_every, trainer.step(), args.options.time_limit, log_csv,
+                            args.options.resume);
   install_stop_handler();
   trainer.run([&](const genrnn::TrainProgress& progress) { reporter.report(progress); }, &stop_requested);
   reporter.finish();
@@ -264,7 +264,8 @@ Command add_train_command(CLI::App& parent) {
   command->add_option("--log-every", args->log_every, "Progress line every N steps when stderr is not a terminal")
       ->check(at_least(1))
       ->capture_default_str();
-  command->add_flag("--resume", args->resume, "Continue the run saved in --out (weights, optimizer, data position)");
+  command->add_flag("--resume", args->options.resume,
+                    "Continue the run saved in --out (weights, optimizer, data position)");
   command->add_option("--log-csv", args->log_csv_path, "Write one CSV row per step to FILE")
       ->check(in_existing_folder());
   add_device_option(*command, args->device);
