@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string_view>
 #include <utility>
 
@@ -29,32 +28,11 @@ bool is_whitespace(char32_t c) {
 // Letters, digits, ideographs, emoji, non-ASCII punctuation: anything a word may hold.
 bool is_word_character(char32_t c) { return !is_whitespace(c) && !is_ascii_punctuation(c); }
 
-// The byte offset of each code point of `text` (utf8_offsets), which starts at byte `base` of a
-// longer text: an invalid sequence is reported at its offset in that text.
-std::vector<std::size_t> code_point_offsets(const std::string& text, uint64_t base) {
-  if (base == 0) return utf8_offsets(text);
-  try {
-    return utf8_offsets(text);
-  } catch (const Error& error) {
-    // utf8_offsets says "... at byte N: why" with N counted in `text`.
-    const std::string message = error.what();
-    const std::string marker = "at byte ";
-    const std::size_t at = message.find(marker);
-    if (at == std::string::npos) throw;
-    const std::size_t digits = at + marker.size();
-    char* end = nullptr;
-    const unsigned long long local = std::strtoull(message.c_str() + digits, &end, 10);
-    if (end == message.c_str() + digits) throw;
-    throw Error(message.substr(0, digits) + std::to_string(base + local) +
-                message.substr(static_cast<std::size_t>(end - message.c_str())));
-  }
-}
-
 // Validates text as UTF-8 and calls visit(token, byte offset) for each token, in order; `text`
 // starts at byte `base` of the text that offsets (the visitor's and errors') count in.
 template <typename Visit>
 void for_each_token(TokenizerKind kind, const std::string& text, uint64_t base, Visit visit) {
-  const std::vector<std::size_t> offsets = code_point_offsets(text, base);
+  const std::vector<std::size_t> offsets = utf8_offsets(text, base);
   const std::size_t count = offsets.size() - 1;
   // The token made of code points [first, end).
   const auto visit_span = [&](std::size_t first, std::size_t end) {

@@ -1,5 +1,6 @@
 #include "core/utf8.hpp"
 
+#include <cstdint>
 #include <cstdio>
 
 #include "genrnn/error.hpp"
@@ -12,7 +13,7 @@ struct CodePoint {
   std::size_t length;  // bytes
 };
 
-[[noreturn]] void fail(std::size_t offset, const char* why) {
+[[noreturn]] void invalid(uint64_t offset, const char* why) {
   throw Error("invalid UTF-8 at byte " + std::to_string(offset) + ": " + why);
 }
 
@@ -20,8 +21,10 @@ bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
 bool is_surrogate(char32_t c) { return c >= 0xD800 && c <= 0xDFFF; }
 
 // Decodes the sequence that starts at text[offset]. The length comes from the lead byte alone;
-// the range checks afterwards catch what RFC 3629 forbids, so each error names its cause.
-CodePoint decode_at(const std::string& text, std::size_t offset) {
+// the range checks afterwards catch what RFC 3629 forbids, so each error names its cause, at
+// its byte in a text of which `text` starts at byte `base`.
+CodePoint decode_at(const std::string& text, std::size_t offset, uint64_t base) {
+  const auto fail = [&](std::size_t at, const char* why) { invalid(base + at, why); };
   const auto lead = static_cast<unsigned char>(text[offset]);
   if (lead < 0x80) return {lead, 1};
   if (is_continuation(lead)) fail(offset, "stray continuation byte");
@@ -41,9 +44,9 @@ CodePoint decode_at(const std::string& text, std::size_t offset) {
 
 // Validates the whole text, calling visit(code point, byte offset) for each code point.
 template <typename Visit>
-void for_each_code_point(const std::string& text, Visit visit) {
+void for_each_code_point(const std::string& text, Visit visit, uint64_t base = 0) {
   for (std::size_t offset = 0; offset < text.size();) {
-    const CodePoint c = decode_at(text, offset);
+    const CodePoint c = decode_at(text, offset, base);
     visit(c.value, offset);
     offset += c.length;
   }
@@ -61,9 +64,10 @@ void check_utf8(const std::string& text) {
   for_each_code_point(text, [](char32_t, std::size_t) {});
 }
 
-std::vector<std::size_t> utf8_offsets(const std::string& text) {
+std::vector<std::size_t> utf8_offsets(const std::string& text, uint64_t base) {
   std::vector<std::size_t> offsets;
-  for_each_code_point(text, [&](char32_t, std::size_t offset) { offsets.push_back(offset); });
+  for_each_code_point(
+      text, [&](char32_t, std::size_t offset) { offsets.push_back(offset); }, base);
   offsets.push_back(text.size());
   return offsets;
 }

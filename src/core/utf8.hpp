@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,9 @@ namespace genrnn {
 std::vector<char32_t> decode_utf8(const std::string& text);
 // The same check without keeping anything: throws as decode_utf8 does.
 void check_utf8(const std::string& text);
-// Byte offset of each code point returned by decode_utf8, plus text.size() at the end.
-std::vector<std::size_t> utf8_offsets(const std::string& text);
+// Byte offset of each code point returned by decode_utf8, plus text.size() at the end. `text`
+// may be a piece of a longer text that starts at its byte `base`: an error names its byte there.
+std::vector<std::size_t> utf8_offsets(const std::string& text, uint64_t base = 0);
 std::string encode_utf8(char32_t code_point);
 
 }  // namespace genrnn
