@@ -102,8 +102,8 @@ __device__ void stage(float* to, const float* from, std::size_t count) {
 }
 
 template <class Cell>
-__global__ void __launch_bounds__(kMaxThreads) persistent_decode_steps(PersistentModel model, PersistentShape shape,
-                                                                       PersistentStep step, SamplingOptions sampling) {
+__global__ void __launch_bounds__(kMaxThreads)
+    persistent_decode_steps(PersistentModel model, PersistentShape shape, PersistentStep step) {
   GENRNN_DYNAMIC_SHARED(float, owned);
   sampling::Shared& sampler = sampler_shared();
   const cooperative_groups::grid_group grid = cooperative_groups::this_grid();
@@ -219,7 +219,7 @@ __global__ void __launch_bounds__(kMaxThreads) persistent_decode_steps(Persisten
       grid.sync();
     }
     for (int b = blockIdx.x; b < B; b += gridDim.x) {  // block-uniform
-      const int id = sampling::draw_token(step.logits + std::size_t(b) * V, V, sampling, step.seeds[b],
+      const int id = sampling::draw_token(step.logits + std::size_t(b) * V, V, step.options[b], step.seeds[b],
                                           step.stream_ids[b], step.steps[b], sampler);
       if (threadIdx.x == 0) {
         step.ids[std::size_t(p) * B + b] = id;
@@ -303,7 +303,7 @@ PersistentShape persistent_shape(CellType cell, int layers, int hidden, int batc
 }
 
 bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
-                       const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream) {
+                       const PersistentStep& step, cudaStream_t stream) {
   require_non_negative("persistent_decode", {step.batch, step.positions, step.first_position});
   if (shape.blocks < 1 || shape.stream_tile < 1 || shape.stream_tile > kStreamTile || model.layers < 1 ||
       model.layers > kPersistentMaxLayers)
@@ -312,7 +312,7 @@ bool persistent_decode(CellType cell, const PersistentModel& model, const Persis
   bool resident = true;
   with_kernel(cell, [&](auto kernel, const char* name, int) {
     resident = launch_cooperative(name, kernel, {dim3(shape.blocks), dim3(shape.threads), shape.shared_bytes}, stream,
-                                  model, shape, step, sampling);
+                                  model, shape, step);
   });
   return resident;
 }

@@ -55,9 +55,10 @@ struct PersistentStep {
   float* h[2] = {};
   float* c[2] = {};
   int parity = 0;
-  float* logits = nullptr;  // [batch][V]: drawn from first; left as the last step's
-  int* next_ids = nullptr;  // [batch]: the ids the next step feeds in
-  int* ids = nullptr;       // [positions][batch]: the ids drawn
+  float* logits = nullptr;                   // [batch][V]: drawn from first; left as the last step's
+  int* next_ids = nullptr;                   // [batch]: the ids the next step feeds in
+  int* ids = nullptr;                        // [positions][batch]: the ids drawn
+  const SamplingOptions* options = nullptr;  // one per stream, valid (DecodingEngine::decode checked them)
   const uint64_t* seeds = nullptr;
   const uint64_t* stream_ids = nullptr;
   uint64_t* steps = nullptr;  // Philox counters, one per stream, advanced by each draw
@@ -67,8 +68,7 @@ struct PersistentStep {
 // `shape` is persistent_shape's on the current GPU, which also allowed the kernel its shared
 // memory there. False, with nothing launched, where the grid turned out not to fit on the
 // device at once (a GPU shared with other processes): the caller decodes another way.
-// `sampling` is valid (DecodingEngine::decode checked it).
 [[nodiscard]] bool persistent_decode(CellType cell, const PersistentModel& model, const PersistentShape& shape,
-                                     const PersistentStep& step, const SamplingOptions& sampling, cudaStream_t stream);
+                                     const PersistentStep& step, cudaStream_t stream);
 
 }  // namespace genrnn::kernels

@@ -10,12 +10,12 @@ namespace genrnn::kernels {
 namespace {
 
 __global__ void __launch_bounds__(sampling::kMaxThreads)
-    sample_tokens_per_stream(const float* logits, int vocab, SamplingOptions options, const uint64_t* seeds,
+    sample_tokens_per_stream(const float* logits, int vocab, const SamplingOptions* options, const uint64_t* seeds,
                              const uint64_t* stream_ids, const uint64_t* steps, int* ids) {
   __shared__ sampling::Shared shared;
   const int b = blockIdx.x;
-  const int id =
-      sampling::draw_token(logits + std::size_t(b) * vocab, vocab, options, seeds[b], stream_ids[b], steps[b], shared);
+  const int id = sampling::draw_token(logits + std::size_t(b) * vocab, vocab, options[b], seeds[b], stream_ids[b],
+                                      steps[b], shared);
   if (threadIdx.x == 0) ids[b] = id;
 }
 
@@ -31,7 +31,7 @@ void advance_steps(uint64_t* steps, int batch, cudaStream_t stream) {
   launch("advance_steps_by_one", advance_steps_by_one, grid_stride_shape(std::size_t(batch)), stream, steps, batch);
 }
 
-void sample_tokens(const float* logits, int batch, int vocab, const SamplingOptions& options, const uint64_t* seeds,
+void sample_tokens(const float* logits, int batch, int vocab, const SamplingOptions* options, const uint64_t* seeds,
                    const uint64_t* stream_ids, const uint64_t* steps, int* ids, cudaStream_t stream) {
   require_non_negative("sample_tokens", {batch, vocab});
   if (batch == 0) return;

@@ -10,12 +10,12 @@
 
 namespace genrnn::kernels {
 
-// logits: [batch][vocab]. For stream b the uniform number is Philox keyed by
-// (seeds[b], stream_ids[b], steps[b]) — all three device arrays of `batch` entries — so a
-// stream draws the same tokens whatever batch it runs in (options.seed is not read). Writes
-// ids[b] in [0, vocab). `options` are valid: the engines' entry points (DecodingEngine::decode,
+// logits: [batch][vocab]. Stream b draws with options[b] (their seed is not read), its uniform
+// number Philox keyed by (seeds[b], stream_ids[b], steps[b]) — all four device arrays of
+// `batch` entries — so a stream draws the same tokens whatever batch it runs in. Writes ids[b]
+// in [0, vocab). The options are valid: the engines' entry points (DecodingEngine::decode,
 // TokenSampler::draw) checked them.
-void sample_tokens(const float* logits, int batch, int vocab, const SamplingOptions& options, const uint64_t* seeds,
+void sample_tokens(const float* logits, int batch, int vocab, const SamplingOptions* options, const uint64_t* seeds,
                    const uint64_t* stream_ids, const uint64_t* steps, int* ids, cudaStream_t stream);
 
 // steps[b] += 1 for b < batch: the next draw's counters, on the device (a decode step that is

@@ -50,18 +50,18 @@ class CpuDecoder final : public CpuModel<DecodingEngine> {
 
  protected:
   void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) override;
-  DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                         const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
+  DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                         const TokenChunkCallback& on_tokens) override;
 };
 
-// ids[s] = the token stream s draws at `position` from its row of `logits` ([stream][vocab]).
-void draw_streams(const float* logits, int vocab, const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
-                  uint64_t position, int* ids);
+// ids[s] = the token stream s draws from its row of `logits` ([stream][vocab]), `advance`
+// draws past streams[s].position.
+void draw_streams(const float* logits, int vocab, const std::vector<StreamDraw>& streams, uint64_t advance, int* ids);
 
 class CpuSampler final : public TokenSampler {
  protected:
   void write_logits(const std::vector<float>& logits) override { logits_ = logits; }
-  void run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) override;
+  void run_draw(const std::vector<StreamDraw>& streams) override;
 
  private:
   std::vector<float> logits_;

@@ -2,22 +2,28 @@
 
 namespace genrnn::cuda {
 
-void DeviceSampler::set_keys(const std::vector<DrawKey>& keys, uint64_t position) {
-  streams_ = static_cast<int>(keys.size());
-  std::vector<uint64_t> words(3 * keys.size());
-  for (std::size_t s = 0; s < keys.size(); ++s) {
-    words[s] = keys[s].seed;
-    words[keys.size() + s] = keys[s].stream;
-    words[2 * keys.size() + s] = position;
+void DeviceSampler::set_streams(const std::vector<StreamDraw>& streams) {
+  streams_ = static_cast<int>(streams.size());
+  std::vector<uint64_t> words(3 * streams.size());
+  std::vector<SamplingOptions> options(streams.size());
+  for (std::size_t s = 0; s < streams.size(); ++s) {
+    words[s] = streams[s].key.seed;
+    words[streams.size() + s] = streams[s].key.stream;
+    words[2 * streams.size() + s] = streams[s].position;
+    options[s] = streams[s].sampling;
   }
   keys_.reserve(words.size());
-  // From pageable memory: the copy is staged before this returns, so `words` may go.
+  options_.reserve(options.size());
+  // From pageable memory: the copies are staged before this returns, so `words` and `options` may go.
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(keys_.data(), words.data(), words.size() * sizeof(uint64_t), cudaMemcpyHostToDevice,
                                     context_.stream()));
+  GENRNN_CUDA_CHECK(cudaMemcpyAsync(options_.data(), options.data(), options.size() * sizeof(SamplingOptions),
+                                    cudaMemcpyHostToDevice, context_.stream()));
 }
 
-void DeviceSampler::draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids) {
-  kernels::sample_tokens(logits, streams_, vocab, sampling, seeds(), stream_ids(), counters(), ids, context_.stream());
+void DeviceSampler::draw(const float* logits, int vocab, int* ids) {
+  kernels::sample_tokens(logits, streams_, vocab, options_.data(), seeds(), stream_ids(), counters(), ids,
+                         context_.stream());
   kernels::advance_steps(counters(), streams_, context_.stream());
 }
 
@@ -32,9 +38,9 @@ void GpuSampler::write_logits(const std::vector<float>& logits) {
   context_.synchronize();  // `logits` may go away once this returns
 }
 
-void GpuSampler::run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
-  sampler_.set_keys(keys, position);
-  sampler_.draw(logits_.data(), vocab(), sampling, ids_.data());
+void GpuSampler::run_draw(const std::vector<StreamDraw>& streams) {
+  sampler_.set_streams(streams);
+  sampler_.draw(logits_.data(), vocab(), ids_.data());
 }
 
 }  // namespace genrnn::cuda

@@ -14,14 +14,17 @@ namespace genrnn::cuda {
 
 class DeviceSampler {
  public:
-  explicit DeviceSampler(const DeviceContext& context) : context_(context), keys_(context.stream()) {}
+  explicit DeviceSampler(const DeviceContext& context)
+      : context_(context), keys_(context.stream()), options_(context.stream()) {}
 
-  // The streams' Philox keys, every stream's draw counter at `position`.
-  void set_keys(const std::vector<DrawKey>& keys, uint64_t position);
+  // The streams' Philox keys, draw counters (at their positions) and sampling options.
+  void set_streams(const std::vector<StreamDraw>& streams);
   // ids[s] = stream s's draw from logits [streams][vocab] (device), then every counter + 1 on
-  // the device, so a captured CUDA graph can repeat the call.
-  void draw(const float* logits, int vocab, const SamplingOptions& sampling, int* ids);
-  // The keys on the device, for kernels that draw themselves.
+  // the device, so a captured CUDA graph can repeat the call (and, the options being read from
+  // the device, with other options set since).
+  void draw(const float* logits, int vocab, int* ids);
+  // The keys and options on the device, for kernels that draw themselves.
+  const SamplingOptions* options() const { return options_.data(); }
   const uint64_t* seeds() const { return keys_.data(); }
   const uint64_t* stream_ids() const { return keys_.data() + streams_; }
   uint64_t* counters() { return keys_.data() + 2 * static_cast<std::size_t>(streams_); }
@@ -30,6 +33,7 @@ class DeviceSampler {
   const DeviceContext& context_;
   int streams_ = 0;
   DeviceBuffer<uint64_t> keys_;  // [seeds | stream ids | draw counters], `streams_` each
+  DeviceBuffer<SamplingOptions> options_;
 };
 
 // The benchmark's sampler alone.
@@ -41,7 +45,7 @@ class GpuSampler final : public TokenSampler {
 
  protected:
   void write_logits(const std::vector<float>& logits) override;
-  void run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) override;
+  void run_draw(const std::vector<StreamDraw>& streams) override;
 
  private:
   DeviceContext context_;

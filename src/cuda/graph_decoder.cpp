@@ -16,8 +16,7 @@ constexpr int kPlainSteps = 3;
 }  // namespace
 
 bool GraphDecoder::StepKey::operator==(const StepKey& other) const {
-  return streams == other.streams && temperature == other.temperature && top_k == other.top_k && top_p == other.top_p &&
-         allocations == other.allocations;
+  return streams == other.streams && allocations == other.allocations;
 }
 
 GraphDecoder::GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers,
@@ -44,23 +43,21 @@ void GraphDecoder::run_prefill(const std::vector<int>& prompts, int length, std:
   model_.context().synchronize();
 }
 
-void GraphDecoder::step(const SamplingOptions& sampling) {
+void GraphDecoder::step() {
   model_.forward(step_ids_.data(), 1, false, {});
   model_.head(model_.layers().outputs(), batch(), logits_.data(), true);
-  sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
+  sampler_.draw(logits_.data(), config().vocab_size, step_ids_.data());
 }
 
-GraphDecoder::StepKey GraphDecoder::step_key(const SamplingOptions& sampling) const {
-  return {batch(), sampling.temperature, sampling.top_k, sampling.top_p, device_allocations()};
-}
+GraphDecoder::StepKey GraphDecoder::step_key() const { return {batch(), device_allocations()}; }
 
-GraphDecoder::GraphSource GraphDecoder::replay_step(const StepKey& key, const SamplingOptions& sampling) {
+GraphDecoder::GraphSource GraphDecoder::replay_step(const StepKey& key) {
   const cudaStream_t stream = model_.context().stream();
   StepGraph& cached = step_graphs_[model_.state_parity()];
   GraphSource source = GraphSource::reused;
   if (!cached.graph || !(cached.key == key)) {
     try {
-      const auto work = [&] { step(sampling); };
+      const auto work = [&] { step(); };
       if (cached.graph) {
         source = cached.graph->recapture(stream, work) ? GraphSource::updated : GraphSource::captured;
       } else {
@@ -78,34 +75,33 @@ GraphDecoder::GraphSource GraphDecoder::replay_step(const StepKey& key, const Sa
   return source;
 }
 
-void GraphDecoder::start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys) {
+void GraphDecoder::start_decode(const std::vector<float>& first_logits, const std::vector<StreamDraw>& streams) {
   logits_.reserve(first_logits.size());
   // From pageable memory: staged before this returns.
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(logits_.data(), first_logits.data(), first_logits.size() * sizeof(float),
                                     cudaMemcpyHostToDevice, model_.context().stream()));
-  sampler_.set_keys(keys, 0);
+  sampler_.set_streams(streams);
   ring_.start(batch());
 }
 
 DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int length,
-                                     const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
-                                     const TokenChunkCallback& on_tokens) {
+                                     const std::vector<StreamDraw>& streams, const TokenChunkCallback& on_tokens) {
   NvtxRange range("decode");
-  start_decode(first_logits, keys);
+  start_decode(first_logits, streams);
   step_ids_.reserve(static_cast<std::size_t>(batch()));
   GraphSource graphs = GraphSource::none;  // the costliest of this decode's
   bool wanted = true;                      // the caller still wants tokens
   for (int position = 0; position < length && wanted; ++position) {
     if (position == 0) {
-      sampler_.draw(logits_.data(), config().vocab_size, sampling, step_ids_.data());
+      sampler_.draw(logits_.data(), config().vocab_size, step_ids_.data());
     } else {
       // A step graph an earlier decode left runs at once where nothing it depends on changed.
-      const StepKey key = step_key(sampling);
+      const StepKey key = step_key();
       const StepGraph& cached = step_graphs_[model_.state_parity()];
       if (cuda_graphs_ && ((cached.graph && cached.key == key) || position >= kPlainSteps))
-        graphs = std::max(graphs, replay_step(key, sampling));
+        graphs = std::max(graphs, replay_step(key));
       else
-        step(sampling);
+        step();
       model_.advance_state();
     }
     if (ring_.append(step_ids_.data()) || position + 1 == length) wanted = ring_.hand_over(on_tokens);

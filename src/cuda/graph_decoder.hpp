@@ -22,12 +22,12 @@ class GraphDecoder : public GpuRole<DecodingEngine> {
 
  protected:
   void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) override;
-  DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                         const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
+  DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                         const TokenChunkCallback& on_tokens) override;
 
-  // The start of every decode: the first logits onto the device, the streams' keys into the
-  // sampler, an empty id ring.
-  void start_decode(const std::vector<float>& first_logits, const std::vector<DrawKey>& keys);
+  // The start of every decode: the first logits onto the device, the streams' keys, positions
+  // and options into the sampler, an empty id ring.
+  void start_decode(const std::vector<float>& first_logits, const std::vector<StreamDraw>& streams);
 
   // What a decoder of its own kind (persistent_decoder) shares: the Philox keys, the id ring,
   // the logits to draw from.
@@ -38,23 +38,21 @@ class GraphDecoder : public GpuRole<DecodingEngine> {
  private:
   // One decode step on the device: step_ids_ through the layers and the head, the next ids
   // drawn into step_ids_. The state then advances (outside any capture).
-  void step(const SamplingOptions& sampling);
+  void step();
 
-  // What a captured step depends on beyond the buffers' contents: the arguments of its kernels.
+  // What a captured step depends on beyond the buffers' contents (the sampling options are
+  // one: the sampler reads them from the device): the arguments of its kernels.
   struct StepKey {
     int streams = 0;
-    float temperature = 0;
-    int top_k = 0;
-    float top_p = 0;
     uint64_t allocations = 0;  // device_allocations() at the capture: no buffer has moved since
     bool operator==(const StepKey& other) const;
   };
-  StepKey step_key(const SamplingOptions& sampling) const;
+  StepKey step_key() const;
   // How a step graph came to be, cheapest first (DecodeStats::graphs).
   enum class GraphSource { none, reused, updated, captured };
   // The step for the current state parity replayed: as it is when its key is `key`, captured
   // again (and updated, or instantiated) when not. Returns which.
-  GraphSource replay_step(const StepKey& key, const SamplingOptions& sampling);
+  GraphSource replay_step(const StepKey& key);
 
   // The step captured per state parity, kept from one decode to the next.
   struct StepGraph {

@@ -76,16 +76,14 @@ kernels::PersistentModel PersistentDecoder::device_model() const {
 }
 
 DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits, int length,
-                                          const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
-                                          const TokenChunkCallback& on_tokens) {
+                                          const std::vector<StreamDraw>& streams, const TokenChunkCallback& on_tokens) {
   std::string why;
   const kernels::PersistentShape shape = shape_for(batch(), why);
-  if (shape.blocks == 0) return decode_as_graph_decoder(first_logits, length, sampling, keys, on_tokens, why);
+  if (shape.blocks == 0) return decode_as_graph_decoder(first_logits, length, streams, on_tokens, why);
   NvtxRange range("decode");
   const cudaStream_t stream = model_.context().stream();
-  const int streams = batch();
-  start_decode(first_logits, keys);
-  next_ids_.reserve(static_cast<std::size_t>(streams));
+  start_decode(first_logits, streams);
+  next_ids_.reserve(static_cast<std::size_t>(batch()));
   const kernels::PersistentModel model = device_model();
   bool wanted = true;
   for (int first = 0; first < length && wanted; first += IdRing::kChunkPositions) {
@@ -97,16 +95,17 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
     step.next_ids = next_ids_.data();
     step.positions = std::min(IdRing::kChunkPositions, length - first);
     step.ids = ring_.fill(step.positions);
+    step.options = sampler_.options();
     step.seeds = sampler_.seeds();
     step.stream_ids = sampler_.stream_ids();
     step.steps = sampler_.counters();
-    step.batch = streams;
+    step.batch = batch();
     step.first_position = first;
-    if (!kernels::persistent_decode(config().cell, model, shape, step, sampling, stream)) {
+    if (!kernels::persistent_decode(config().cell, model, shape, step, stream)) {
       // Every launch is the same grid: only the first can find that it does not fit, before
       // anything was drawn.
       if (first > 0) throw Error("the persistent decoder's grid stopped fitting on the GPU in the middle of a decode");
-      return decode_as_graph_decoder(first_logits, length, sampling, keys, on_tokens,
+      return decode_as_graph_decoder(first_logits, length, streams, on_tokens,
                                      "its grid does not fit on this GPU at once (is the GPU shared with other "
                                      "processes, through MPS or a partition?)");
     }
@@ -120,10 +119,9 @@ DecodeStats PersistentDecoder::run_decode(const std::vector<float>& first_logits
 }
 
 DecodeStats PersistentDecoder::decode_as_graph_decoder(const std::vector<float>& first_logits, int length,
-                                                       const SamplingOptions& sampling,
-                                                       const std::vector<DrawKey>& keys,
+                                                       const std::vector<StreamDraw>& streams,
                                                        const TokenChunkCallback& on_tokens, const std::string& why) {
-  DecodeStats stats = GraphDecoder::run_decode(first_logits, length, sampling, keys, on_tokens);
+  DecodeStats stats = GraphDecoder::run_decode(first_logits, length, streams, on_tokens);
   stats.note = "the persistent decoder does not run here: " + why;
   return stats;
 }

@@ -18,16 +18,16 @@ class PersistentDecoder final : public GraphDecoder {
  protected:
   // Also keeps a copy in PyTorch's layout, and layer 0's input projections for every token.
   void write_parameters(const std::vector<float>& flat) override;
-  DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                         const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) override;
+  DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                         const TokenChunkCallback& on_tokens) override;
 
  private:
   // The kernel's split for `batch` streams, or why the persistent kernel cannot decode them.
   kernels::PersistentShape shape_for(int batch, std::string& why) const;
   kernels::PersistentModel device_model() const;
   // The graph decoder's decode, its stats saying why the persistent one did not run.
-  DecodeStats decode_as_graph_decoder(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                                      const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens,
+  DecodeStats decode_as_graph_decoder(const std::vector<float>& logits, int length,
+                                      const std::vector<StreamDraw>& streams, const TokenChunkCallback& on_tokens,
                                       const std::string& why);
 
   ParameterOffsets offsets_;

@@ -143,16 +143,24 @@ void DecodingEngine::prefill(const std::vector<int>& prompts, std::vector<float>
   run_prefill(prompts, length, logits);
 }
 
-DecodeStats DecodingEngine::decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                                   const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
-  sampling.validate();
+std::vector<StreamDraw> same_draws(const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                                   uint64_t position) {
+  std::vector<StreamDraw> draws;
+  draws.reserve(keys.size());
+  for (const DrawKey& key : keys) draws.push_back({key, sampling, position});
+  return draws;
+}
+
+DecodeStats DecodingEngine::decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                                   const TokenChunkCallback& on_tokens) {
+  for (const StreamDraw& stream : streams) stream.sampling.validate();
   if (length < 1) throw Error("decode needs a length of at least 1");
-  if (static_cast<int>(keys.size()) != batch() ||
+  if (static_cast<int>(streams.size()) != batch() ||
       logits.size() != static_cast<std::size_t>(batch()) * config().vocab_size)
     throw Error("decode needs a key and the logits of each of the state's " + std::to_string(batch()) + " streams");
   if (!on_tokens) throw Error("decode needs a callback for the drawn tokens");
   const DeviceScope scope(gpu());
-  return run_decode(logits, length, sampling, keys, on_tokens);
+  return run_decode(logits, length, streams, on_tokens);
 }
 
 // ---- TokenSampler ----
@@ -168,12 +176,12 @@ void TokenSampler::load_logits(const std::vector<float>& logits, int streams) {
   write_logits(logits);
 }
 
-void TokenSampler::draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
-  sampling.validate();
-  if (streams_ == 0 || static_cast<int>(keys.size()) != streams_)
+void TokenSampler::draw(const std::vector<StreamDraw>& streams) {
+  for (const StreamDraw& stream : streams) stream.sampling.validate();
+  if (streams_ == 0 || static_cast<int>(streams.size()) != streams_)
     throw Error("draw needs loaded logits and one key per loaded stream");
   const DeviceScope scope(gpu());
-  run_draw(sampling, keys, position);
+  run_draw(streams);
 }
 
 }  // namespace genrnn

@@ -60,6 +60,18 @@ struct DrawKey {
   uint64_t stream;
 };
 
+// How one stream draws: with its own sampling options, Philox keyed by (key.seed, key.stream,
+// position), `position` being that of its next draw. A stream that joins a running batch counts
+// its positions from its own start, so its text does not depend on when or beside whom it ran.
+struct StreamDraw {
+  DrawKey key;
+  SamplingOptions sampling;
+  uint64_t position = 0;
+};
+// Every stream of `keys` drawing with `sampling`, from `position`.
+std::vector<StreamDraw> same_draws(const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                                   uint64_t position = 0);
+
 // Receives drawn ids [positions][batch]; returns false to end decoding early.
 using TokenChunkCallback = std::function<bool(int first_position, int positions, const int* ids)>;
 
@@ -164,30 +176,38 @@ class DecodingEngine : public ModelEngine {
   void prefill(const std::vector<int>& prompts, std::vector<float>& logits);
   // Draws `length` tokens for each of the `batch()` streams, starting from `logits` (as prefill
   // returns them) and the current state, each token fed back as the next input. Stream s draws
-  // with Philox keyed by (keys[s].seed, keys[s].stream, position), so its text does not depend
+  // as streams[s] says, its t-th token at streams[s].position + t, so its text does not depend
   // on the batch it runs in (sampling.seed is not used). on_tokens(first_position, positions,
   // ids) receives ids [positions][batch] in order, in chunks, and may end the loop by returning
   // false; the state may then have run up to one chunk past the last ids delivered.
+  DecodeStats decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                     const TokenChunkCallback& on_tokens);
+  // Every stream with the same options, from position 0.
   DecodeStats decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                     const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens);
+                     const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) {
+    return decode(logits, length, same_draws(sampling, keys), on_tokens);
+  }
 
  protected:
   using ModelEngine::ModelEngine;
   virtual void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) = 0;
-  virtual DecodeStats run_decode(const std::vector<float>& logits, int length, const SamplingOptions& sampling,
-                                 const std::vector<DrawKey>& keys, const TokenChunkCallback& on_tokens) = 0;
+  virtual DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
+                                 const TokenChunkCallback& on_tokens) = 0;
 };
 
 // Diagnostics: an engine's sampler alone, for the benchmark. load_logits keeps [stream][vocab]
-// logits on the engine's device; each draw then draws one token per stream at `position` and
-// leaves the ids there.
+// logits on the engine's device; each draw then draws one token per stream, as its StreamDraw
+// says, and leaves the ids there.
 class TokenSampler {
  public:
   virtual ~TokenSampler() = default;
   // As ModelEngine::gpu.
   virtual int gpu() const { return -1; }
   void load_logits(const std::vector<float>& logits, int streams);
-  void draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position);
+  void draw(const std::vector<StreamDraw>& streams);
+  void draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) {
+    draw(same_draws(sampling, keys, position));
+  }
   // As ModelEngine::time_seconds.
   virtual double time_seconds(const std::function<void()>& work);
 
@@ -195,7 +215,7 @@ class TokenSampler {
   int streams() const { return streams_; }
   int vocab() const { return vocab_; }
   virtual void write_logits(const std::vector<float>& logits) = 0;
-  virtual void run_draw(const SamplingOptions& sampling, const std::vector<DrawKey>& keys, uint64_t position) = 0;
+  virtual void run_draw(const std::vector<StreamDraw>& streams) = 0;
 
  private:
   int streams_ = 0, vocab_ = 0;

@@ -124,6 +124,34 @@ TEST(EngineRoles, TheSamplerAloneIsChecked) {
   sampler->load_logits(std::vector<float>(12), 3);
   EXPECT_ERROR(sampler->draw({}, {{1, 0}}, 0), "one key per loaded stream");
   sampler->draw({}, {{1, 0}, {1, 1}, {1, 2}}, 0);
+  SamplingOptions too_hot;
+  too_hot.temperature = -1;
+  EXPECT_ERROR(sampler->draw({StreamDraw{{1, 0}, {}, 0}, StreamDraw{{1, 1}, too_hot, 0}, StreamDraw{{1, 2}, {}, 0}}),
+               "temperature");
+}
+
+// Each stream draws with its own options at its own position: the token sample_token gives it.
+TEST(EngineRoles, EachStreamDrawsWithItsOwnOptionsAtItsOwnPosition) {
+  const int vocab = 30;
+  const std::vector<float> logits = testing::random_uniform<float>(4 * vocab, -3.0f, 3.0f);
+  const std::vector<StreamDraw> draws = {{{5, 0}, {0.0f, 0, 1.0f, 0}, 0},
+                                         {{6, 1}, {1.0f, 0, 1.0f, 0}, 9},
+                                         {{7, 2}, {1.5f, 4, 1.0f, 0}, 100},
+                                         {{8, 3}, {0.7f, 0, 0.6f, 0}, 3}};
+  std::vector<float> first_logits = logits;
+  auto decoder = make_decoding_engine("cpu", {CellType::lstm, 1, 4, 0, vocab, TokenizerKind::character});
+  decoder->set_state({4, {}, {}});
+  std::vector<int> drawn;
+  decoder->decode(first_logits, 1, draws, [&](int, int, const int* ids) {
+    drawn.assign(ids, ids + 4);
+    return true;
+  });
+  for (int s = 0; s < 4; ++s) {
+    SamplingOptions options = draws[s].sampling;
+    options.seed = draws[s].key.seed;
+    EXPECT_EQ(drawn[s], sample_token(logits.data() + s * vocab, vocab, options, draws[s].key.stream, draws[s].position))
+        << "stream " << s;
+  }
 }
 
 // The registry's tests name no engine and no cell: they sweep the registry and the cell table,

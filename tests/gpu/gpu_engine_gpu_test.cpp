@@ -73,6 +73,13 @@ RolePair<DecodingEngine> decoders(const std::string& gpu_engine, const ModelConf
       gpu_engine, config, batch, options);
 }
 
+// What EngineOptions::decoder can name for `engine`, or "auto" where it has no choice.
+std::vector<std::string> decoders_of(const std::string& engine) {
+  for (const EngineInfo& info : registered_engines())
+    if (info.name == engine && !info.decoders.empty()) return info.decoders;
+  return {"auto"};
+}
+
 TokenWindow random_window(int batch, int seq_len, int vocab) {
   const auto n = static_cast<std::size_t>(batch) * seq_len;
   return {batch, seq_len, testing::random_ids(n, vocab), testing::random_ids(n, vocab)};
@@ -80,15 +87,19 @@ TokenWindow random_window(int batch, int seq_len, int vocab) {
 
 // Every stream's ids [position][stream] of one decode from the engine's current state.
 std::vector<int> decode_all(DecodingEngine& engine, const std::vector<float>& logits, int length,
-                            const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
-                            DecodeStats* stats = nullptr) {
+                            const std::vector<StreamDraw>& streams, DecodeStats* stats = nullptr) {
   std::vector<int> ids;
-  const DecodeStats ran = engine.decode(logits, length, sampling, keys, [&](int, int positions, const int* chunk) {
-    ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * keys.size());
+  const DecodeStats ran = engine.decode(logits, length, streams, [&](int, int positions, const int* chunk) {
+    ids.insert(ids.end(), chunk, chunk + static_cast<std::ptrdiff_t>(positions) * streams.size());
     return true;
   });
   if (stats) *stats = ran;
   return ids;
+}
+std::vector<int> decode_all(DecodingEngine& engine, const std::vector<float>& logits, int length,
+                            const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
+                            DecodeStats* stats = nullptr) {
+  return decode_all(engine, logits, length, same_draws(sampling, keys), stats);
 }
 
 std::vector<DrawKey> keys_for(int streams, uint64_t seed) {
@@ -256,6 +267,30 @@ TEST_P(GpuEngineVsCpu, TopKAndTopPThroughDecodeDrawTheCpusTokens) {
   const auto cpu_ids = decode_all(*engines.cpu, cpu_logits, length, sampling, keys);
   const auto gpu_ids = decode_all(*engines.gpu, cpu_logits, length, sampling, keys);
   EXPECT_EQ(gpu_ids, cpu_ids);
+}
+
+// Continuous batching's draws: every stream with its own options and its own position (a
+// stream that joined a running batch counts from its own start), on each GPU decoder as on
+// the CPU.
+TEST_P(GpuEngineVsCpu, StreamsWithTheirOwnOptionsAndPositionsDrawTheCpusTokens) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  const int streams = 6, length = 12;
+  const SamplingOptions options[] = {{0.0f, 0, 1.0f, 0}, {0.8f, 0, 1.0f, 0}, {1.5f, 5, 1.0f, 0},
+                                     {1.0f, 0, 0.5f, 0}, {0.5f, 3, 0.9f, 0}, {2.0f, 0, 1.0f, 0}};
+  std::vector<StreamDraw> draws;
+  for (int s = 0; s < streams; ++s) draws.push_back({{uint64_t(40 + s), uint64_t(s)}, options[s], uint64_t(7 * s)});
+  const std::vector<int> prompts = testing::random_ids(static_cast<std::size_t>(streams) * 3, 11);
+  for (const std::string& decoder : decoders_of(engine())) {
+    SCOPED_TRACE("decoder " + decoder);
+    EngineOptions gpu_options;
+    gpu_options.decoder = decoder;
+    auto engines = decoders(engine(), config(), streams, gpu_options);
+    std::vector<float> cpu_logits, gpu_logits;
+    engines.cpu->prefill(prompts, cpu_logits);
+    engines.gpu->prefill(prompts, gpu_logits);
+    // Both from the CPU's logits: a draw within ~1e-6 of a boundary could flip otherwise.
+    EXPECT_EQ(decode_all(*engines.gpu, cpu_logits, length, draws), decode_all(*engines.cpu, cpu_logits, length, draws));
+  }
 }
 
 TEST_P(GpuEngineVsCpu, EachStreamDrawsTheSameTokensAloneOrInABatchOfThousands) {
@@ -511,11 +546,12 @@ TEST_P(GpuEngineVsCpu, ASecondDecodeOfTheSameShapeReplaysTheGraphsTheFirstCaptur
   EXPECT_EQ(first, "captured");
   EXPECT_EQ(second, "reused");
   EXPECT_EQ(second_ids, first_ids);
-  // Other sampling options change the sampler's arguments: captured again, into the same nodes.
+  // Other sampling options are the sampler's data on the device, not its arguments: the graphs
+  // replay as they are, and draw with the options of the decode that replays them.
   const auto [hot_ids, hot] = decode(hotter);
-  EXPECT_EQ(hot, "updated");
-  EXPECT_EQ(decode(hotter).second, "reused");
-  EXPECT_EQ(decode(sampling).first, first_ids) << "the update went back to the first options' graph wrongly";
+  EXPECT_EQ(hot, "reused");
+  EXPECT_NE(hot_ids, first_ids);
+  EXPECT_EQ(decode(sampling).first, first_ids) << "a replay drew with the options of an earlier decode";
   // Another number of streams moves buffers: the graphs follow.
   decoder->set_state({streams + 3, {}, {}});
   std::vector<float> logits;

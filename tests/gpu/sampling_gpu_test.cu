@@ -42,22 +42,28 @@ Counters random_counters(int batch, std::mt19937_64& random) {
   return counters;
 }
 
-// The kernel's ids for `batch` rows of `vocab` device logits.
-std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, const SamplingOptions& options,
+// The kernel's ids for `batch` rows of `vocab` device logits, row b drawn with rows[b].
+std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, const std::vector<SamplingOptions>& rows,
                             const Counters& counters) {
   const DeviceArray<uint64_t> seeds(counters.seeds), stream_ids(counters.stream_ids), steps(counters.steps);
+  const DeviceArray<SamplingOptions> options(rows);
   const DeviceArray<int> ids(std::vector<int>(batch, -1));
-  kernels::sample_tokens(device_logits, batch, vocab, {options.temperature, options.top_k, options.top_p}, seeds.get(),
-                         stream_ids.get(), steps.get(), ids.get(), nullptr);
+  kernels::sample_tokens(device_logits, batch, vocab, options.get(), seeds.get(), stream_ids.get(), steps.get(),
+                         ids.get(), nullptr);
   finish_launch();
   return ids.download();
 }
-
-// The CPU sampler's ids for the same rows and counters.
-std::vector<int> cpu_sample(const std::vector<float>& logits, int batch, int vocab, SamplingOptions options,
+std::vector<int> gpu_sample(const float* device_logits, int batch, int vocab, const SamplingOptions& options,
                             const Counters& counters) {
+  return gpu_sample(device_logits, batch, vocab, std::vector<SamplingOptions>(batch, options), counters);
+}
+
+// The CPU sampler's ids for the same rows, options and counters.
+std::vector<int> cpu_sample(const std::vector<float>& logits, int batch, int vocab,
+                            const std::vector<SamplingOptions>& rows, const Counters& counters) {
   std::vector<int> ids(batch);
   for (int b = 0; b < batch; ++b) {
+    SamplingOptions options = rows[b];
     options.seed = counters.seeds[b];
     ids[b] =
         sample_token(logits.data() + std::size_t(b) * vocab, vocab, options, counters.stream_ids[b], counters.steps[b]);
@@ -96,6 +102,7 @@ std::string describe(const SamplingOptions& options) {
   return out.str();
 }
 
+// Each row of a launch with its own options (the server's streams each have theirs).
 TEST(SamplingGpu, DrawsTheCpuSamplersIds) {
   GENRNN_REQUIRE_GPU();
   // The CPU reference costs about vocab * batch per option set: past this budget a case runs
@@ -113,18 +120,19 @@ TEST(SamplingGpu, DrawsTheCpuSamplersIds) {
       const int steps = vocab <= 96 ? testing::sized(8, 2) : 1;
       for (int set = 0; set < sets; ++set)
         for (int step = 0; step < steps; ++step) {
-          const SamplingOptions options = option_set(set);
+          std::vector<SamplingOptions> rows;
+          for (int b = 0; b < batch; ++b) rows.push_back(option_set((set + b) % kOptionSets));
           const Counters counters = random_counters(batch, random);
-          const auto gpu = gpu_sample(device_logits.get(), batch, vocab, options, counters);
-          const auto cpu = cpu_sample(logits, batch, vocab, options, counters);
+          const auto gpu = gpu_sample(device_logits.get(), batch, vocab, rows, counters);
+          const auto cpu = cpu_sample(logits, batch, vocab, rows, counters);
           for (int b = 0; b < batch; ++b) {
             ++draws;
             ASSERT_TRUE(gpu[b] >= 0 && gpu[b] < vocab) << gpu[b] << " out of range, vocab " << vocab;
             EXPECT_TRUE(std::isfinite(logits[std::size_t(b) * vocab + gpu[b]]))
-                << "a non-finite logit drawn, vocab " << vocab << " " << describe(options);
+                << "a non-finite logit drawn, vocab " << vocab << " " << describe(rows[b]);
             if (gpu[b] != cpu[b] && ++mismatches <= 10)
               first_mismatches << "\n  vocab " << vocab << " batch " << batch << " stream " << b << " "
-                               << describe(options) << ": GPU " << gpu[b] << ", CPU " << cpu[b];
+                               << describe(rows[b]) << ": GPU " << gpu[b] << ", CPU " << cpu[b];
           }
         }
     }
@@ -223,7 +231,8 @@ TEST(SamplingGpu, NonFiniteLogitsAreNeverDrawn) {
     const SamplingOptions options = option_set(set);
     const Counters counters = random_counters(batch, random);
     const auto gpu = gpu_sample(device_logits.get(), batch, vocab, options, counters);
-    EXPECT_EQ(gpu, cpu_sample(logits, batch, vocab, options, counters)) << describe(options);
+    EXPECT_EQ(gpu, cpu_sample(logits, batch, vocab, std::vector<SamplingOptions>(batch, options), counters))
+        << describe(options);
     EXPECT_TRUE(std::isfinite(logits[gpu[0]])) << gpu[0];
     EXPECT_EQ(gpu[1], 0);
     EXPECT_EQ(gpu[2], 1);
