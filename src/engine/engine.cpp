@@ -1,9 +1,12 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "core/cell_table.hpp"
 #include "engine/device_scope.hpp"
+#include "engine/state_rows.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/parameters.hpp"
 
@@ -141,6 +144,50 @@ void DecodingEngine::prefill(const std::vector<int>& prompts, std::vector<float>
   logits.resize(static_cast<std::size_t>(batch()) * config().vocab_size);
   const DeviceScope scope(gpu());
   run_prefill(prompts, length, logits);
+}
+
+void DecodingEngine::prefill_slots(const std::vector<int>& slots, const std::vector<std::vector<int>>& prompts,
+                                   bool fresh, std::vector<float>& logits) {
+  if (slots.empty() || slots.size() != prompts.size())
+    throw Error("prefill_slots needs one prompt for each slot, and at least one slot");
+  std::vector<bool> taken(static_cast<std::size_t>(batch()), false);
+  for (int slot : slots) {
+    if (slot < 0 || slot >= batch())
+      throw Error("slot " + std::to_string(slot) + " is not one of the state's " + std::to_string(batch()) +
+                  " streams");
+    if (taken[static_cast<std::size_t>(slot)]) throw Error("slot " + std::to_string(slot) + " is given twice");
+    taken[static_cast<std::size_t>(slot)] = true;
+  }
+  for (const auto& prompt : prompts) {
+    if (prompt.empty()) throw Error("prefill_slots needs a prompt of at least one token for each slot");
+    check_ids(prompt, "prompt token");
+  }
+  const int V = config().vocab_size, layers = config().num_layers, width = config().hidden_size;
+  RecurrentState all = state();
+  logits.assign(slots.size() * static_cast<std::size_t>(V), 0.0f);
+  // Each length's slots as one batch of equal-length prompts.
+  std::map<std::size_t, std::vector<std::size_t>> by_length;
+  for (std::size_t k = 0; k < prompts.size(); ++k) by_length[prompts[k].size()].push_back(k);
+  try {
+    for (const auto& [length, members] : by_length) {
+      std::vector<int> rows, joined;
+      for (std::size_t k : members) {
+        rows.push_back(slots[k]);
+        joined.insert(joined.end(), prompts[k].begin(), prompts[k].end());
+      }
+      set_state(fresh ? RecurrentState{static_cast<int>(rows.size()), {}, {}} : rows_of(all, rows, layers, width));
+      std::vector<float> group_logits;
+      prefill(joined, group_logits);
+      for (std::size_t i = 0; i < members.size(); ++i)
+        std::copy_n(group_logits.begin() + static_cast<std::ptrdiff_t>(i * V), V,
+                    logits.begin() + static_cast<std::ptrdiff_t>(members[i] * V));
+      set_rows(all, rows, state(), layers, width);
+    }
+  } catch (...) {
+    set_state(all);  // the slots as they were, or as far as the prefills went
+    throw;
+  }
+  set_state(all);
 }
 
 std::vector<StreamDraw> same_draws(const SamplingOptions& sampling, const std::vector<DrawKey>& keys,

@@ -174,6 +174,13 @@ class DecodingEngine : public ModelEngine {
   // Runs `batch()` equal-length prompts ([b * length + t]) from the current state and writes
   // the logits after each prompt's last token into logits ([b * V + v]).
   void prefill(const std::vector<int>& prompts, std::vector<float>& logits);
+  // Continuous batching: runs prompts[k] through slot slots[k] (a stream of the batch), from a
+  // zero state when `fresh` (a new stream) or else from the slot's own, and writes the logits
+  // after its last token to logits [k * V + v]; the other slots keep their state. Prompts may
+  // differ in length. (Through the host: the state is read, and each length's slots prefilled
+  // as a batch of their own; the GPU engines have no device-side gather yet.)
+  void prefill_slots(const std::vector<int>& slots, const std::vector<std::vector<int>>& prompts, bool fresh,
+                     std::vector<float>& logits);
   // Draws `length` tokens for each of the `batch()` streams, starting from `logits` (as prefill
   // returns them) and the current state, each token fed back as the next input. Stream s draws
   // as streams[s] says, its t-th token at streams[s].position + t, so its text does not depend

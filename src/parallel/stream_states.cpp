@@ -1,20 +1,13 @@
 #include "parallel/stream_states.hpp"
 
+#include <algorithm>
+#include <numeric>
+
+#include "engine/state_rows.hpp"
+
 namespace genrnn {
 
 namespace {
-
-// Rows [first, first + count) of each layer's `rows` rows of `width` values.
-std::vector<float> layer_rows(const std::vector<float>& values, int layers, int rows, int first, int count, int width) {
-  std::vector<float> out;
-  if (values.empty()) return out;
-  out.reserve(static_cast<std::size_t>(layers) * count * width);
-  for (int l = 0; l < layers; ++l) {
-    const auto begin = values.begin() + (static_cast<std::ptrdiff_t>(l) * rows + first) * width;
-    out.insert(out.end(), begin, begin + static_cast<std::ptrdiff_t>(count) * width);
-  }
-  return out;
-}
 
 // Ranks' [layer][row] blocks, concatenated rank after rank, as [layer][rank * rows + row].
 std::vector<float> join_layers(const std::vector<float>& gathered, int ranks, int layers, int rows, int width) {
@@ -31,8 +24,9 @@ std::vector<float> join_layers(const std::vector<float>& gathered, int ranks, in
 }  // namespace
 
 RecurrentState slice_of(const RecurrentState& all, const StreamSlice& slice, int layers, int width) {
-  return {slice.count, layer_rows(all.h, layers, all.batch, slice.first, slice.count, width),
-          layer_rows(all.c, layers, all.batch, slice.first, slice.count, width)};
+  std::vector<int> rows(static_cast<std::size_t>(slice.count));
+  std::iota(rows.begin(), rows.end(), slice.first);
+  return rows_of(all, rows, layers, width);
 }
 
 RecurrentState gather_slices(Communicator& world, const RecurrentState& mine, int layers, int width) {

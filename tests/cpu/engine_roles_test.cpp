@@ -13,8 +13,10 @@
 #include "engine/engine_registry.hpp"
 #include "genrnn/genrnn.hpp"
 #include "genrnn/limits.hpp"
+#include "tests/support/cells.hpp"
 #include "tests/support/error_of.hpp"
 #include "tests/support/numeric.hpp"
+#include "tests/support/slot_prefill.hpp"
 
 namespace genrnn {
 namespace {
@@ -115,6 +117,37 @@ TEST(EngineRoles, PrefillAndDecodeAreChecked) {
     return true;
   });
   EXPECT_EQ(delivered, 5);
+}
+
+TEST(EngineRoles, SlotPrefillIsChecked) {
+  auto engine = make_decoding_engine("cpu", {CellType::lstm, 1, 4, 0, 7, TokenizerKind::character});
+  engine->set_state({3, {}, {}});
+  std::vector<float> logits;
+  EXPECT_ERROR(engine->prefill_slots({}, {}, true, logits), "one prompt for each slot");
+  EXPECT_ERROR(engine->prefill_slots({0, 1}, {{1}}, true, logits), "one prompt for each slot");
+  EXPECT_ERROR(engine->prefill_slots({3}, {{1}}, true, logits), "slot 3 is not one of the state's 3 streams");
+  EXPECT_ERROR(engine->prefill_slots({1, 1}, {{1}, {2}}, true, logits), "slot 1 is given twice");
+  EXPECT_ERROR(engine->prefill_slots({1}, {{}}, true, logits), "a prompt of at least one token");
+  EXPECT_ERROR(engine->prefill_slots({1}, {{9}}, true, logits), "prompt token id 9 is outside the vocabulary of 7");
+  EXPECT_EQ(engine->batch(), 3);
+}
+
+// A new stream joins a running batch in its slot, and a running one takes its next tokens,
+// as each would alone; the other slots keep their state.
+TEST(EngineRoles, SlotPrefillRunsEachSlotAsAloneAndKeepsTheOthers) {
+  for (CellType cell : testing::every_cell())
+    for (bool fresh : {true, false}) {
+      SCOPED_TRACE(to_string(cell) + (fresh ? " fresh" : " continued"));
+      const ModelConfig config{cell, 2, 8, 5, 11, TokenizerKind::character};
+      auto engine = make_decoding_engine("cpu", config), reference = make_decoding_engine("cpu", config);
+      const auto weights = testing::random_uniform<float>(parameter_count(config), -0.5f, 0.5f);
+      engine->set_parameters(weights);
+      reference->set_parameters(weights);
+      const auto errors = testing::check_slot_prefill(*engine, *reference, fresh);
+      EXPECT_LT(errors.logits, 1e-5);
+      EXPECT_LT(errors.states, 1e-5);
+      EXPECT_TRUE(errors.others_kept);
+    }
 }
 
 TEST(EngineRoles, TheSamplerAloneIsChecked) {

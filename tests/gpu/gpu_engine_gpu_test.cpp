@@ -16,6 +16,7 @@
 #include "tests/support/cells.hpp"
 #include "tests/support/numeric.hpp"
 #include "tests/support/scratch_folder.hpp"
+#include "tests/support/slot_prefill.hpp"
 #include "tests/support/split_batch.hpp"
 
 namespace genrnn {
@@ -290,6 +291,21 @@ TEST_P(GpuEngineVsCpu, StreamsWithTheirOwnOptionsAndPositionsDrawTheCpusTokens) 
     engines.gpu->prefill(prompts, gpu_logits);
     // Both from the CPU's logits: a draw within ~1e-6 of a boundary could flip otherwise.
     EXPECT_EQ(decode_all(*engines.gpu, cpu_logits, length, draws), decode_all(*engines.cpu, cpu_logits, length, draws));
+  }
+}
+
+// Continuous batching's joins: prompts of different lengths into some slots of a running batch,
+// from a zero state or the slots' own, on the GPU as each would run alone on the CPU; the
+// other slots keep their state.
+TEST_P(GpuEngineVsCpu, SlotPrefillRunsEachSlotAsTheCpuDoesAloneAndKeepsTheOthers) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  for (bool fresh : {true, false}) {
+    SCOPED_TRACE(fresh ? "fresh" : "continued");
+    auto engines = decoders(engine(), config(), 1);
+    const auto errors = testing::check_slot_prefill(*engines.gpu, *engines.cpu, fresh);
+    EXPECT_LT(errors.logits, 1e-4);
+    EXPECT_LT(errors.states, 1e-4);
+    EXPECT_TRUE(errors.others_kept);
   }
 }
 
