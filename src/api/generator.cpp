@@ -1,44 +1,14 @@
 #include "genrnn/generator.hpp"
 
 #include <algorithm>
-#include <map>
+#include <numeric>
 
-#include "core/cell_table.hpp"
 #include "core/nvtx_range.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
 
 namespace genrnn {
-
-namespace {
-
-// Rows `streams` of a layer-major state ([layer][stream][unit]) of `batch` streams.
-std::vector<float> select_streams(const std::vector<float>& values, int batch, const std::vector<int>& streams,
-                                  int layers, int hidden) {
-  if (values.empty()) return values;
-  std::vector<float> selected;
-  for (int l = 0; l < layers; ++l)
-    for (int s : streams) {
-      const auto row = values.begin() + (static_cast<std::ptrdiff_t>(l) * batch + s) * hidden;
-      selected.insert(selected.end(), row, row + hidden);
-    }
-  return selected;
-}
-
-// Writes `part` (the state of `streams`, in that order) into `whole` ([layer][batch][unit]);
-// nothing for an empty part (the c of a cell without one).
-void place_streams(const std::vector<float>& part, const std::vector<int>& streams, int batch, int layers, int hidden,
-                   std::vector<float>& whole) {
-  if (part.empty()) return;
-  const auto count = static_cast<std::ptrdiff_t>(streams.size());
-  for (int l = 0; l < layers; ++l)
-    for (std::ptrdiff_t k = 0; k < count; ++k)
-      std::copy_n(part.begin() + (l * count + k) * hidden, hidden,
-                  whole.begin() + (static_cast<std::ptrdiff_t>(l) * batch + streams[k]) * hidden);
-}
-
-}  // namespace
 
 Generator::Generator(Model model, const EngineOptions& options) : model_(std::move(model)) {
   engine_ =
@@ -89,8 +59,7 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   if (initial && initial->batch != streams)
     throw Error("the initial state has " + std::to_string(initial->batch) + " streams; the batch has " +
                 std::to_string(streams));
-  // Streams with the same prompt share one prefill.
-  std::map<std::vector<int>, std::vector<int>> groups;
+  std::vector<std::vector<int>> prompts(streams);
   int length = 0;
   for (int s = 0; s < streams; ++s) {
     if (requests[s].length < 1) throw Error("the length to generate must be at least 1");
@@ -98,44 +67,22 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
     if (requests[s].prompt.size() > limits::max_prompt_bytes)
       throw Error("the prompt is " + std::to_string(requests[s].prompt.size()) + " bytes; the limit is " +
                   std::to_string(limits::max_prompt_bytes));
-    auto ids = model_.tokenizer.encode(requests[s].prompt, options.unknown);
-    if (ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
-    groups[std::move(ids)].push_back(s);
+    prompts[s] = model_.tokenizer.encode(requests[s].prompt, options.unknown);
+    if (prompts[s].empty()) throw Error("the prompt is empty: give at least one token to start from");
   }
-
-  const int layers = model_.config.num_layers, hidden = model_.config.hidden_size, vocab = model_.config.vocab_size;
-  const RecurrentState zero{streams, {}, {}};
-  const RecurrentState& start = initial ? *initial : zero;
-  std::vector<float> logits(static_cast<std::size_t>(streams) * vocab);
-  RecurrentState prefilled{streams, std::vector<float>(static_cast<std::size_t>(layers) * streams * hidden), {}};
-  if (has_cell_state(model_.config)) prefilled.c = prefilled.h;
-  for (const auto& [prompt, members] : groups) {
-    const int count = static_cast<int>(members.size());
-    engine_->set_state({count, select_streams(start.h, streams, members, layers, hidden),
-                        select_streams(start.c, streams, members, layers, hidden)});
-    std::vector<int> prompts;
-    for (int k = 0; k < count; ++k) prompts.insert(prompts.end(), prompt.begin(), prompt.end());
-    std::vector<float> group_logits;
-    engine_->prefill(prompts, group_logits);
-    if (groups.size() == 1) {  // the engine already holds the whole batch's state
-      logits = std::move(group_logits);
-      break;
-    }
-    const RecurrentState state = engine_->state();
-    place_streams(state.h, members, streams, layers, hidden, prefilled.h);
-    place_streams(state.c, members, streams, layers, hidden, prefilled.c);
-    for (int k = 0; k < count; ++k)
-      std::copy_n(group_logits.begin() + static_cast<std::ptrdiff_t>(k) * vocab, vocab,
-                  logits.begin() + static_cast<std::ptrdiff_t>(members[k]) * vocab);
-  }
-  if (groups.size() > 1) engine_->set_state(prefilled);
+  engine_->set_state(initial ? *initial : RecurrentState{streams, {}, {}});
+  std::vector<int> slots(streams);
+  std::iota(slots.begin(), slots.end(), 0);
+  std::vector<float> logits;
+  engine_->prefill_slots(slots, prompts, /*fresh=*/false, logits);  // each from the state it starts from
 
   NvtxRange range("decode");
   std::vector<DrawKey> keys(streams);
   std::vector<int> previous(streams);
-  for (const auto& [prompt, members] : groups)
-    for (int s : members) previous[s] = prompt.back();
-  for (int s = 0; s < streams; ++s) keys[s] = {requests[s].seed, requests[s].stream};
+  for (int s = 0; s < streams; ++s) {
+    keys[s] = {requests[s].seed, requests[s].stream};
+    previous[s] = prompts[s].back();
+  }
   std::vector<std::string> texts(streams);
   std::vector<bool> done(streams, false);
   int running = streams;

@@ -456,8 +456,12 @@ TEST(GpuEngine, TrainingWithPhiloxDropoutMatchesTheCpusMasks) {
       if (describe_cell(cell).cudnn_mode == math::kNoCudnnMode && std::string(c.engine) == "cudnn") continue;
       const ModelConfig config{cell, c.layers, 8, c.embedding, 11, TokenizerKind::character};
       auto engines = trainers(c.engine, config, 4);
+      // SGD: Adam divides each gradient by its own RMS, so a weight whose gradient is at
+      // rounding's level steps a full step whichever way rounding sends it, on either engine
+      // (seen: 1.17e-4 against this test's 1e-4, once in a full suite).
       TrainStepOptions options;
-      options.learning_rate = 1e-2f;
+      options.optimizer = Optimizer::sgd;
+      options.learning_rate = 0.5f;
       options.dropout = 0.3f;
       options.dropout_seed = 99;
       for (int step = 0; step < 5; ++step) {
