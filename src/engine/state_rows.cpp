@@ -20,21 +20,25 @@ void each_row(const std::vector<int>& rows, int batch, int layers, int width, Co
 
 RecurrentState rows_of(const RecurrentState& all, const std::vector<int>& rows, int layers, int width) {
   RecurrentState picked{static_cast<int>(rows.size()), {}, {}};
-  for (auto [from, to] : {std::pair{&all.h, &picked.h}, std::pair{&all.c, &picked.c}}) {
-    if (from->empty()) continue;
-    to->resize(static_cast<std::size_t>(layers) * rows.size() * width);
+  for (const auto& field : {std::pair{&all.h, &picked.h}, std::pair{&all.c, &picked.c}}) {
+    const std::vector<float>& from = *field.first;
+    std::vector<float>& to = *field.second;
+    if (from.empty()) continue;
+    to.resize(static_cast<std::size_t>(layers) * rows.size() * width);
     each_row(rows, all.batch, layers, width, [&](std::size_t at, std::size_t k, std::size_t n) {
-      std::copy_n(from->begin() + static_cast<std::ptrdiff_t>(at), n, to->begin() + static_cast<std::ptrdiff_t>(k));
+      std::copy_n(from.begin() + static_cast<std::ptrdiff_t>(at), n, to.begin() + static_cast<std::ptrdiff_t>(k));
     });
   }
   return picked;
 }
 
 void set_rows(RecurrentState& into, const std::vector<int>& rows, const RecurrentState& from, int layers, int width) {
-  for (auto [to, source] : {std::pair{&into.h, &from.h}, std::pair{&into.c, &from.c}}) {
-    if (to->empty() || source->empty()) continue;
+  for (const auto& field : {std::pair{&into.h, &from.h}, std::pair{&into.c, &from.c}}) {
+    std::vector<float>& to = *field.first;
+    const std::vector<float>& source = *field.second;
+    if (to.empty() || source.empty()) continue;
     each_row(rows, into.batch, layers, width, [&](std::size_t at, std::size_t k, std::size_t n) {
-      std::copy_n(source->begin() + static_cast<std::ptrdiff_t>(k), n, to->begin() + static_cast<std::ptrdiff_t>(at));
+      std::copy_n(source.begin() + static_cast<std::ptrdiff_t>(k), n, to.begin() + static_cast<std::ptrdiff_t>(at));
     });
   }
 }
