@@ -163,11 +163,15 @@ void DecodingEngine::prefill_slots(const std::vector<int>& slots, const std::vec
     check_ids(prompt, "prompt token");
   }
   const int V = config().vocab_size, layers = config().num_layers, width = config().hidden_size;
-  RecurrentState all = state();
   logits.assign(slots.size() * static_cast<std::size_t>(V), 0.0f);
   // Each length's slots as one batch of equal-length prompts.
   std::map<std::size_t, std::vector<std::size_t>> by_length;
   for (std::size_t k = 0; k < prompts.size(); ++k) by_length[prompts[k].size()].push_back(k);
+  // Every slot in order, one length (a Generator's batch): one prefill where the state is, no
+  // state through the host.
+  bool whole_batch = by_length.size() == 1 && static_cast<int>(slots.size()) == batch();
+  for (std::size_t k = 0; whole_batch && k < slots.size(); ++k) whole_batch = slots[k] == static_cast<int>(k);
+  RecurrentState all = whole_batch ? RecurrentState{} : state();
   try {
     for (const auto& [length, members] : by_length) {
       std::vector<int> rows, joined;
@@ -175,19 +179,22 @@ void DecodingEngine::prefill_slots(const std::vector<int>& slots, const std::vec
         rows.push_back(slots[k]);
         joined.insert(joined.end(), prompts[k].begin(), prompts[k].end());
       }
-      set_state(fresh ? RecurrentState{static_cast<int>(rows.size()), {}, {}} : rows_of(all, rows, layers, width));
+      if (!whole_batch)
+        set_state(fresh ? RecurrentState{static_cast<int>(rows.size()), {}, {}} : rows_of(all, rows, layers, width));
+      else if (fresh)
+        set_state({batch(), {}, {}});
       std::vector<float> group_logits;
       prefill(joined, group_logits);
       for (std::size_t i = 0; i < members.size(); ++i)
         std::copy_n(group_logits.begin() + static_cast<std::ptrdiff_t>(i * V), V,
                     logits.begin() + static_cast<std::ptrdiff_t>(members[i] * V));
-      set_rows(all, rows, state(), layers, width);
+      if (!whole_batch) set_rows(all, rows, state(), layers, width);
     }
   } catch (...) {
-    set_state(all);  // the slots as they were, or as far as the prefills went
+    if (!whole_batch) set_state(all);  // the slots as they were, or as far as the prefills went
     throw;
   }
-  set_state(all);
+  if (!whole_batch) set_state(all);
 }
 
 std::vector<StreamDraw> same_draws(const SamplingOptions& sampling, const std::vector<DrawKey>& keys,
