@@ -6,6 +6,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ ccache libcli11-dev nlohmann-json3-dev libgtest-dev libopenblas-dev libdnnl-dev
           libboost-context-dev clang libclang-rt-14-dev clang-format libopenmpi-dev openmpi-bin
+          libcpp-httplib-dev chromium
           python3-dev python3-venv python3-numpy python3-torch python3-matplotlib "$@")
 missing=()
 for package in "${packages[@]}"; do

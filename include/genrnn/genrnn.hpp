@@ -11,6 +11,7 @@
 #include "genrnn/parallel.hpp"
 #include "genrnn/parameters.hpp"
 #include "genrnn/sampling.hpp"
+#include "genrnn/serving.hpp"
 #include "genrnn/state.hpp"
 #include "genrnn/text_file.hpp"
 #include "genrnn/threads.hpp"

@@ -17,8 +17,8 @@ std::unique_ptr<GenCudaApp> make_app() {
   app.require_subcommand(1);
   // As in most tools, a repeated option takes its last value (scripts append overrides).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  result->commands = {add_train_command(app),    add_sample_command(app), add_eval_command(app),
-                      add_tokenize_command(app), add_info_command(app),   add_bench_command(app)};
+  result->commands = {add_train_command(app), add_sample_command(app), add_eval_command(app), add_tokenize_command(app),
+                      add_info_command(app),  add_bench_command(app),  add_serve_command(app)};
   return result;
 }
 

@@ -36,6 +36,7 @@ Command add_eval_command(CLI::App& parent);
 Command add_tokenize_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_serve_command(CLI::App& parent);  // serve_unavailable.cpp where the build has no cpp-httplib
 
 // Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 constexpr int interrupted_exit_status = 130;

@@ -1,0 +1,293 @@
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "core/nvtx_range.hpp"
+#include "engine/engine_registry.hpp"
+#include "genrnn/limits.hpp"
+#include "genrnn/serving.hpp"
+
+namespace genrnn {
+namespace {
+
+// A stream between submit() and its end.
+struct Pending {
+  ScheduledStream stream;
+  int choice;
+  std::shared_ptr<const StreamObserver> observer;
+  StreamTicket ticket;
+};
+
+// A stream in a slot.
+struct Running {
+  Pending pending;
+  int slot;
+  int previous;           // the last token fed, for Tokenizer::piece
+  uint64_t position = 0;  // tokens drawn so far
+  std::string text;       // generated so far (up to a stop string)
+  std::size_t released = 0;
+};
+
+// The length of the longest end of `text` that begins some stop string, for holding back.
+std::size_t stop_prefix_at_end(const std::string& text, const std::vector<std::string>& stops) {
+  std::size_t longest = 0;
+  for (const std::string& stop : stops)
+    for (std::size_t n = std::min(stop.size() - 1, text.size()); n > longest; --n)
+      if (text.compare(text.size() - n, n, stop, 0, n) == 0) {
+        longest = n;
+        break;
+      }
+  return longest;
+}
+
+// Where the first stop string starts in `text`, looking only where the last `added` bytes could
+// have completed one; npos for none.
+std::size_t find_stop(const std::string& text, std::size_t added, const std::vector<std::string>& stops) {
+  std::size_t first = std::string::npos;
+  for (const std::string& stop : stops) {
+    const std::size_t from = text.size() - added >= stop.size() ? text.size() - added - stop.size() + 1 : 0;
+    first = std::min(first, text.find(stop, from));
+  }
+  return first;
+}
+
+// The drawn token's log-probability and the `count` likeliest tokens', from a step's logits.
+void add_logprobs(const float* logits, int vocab, const SamplingOptions& sampling, int count, StreamToken& token) {
+  const std::vector<double> drawn = sampling_distribution(logits, vocab, sampling);
+  const float largest = *std::max_element(logits, logits + vocab);
+  double sum = 0;
+  for (int v = 0; v < vocab; ++v) sum += std::exp(double(logits[v]) - largest);
+  const double log_normalizer = double(largest) + std::log(sum);
+  auto log_of = [](double p) { return p > 0 ? std::log(p) : -std::numeric_limits<double>::infinity(); };
+  token.logprob = log_of(drawn[token.token]);
+  std::vector<int> ids(vocab);
+  std::iota(ids.begin(), ids.end(), 0);
+  const int kept = std::min(count, vocab);
+  std::partial_sort(ids.begin(), ids.begin() + kept, ids.end(),
+                    [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  for (int k = 0; k < kept; ++k)
+    token.top.push_back({ids[k], log_of(drawn[ids[k]]), double(logits[ids[k]]) - log_normalizer});
+}
+
+}  // namespace
+
+struct StreamScheduler::Impl {
+  std::unique_ptr<DecodingEngine> engine;
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<Pending> queue;
+  int active = 0;
+  bool accepting = true;
+  bool stopping = false;
+  std::chrono::steady_clock::time_point cancel_at = std::chrono::steady_clock::time_point::max();
+  std::string failure;
+  std::thread thread;
+};
+
+StreamScheduler::StreamScheduler(Model model, const EngineOptions& engine, const SchedulerOptions& options)
+    : model_(std::move(model)), options_(options), impl_(std::make_unique<Impl>()) {
+  if (options.slots < 1 || options.slots > limits::max_streams)
+    throw Error("slots must be in [1, " + std::to_string(limits::max_streams) + "], not " +
+                std::to_string(options.slots));
+  if (options.max_queued < 0) throw Error("the queue's length cannot be negative");
+  impl_->engine =
+      make_decoding_engine(choose_engine(engine, model_.config, EngineRole::decoding).engine, model_.config, engine);
+  impl_->engine->set_parameters(model_.parameters);
+  impl_->engine->set_state({options.slots, {}, {}});
+  impl_->thread = std::thread([this] { run(); });
+}
+
+StreamScheduler::~StreamScheduler() {
+  shutdown(std::chrono::milliseconds(0));
+  impl_->thread.join();
+}
+
+const std::string& StreamScheduler::engine_name() const { return impl_->engine->name(); }
+
+StreamTicket StreamScheduler::submit(std::vector<ScheduledStream> streams, StreamObserver observer) {
+  if (streams.empty()) throw Error("a request needs at least one stream");
+  for (const ScheduledStream& stream : streams) {
+    if (stream.prompt.empty()) throw Error("the prompt is empty: give at least one token to start from");
+    for (int id : stream.prompt)
+      if (id < 0 || id >= model_.config.vocab_size)
+        throw Error("prompt token " + std::to_string(id) + " is not in the vocabulary");
+    if (stream.max_tokens < 1) throw Error("max_tokens must be at least 1");
+    for (const std::string& stop : stream.stops)
+      if (stop.empty()) throw Error("a stop string cannot be empty");
+    stream.sampling.validate();
+  }
+  StreamTicket ticket;
+  auto shared_observer = std::make_shared<const StreamObserver>(std::move(observer));
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (!impl_->accepting) throw SchedulerBusy("the server is shutting down", true);
+  if (impl_->queue.size() + streams.size() >
+      static_cast<std::size_t>(options_.max_queued) + options_.slots - impl_->active)
+    throw SchedulerBusy("every slot is busy and the queue is full (" + std::to_string(impl_->queue.size()) +
+                            " streams wait); try again later",
+                        false);
+  for (std::size_t k = 0; k < streams.size(); ++k)
+    impl_->queue.push_back({std::move(streams[k]), static_cast<int>(k), shared_observer, ticket});
+  impl_->wake.notify_one();
+  return ticket;
+}
+
+StreamScheduler::Load StreamScheduler::load() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return {impl_->active, static_cast<int>(impl_->queue.size())};
+}
+
+std::string StreamScheduler::failure() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->failure;
+}
+
+void StreamScheduler::shutdown(std::chrono::milliseconds grace) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->accepting = false;
+  impl_->stopping = true;
+  impl_->cancel_at = std::min(impl_->cancel_at, std::chrono::steady_clock::now() + grace);
+  impl_->wake.notify_one();
+}
+
+// The scheduler's thread: each step admits queued streams into free slots (prefilling them from
+// a zero state), draws one token for every running stream from its slot's logits, ends the
+// streams that are done, and feeds the others' tokens for the next step's logits.
+void StreamScheduler::run() {
+  Impl& s = *impl_;
+  const int V = model_.config.vocab_size;
+  std::vector<float> slot_logits(static_cast<std::size_t>(options_.slots) * V);
+  std::vector<std::unique_ptr<Running>> slots(options_.slots);
+  std::vector<int> free_slots(options_.slots);
+  std::iota(free_slots.rbegin(), free_slots.rend(), 0);  // lowest first, from the back
+  std::vector<float> logits;
+
+  auto end_without_token = [](const Pending& pending, StreamEnd end) {
+    (*pending.observer)(pending.choice, nullptr, end);
+  };
+  auto release = [&](std::unique_ptr<Running>& running) {
+    free_slots.push_back(running->slot);
+    running.reset();
+  };
+
+  for (;;) {
+    std::vector<Pending> dropped;
+    std::vector<Running*> joiners;
+    bool cancel_all = false;
+    StreamEnd dropped_end = StreamEnd::cancelled;
+    {
+      std::unique_lock<std::mutex> lock(s.mutex);
+      s.wake.wait(lock, [&] { return s.stopping || !s.queue.empty() || s.active > 0; });
+      cancel_all = s.stopping && std::chrono::steady_clock::now() >= s.cancel_at;
+      if (!s.failure.empty()) dropped_end = StreamEnd::failed;
+      // Queued streams end here when cancelled, or when the server is shutting down.
+      for (auto it = s.queue.begin(); it != s.queue.end();)
+        if (it->ticket.cancelled() || s.stopping) {
+          dropped.push_back(std::move(*it));
+          it = s.queue.erase(it);
+        } else {
+          ++it;
+        }
+      while (!s.queue.empty() && !free_slots.empty()) {
+        const int slot = free_slots.back();
+        free_slots.pop_back();
+        Pending pending = std::move(s.queue.front());
+        s.queue.pop_front();
+        const int previous = pending.stream.prompt.back();
+        slots[slot] = std::make_unique<Running>(Running{std::move(pending), slot, previous, 0, {}, 0});
+        joiners.push_back(slots[slot].get());
+      }
+      s.active = options_.slots - static_cast<int>(free_slots.size());
+      if (s.stopping && s.active == 0) {
+        lock.unlock();
+        for (const Pending& pending : dropped) end_without_token(pending, dropped_end);
+        return;
+      }
+    }
+    for (const Pending& pending : dropped) end_without_token(pending, dropped_end);
+    for (auto& running : slots)
+      if (running && (cancel_all || running->pending.ticket.cancelled())) {
+        end_without_token(running->pending, StreamEnd::cancelled);
+        release(running);
+      }
+
+    try {
+      NvtxRange range("serve step");
+      if (!joiners.empty()) {
+        std::vector<int> rows;
+        std::vector<std::vector<int>> prompts;
+        for (Running* joiner : joiners) {
+          rows.push_back(joiner->slot);
+          prompts.push_back(joiner->pending.stream.prompt);
+        }
+        s.engine->prefill_slots(rows, prompts, /*fresh=*/true, logits);
+        for (std::size_t k = 0; k < rows.size(); ++k)
+          std::copy_n(logits.begin() + k * V, V, slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);
+      }
+      // One draw for every running stream; the others' next inputs, slots in order (the whole
+      // batch in order is prefill_slots' fast path).
+      std::vector<int> rows;
+      std::vector<std::vector<int>> inputs;
+      for (auto& running : slots) {
+        if (!running) continue;
+        const ScheduledStream& stream = running->pending.stream;
+        const float* row = slot_logits.data() + static_cast<std::size_t>(running->slot) * V;
+        StreamToken token;
+        token.token = sample_token(row, V, stream.sampling, stream.stream, running->position);
+        if (stream.logprobs >= 0) add_logprobs(row, V, stream.sampling, stream.logprobs, token);
+        token.piece = model_.tokenizer.piece(running->previous, token.token);
+        running->previous = token.token;
+        ++running->position;
+        running->text += token.piece;
+        StreamEnd end =
+            running->position >= static_cast<uint64_t>(stream.max_tokens) ? StreamEnd::length : StreamEnd::running;
+        const std::size_t stop_at = find_stop(running->text, token.piece.size(), stream.stops);
+        if (stop_at != std::string::npos) {
+          running->text.resize(stop_at);
+          end = StreamEnd::stop;
+        }
+        const std::size_t held = end == StreamEnd::running ? stop_prefix_at_end(running->text, stream.stops) : 0;
+        const std::size_t until = std::max(running->released, running->text.size() - held);
+        token.text = running->text.substr(running->released, until - running->released);
+        running->released = until;
+        const bool wanted = (*running->pending.observer)(running->pending.choice, &token, end);
+        if (end == StreamEnd::running && !wanted) {
+          end = StreamEnd::cancelled;
+          end_without_token(running->pending, end);
+        }
+        if (end != StreamEnd::running) {
+          release(running);
+          continue;
+        }
+        rows.push_back(running->slot);
+        inputs.push_back({token.token});
+      }
+      if (!rows.empty()) {
+        s.engine->prefill_slots(rows, inputs, /*fresh=*/false, logits);
+        for (std::size_t k = 0; k < rows.size(); ++k)
+          std::copy_n(logits.begin() + k * V, V, slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);
+      }
+    } catch (const std::exception& error) {
+      // The engine's state is no longer known: every stream fails, and so does every later one.
+      {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.failure = error.what();
+        s.accepting = false;
+        s.stopping = true;
+      }
+      for (auto& running : slots)
+        if (running) {
+          end_without_token(running->pending, StreamEnd::failed);
+          release(running);
+        }
+    }
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.active = options_.slots - static_cast<int>(free_slots.size());
+  }
+}
+
+}  // namespace genrnn
