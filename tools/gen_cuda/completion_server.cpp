@@ -322,6 +322,7 @@ int CompletionServer::listen() {
                                        {{"cell", genrnn::to_string(config.cell)},
                                         {"layers", config.num_layers},
                                         {"hidden", config.hidden_size},
+                                        {"embed", config.embedding_dim},
                                         {"vocab", config.vocab_size},
                                         {"tokenizer", genrnn::to_string(config.tokenizer)},
                                         {"engine", scheduler->engine_name()},
