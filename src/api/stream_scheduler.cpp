@@ -267,6 +267,16 @@ void StreamScheduler::run() {
         inputs.push_back({token.token});
       }
       if (!rows.empty()) {
+        // With most slots running, every slot steps (the free ones on token 0, their state
+        // unused: a stream that joins starts from zeros): one batch where the state is, rather
+        // than the running rows' state through the host and back.
+        if (2 * rows.size() >= static_cast<std::size_t>(options_.slots) && rows.size() < slots.size()) {
+          std::vector<std::vector<int>> all_inputs(slots.size(), std::vector<int>{0});
+          for (std::size_t k = 0; k < rows.size(); ++k) all_inputs[rows[k]] = inputs[k];
+          inputs = std::move(all_inputs);
+          rows.resize(slots.size());
+          std::iota(rows.begin(), rows.end(), 0);
+        }
         s.engine->prefill_slots(rows, inputs, /*fresh=*/false, logits);
         for (std::size_t k = 0; k < rows.size(); ++k)
           std::copy_n(logits.begin() + k * V, V, slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);

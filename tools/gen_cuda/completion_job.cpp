@@ -1,5 +1,7 @@
 #include "completion_job.hpp"
 
+#include <algorithm>
+
 namespace gen_cuda {
 
 CompletionJob::CompletionJob(int choices, ServeMetrics& metrics) : metrics_(metrics), choices_(choices) {
@@ -25,17 +27,26 @@ genrnn::StreamObserver CompletionJob::observer() {
       choice.news.end = end;
       choice.ended = true;
     }
-    if (!has_news_) {  // a waiting thread wakes once for a step's news, not once per token
-      has_news_ = true;
-      news_.notify_all();
-    }
+    // The taking thread wakes for the first news it waits for, or when every choice has ended;
+    // not for each token while it waits out not_before (a wake-up per stream per step).
+    if ((waiting_for_news_ && !has_news_) || (end != genrnn::StreamEnd::running && all_ended())) news_.notify_all();
+    has_news_ = true;
     return !abandoned_;
   };
 }
 
-std::vector<ChoiceNews> CompletionJob::take(std::chrono::milliseconds timeout) {
+bool CompletionJob::all_ended() const {
+  for (const Choice& choice : choices_)
+    if (!choice.ended) return false;
+  return true;
+}
+
+std::vector<ChoiceNews> CompletionJob::take(Clock::time_point not_before, Clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
-  news_.wait_for(lock, timeout, [this] { return has_news_; });
+  news_.wait_until(lock, std::min(not_before, deadline), [this] { return all_ended(); });
+  waiting_for_news_ = true;
+  news_.wait_until(lock, deadline, [this] { return has_news_; });
+  waiting_for_news_ = false;
   has_news_ = false;
   std::vector<ChoiceNews> taken;
   for (Choice& choice : choices_) {

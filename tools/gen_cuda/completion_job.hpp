@@ -37,13 +37,16 @@ class CompletionJob : public std::enable_shared_from_this<CompletionJob> {
     ticket_.cancel();
   }
 
-  // Waits up to `timeout` for news, then takes it: the choices with news, in order.
-  std::vector<ChoiceNews> take(std::chrono::milliseconds timeout);
+  // Takes the news, the choices with some in order: once there is news and `not_before` has
+  // passed (at once when every choice has ended), or at `deadline` with whatever there is.
+  std::vector<ChoiceNews> take(Clock::time_point not_before, Clock::time_point deadline);
   // Every choice has ended and its end has been taken.
   bool finished() const;
   int completion_tokens() const;
 
  private:
+  bool all_ended() const;  // with mutex_ held
+
   struct Choice {
     ChoiceNews news;
     bool ended = false, end_taken = false;
@@ -58,6 +61,7 @@ class CompletionJob : public std::enable_shared_from_this<CompletionJob> {
   std::condition_variable news_;
   std::vector<Choice> choices_;
   bool has_news_ = false;
+  bool waiting_for_news_ = false;
 };
 
 }  // namespace gen_cuda

@@ -13,7 +13,6 @@
 #include <random>
 #include <set>
 #include <sys/socket.h>
-#include <thread>
 
 #include "completion_job.hpp"
 
@@ -185,7 +184,7 @@ struct CompletionServer::Routes {
     std::vector<ChoiceNews> whole(choices);
     for (int k = 0; k < choices; ++k) whole[k].index = k;
     while (!reply.job->finished())
-      for (ChoiceNews& news : reply.job->take(std::chrono::seconds(1))) {
+      for (ChoiceNews& news : reply.job->take(Clock::now(), Clock::now() + std::chrono::seconds(1))) {
         ChoiceNews& into = whole[news.index];
         into.text += news.text;
         into.tokens.insert(into.tokens.end(), news.tokens.begin(), news.tokens.end());
@@ -225,8 +224,8 @@ struct CompletionServer::Routes {
             reply->job->cancel();
             return false;
           }
-          std::this_thread::sleep_until(*last_events + routes.server.options_.stream_interval);
-          std::vector<ChoiceNews> taken = reply->job->take(std::chrono::milliseconds(200));
+          std::vector<ChoiceNews> taken = reply->job->take(*last_events + routes.server.options_.stream_interval,
+                                                           Clock::now() + std::chrono::milliseconds(200));
           if (!taken.empty()) *last_events = Clock::now();
           const bool finished = reply->job->finished();
           for (std::size_t k = 0; k < taken.size(); ++k) {
