@@ -22,17 +22,22 @@ namespace genrnn {
 struct ScheduledStream {
   std::vector<int> prompt;  // token ids, at least one; the stream starts from a zero state
   // Its draws are keyed by (sampling.seed, stream), its t-th token at position t: choice i of a
-  // request with seed s draws what Generator::generate draws as sample i (num_samples, seed s).
+  // request with seed s draws what Generator::generate draws as sample i (num_samples, seed s),
+  // whatever else runs beside it. (The logits of a batch of another size may differ in their
+  // last bits, as the CPU engine's products change kernels with the batch; a draw can differ
+  // only where u falls that close to a boundary, as sample_token's CPU and GPU draws do.)
   SamplingOptions sampling;
   uint64_t stream = 0;
   int max_tokens = 16;             // at least 1
   std::vector<std::string> stops;  // the text ends before the first of these it contains
+  static constexpr std::size_t max_stop_bytes = 256;  // each stop is checked at every token
   int logprobs = -1;               // -1: none; else the drawn token's and the `logprobs` likeliest
 };
 
 // One of the likeliest tokens at a step, ranked by the model.
 struct TokenAlternative {
   int token;
+  std::string piece;     // its text after the stream's previous token
   double logprob;        // in the distribution drawn from (-inf: excluded by temperature 0, top-k or top-p)
   double model_logprob;  // in the model's own distribution (temperature 1, nothing excluded)
 };
@@ -45,7 +50,8 @@ struct StreamToken {
   // later token; the last token releases everything before the stop.
   std::string text;
   double logprob = 0;                 // of `token` in the distribution drawn from; with logprobs >= 0
-  std::vector<TokenAlternative> top;  // the `logprobs` likeliest tokens
+  // The `logprobs` likeliest tokens, and the drawn one last where it is not among them.
+  std::vector<TokenAlternative> top;
 };
 
 enum class StreamEnd {
@@ -71,7 +77,7 @@ class StreamTicket {
   std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
 };
 
-// submit() when the queue has no room (HTTP 429), or after shutdown began (503).
+// submit() when the queue has no room (HTTP 429), or after shutdown began or the engine broke (503).
 class SchedulerBusy : public Error {
  public:
   SchedulerBusy(const std::string& message, bool shutting_down) : Error(message), shutting_down(shutting_down) {}
@@ -107,8 +113,12 @@ class StreamScheduler {
     int queued = 0;
   };
   Load load() const;
-  // Why the engine failed; empty while it has not.
+  // Why the last stream that failed did; empty while none has.
   std::string failure() const;
+  // The engine failed mid-step: every stream failed, and submit() refuses.
+  bool broken() const;
+  // submit() takes requests: not broken, and no shutdown() yet.
+  bool accepting() const;
 
   // Takes no more requests and cancels the queued ones; streams in flight may run for `grace`,
   // then are cancelled. Returns at once; the destructor waits.
@@ -116,7 +126,10 @@ class StreamScheduler {
 
  private:
   struct Impl;
+  struct Pending;
+  struct Running;
   void run();
+  int draw(Running& running, const float* logits);
 
   Model model_;
   SchedulerOptions options_;

@@ -13,10 +13,9 @@
 #include "genrnn/serving.hpp"
 
 namespace genrnn {
-namespace {
 
 // A stream between submit() and its end.
-struct Pending {
+struct StreamScheduler::Pending {
   ScheduledStream stream;
   int choice;
   std::shared_ptr<const StreamObserver> observer;
@@ -24,7 +23,7 @@ struct Pending {
 };
 
 // A stream in a slot.
-struct Running {
+struct StreamScheduler::Running {
   Pending pending;
   int slot;
   int previous;           // the last token fed, for Tokenizer::piece
@@ -32,6 +31,8 @@ struct Running {
   std::string text;       // generated so far (up to a stop string)
   std::size_t released = 0;
 };
+
+namespace {
 
 // The length of the longest end of `text` that begins some stop string, for holding back.
 std::size_t stop_prefix_at_end(const std::string& text, const std::vector<std::string>& stops) {
@@ -56,9 +57,11 @@ std::size_t find_stop(const std::string& text, std::size_t added, const std::vec
   return first;
 }
 
-// The drawn token's log-probability and the `count` likeliest tokens', from a step's logits.
-void add_logprobs(const float* logits, int vocab, const SamplingOptions& sampling, int count, StreamToken& token) {
-  const std::vector<double> drawn = sampling_distribution(logits, vocab, sampling);
+// The drawn token's log-probability and the `stream.logprobs` likeliest tokens' (with the drawn
+// one after them where it is not among them, as OpenAI's logprobs), from a step's logits.
+void add_logprobs(const float* logits, int vocab, const ScheduledStream& stream, int previous,
+                  const Tokenizer& tokenizer, StreamToken& token) {
+  const std::vector<double> drawn = sampling_distribution(logits, vocab, stream.sampling);
   const float largest = *std::max_element(logits, logits + vocab);
   double sum = 0;
   for (int v = 0; v < vocab; ++v) sum += std::exp(double(logits[v]) - largest);
@@ -67,11 +70,13 @@ void add_logprobs(const float* logits, int vocab, const SamplingOptions& samplin
   token.logprob = log_of(drawn[token.token]);
   std::vector<int> ids(vocab);
   std::iota(ids.begin(), ids.end(), 0);
-  const int kept = std::min(count, vocab);
+  const int kept = std::min(stream.logprobs, vocab);
   std::partial_sort(ids.begin(), ids.begin() + kept, ids.end(),
                     [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-  for (int k = 0; k < kept; ++k)
-    token.top.push_back({ids[k], log_of(drawn[ids[k]]), double(logits[ids[k]]) - log_normalizer});
+  ids.resize(kept);
+  if (std::find(ids.begin(), ids.end(), token.token) == ids.end()) ids.push_back(token.token);
+  for (int id : ids)
+    token.top.push_back({id, tokenizer.piece(previous, id), log_of(drawn[id]), double(logits[id]) - log_normalizer});
 }
 
 }  // namespace
@@ -85,6 +90,7 @@ struct StreamScheduler::Impl {
   bool accepting = true;
   bool stopping = false;
   std::chrono::steady_clock::time_point cancel_at = std::chrono::steady_clock::time_point::max();
+  bool broken = false;  // the engine failed mid-step
   std::string failure;
   std::thread thread;
 };
@@ -118,13 +124,15 @@ StreamTicket StreamScheduler::submit(std::vector<ScheduledStream> streams, Strea
         throw Error("prompt token " + std::to_string(id) + " is not in the vocabulary");
     if (stream.max_tokens < 1) throw Error("max_tokens must be at least 1");
     for (const std::string& stop : stream.stops)
-      if (stop.empty()) throw Error("a stop string cannot be empty");
+      if (stop.empty() || stop.size() > ScheduledStream::max_stop_bytes)
+        throw Error("a stop string must have 1 to " + std::to_string(ScheduledStream::max_stop_bytes) + " bytes");
     stream.sampling.validate();
   }
   StreamTicket ticket;
   auto shared_observer = std::make_shared<const StreamObserver>(std::move(observer));
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  if (!impl_->accepting) throw SchedulerBusy("the server is shutting down", true);
+  if (!impl_->accepting)
+    throw SchedulerBusy(impl_->broken ? "the engine failed: " + impl_->failure : "the server is shutting down", true);
   if (impl_->queue.size() + streams.size() >
       static_cast<std::size_t>(options_.max_queued) + options_.slots - impl_->active)
     throw SchedulerBusy("every slot is busy and the queue is full (" + std::to_string(impl_->queue.size()) +
@@ -144,6 +152,16 @@ StreamScheduler::Load StreamScheduler::load() const {
 std::string StreamScheduler::failure() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->failure;
+}
+
+bool StreamScheduler::broken() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->broken;
+}
+
+bool StreamScheduler::accepting() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->accepting;
 }
 
 void StreamScheduler::shutdown(std::chrono::milliseconds grace) {
@@ -173,17 +191,40 @@ void StreamScheduler::run() {
     free_slots.push_back(running->slot);
     running.reset();
   };
+  auto fail = [&](std::vector<int> failing, const std::exception& error, bool for_good) {
+    {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      s.failure = error.what();
+      if (for_good) {
+        s.accepting = false;
+        s.stopping = true;
+        s.broken = true;
+      }
+    }
+    for (int slot : failing)
+      if (slots[slot]) {
+        end_without_token(slots[slot]->pending, StreamEnd::failed);
+        release(slots[slot]);
+      }
+  };
+  // Prefills `rows` (slots) with `inputs` and keeps each one's logits for its next draw.
+  auto prefill = [&](const std::vector<int>& rows, const std::vector<std::vector<int>>& inputs, bool fresh) {
+    s.engine->prefill_slots(rows, inputs, fresh, logits);
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      std::copy_n(logits.begin() + static_cast<std::ptrdiff_t>(k) * V, V,
+                  slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);
+  };
 
   for (;;) {
     std::vector<Pending> dropped;
-    std::vector<Running*> joiners;
+    std::vector<int> joiners;  // slots
     bool cancel_all = false;
     StreamEnd dropped_end = StreamEnd::cancelled;
     {
       std::unique_lock<std::mutex> lock(s.mutex);
       s.wake.wait(lock, [&] { return s.stopping || !s.queue.empty() || s.active > 0; });
       cancel_all = s.stopping && std::chrono::steady_clock::now() >= s.cancel_at;
-      if (!s.failure.empty()) dropped_end = StreamEnd::failed;
+      if (s.broken) dropped_end = StreamEnd::failed;
       // Queued streams end here when cancelled, or when the server is shutting down.
       for (auto it = s.queue.begin(); it != s.queue.end();)
         if (it->ticket.cancelled() || s.stopping) {
@@ -199,105 +240,93 @@ void StreamScheduler::run() {
         s.queue.pop_front();
         const int previous = pending.stream.prompt.back();
         slots[slot] = std::make_unique<Running>(Running{std::move(pending), slot, previous, 0, {}, 0});
-        joiners.push_back(slots[slot].get());
+        joiners.push_back(slot);
       }
       s.active = options_.slots - static_cast<int>(free_slots.size());
-      if (s.stopping && s.active == 0) {
-        lock.unlock();
-        for (const Pending& pending : dropped) end_without_token(pending, dropped_end);
-        return;
-      }
+      if (s.stopping && s.active == 0 && dropped.empty()) return;
     }
-    for (const Pending& pending : dropped) end_without_token(pending, dropped_end);
-    for (auto& running : slots)
-      if (running && (cancel_all || running->pending.ticket.cancelled())) {
-        end_without_token(running->pending, StreamEnd::cancelled);
-        release(running);
-      }
-
     try {
+      for (const Pending& pending : dropped) end_without_token(pending, dropped_end);
+      // Cancelled streams leave before the step; a joiner among them is prefilled no more.
+      for (auto& running : slots)
+        if (running && (cancel_all || running->pending.ticket.cancelled())) {
+          end_without_token(running->pending, StreamEnd::cancelled);
+          release(running);
+        }
+      joiners.erase(std::remove_if(joiners.begin(), joiners.end(), [&](int slot) { return !slots[slot]; }),
+                    joiners.end());
       NvtxRange range("serve step");
       if (!joiners.empty()) {
-        std::vector<int> rows;
         std::vector<std::vector<int>> prompts;
-        for (Running* joiner : joiners) {
-          rows.push_back(joiner->slot);
-          prompts.push_back(joiner->pending.stream.prompt);
+        for (int slot : joiners) prompts.push_back(slots[slot]->pending.stream.prompt);
+        try {
+          prefill(joiners, prompts, /*fresh=*/true);
+        } catch (const std::exception& error) {  // the slots are as they were: only the joiners fail
+          fail(joiners, error, false);
         }
-        s.engine->prefill_slots(rows, prompts, /*fresh=*/true, logits);
-        for (std::size_t k = 0; k < rows.size(); ++k)
-          std::copy_n(logits.begin() + k * V, V, slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);
       }
-      // One draw for every running stream; the others' next inputs, slots in order (the whole
-      // batch in order is prefill_slots' fast path).
       std::vector<int> rows;
       std::vector<std::vector<int>> inputs;
       for (auto& running : slots) {
         if (!running) continue;
-        const ScheduledStream& stream = running->pending.stream;
-        const float* row = slot_logits.data() + static_cast<std::size_t>(running->slot) * V;
-        StreamToken token;
-        token.token = sample_token(row, V, stream.sampling, stream.stream, running->position);
-        if (stream.logprobs >= 0) add_logprobs(row, V, stream.sampling, stream.logprobs, token);
-        token.piece = model_.tokenizer.piece(running->previous, token.token);
-        running->previous = token.token;
-        ++running->position;
-        running->text += token.piece;
-        StreamEnd end =
-            running->position >= static_cast<uint64_t>(stream.max_tokens) ? StreamEnd::length : StreamEnd::running;
-        const std::size_t stop_at = find_stop(running->text, token.piece.size(), stream.stops);
-        if (stop_at != std::string::npos) {
-          running->text.resize(stop_at);
-          end = StreamEnd::stop;
-        }
-        const std::size_t held = end == StreamEnd::running ? stop_prefix_at_end(running->text, stream.stops) : 0;
-        const std::size_t until = std::max(running->released, running->text.size() - held);
-        token.text = running->text.substr(running->released, until - running->released);
-        running->released = until;
-        const bool wanted = (*running->pending.observer)(running->pending.choice, &token, end);
-        if (end == StreamEnd::running && !wanted) {
-          end = StreamEnd::cancelled;
-          end_without_token(running->pending, end);
-        }
-        if (end != StreamEnd::running) {
+        const int token = draw(*running, slot_logits.data() + static_cast<std::size_t>(running->slot) * V);
+        if (token < 0) {
           release(running);
           continue;
         }
         rows.push_back(running->slot);
-        inputs.push_back({token.token});
+        inputs.push_back({token});
       }
-      if (!rows.empty()) {
-        // With most slots running, every slot steps (the free ones on token 0, their state
-        // unused: a stream that joins starts from zeros): one batch where the state is, rather
-        // than the running rows' state through the host and back.
-        if (2 * rows.size() >= static_cast<std::size_t>(options_.slots) && rows.size() < slots.size()) {
-          std::vector<std::vector<int>> all_inputs(slots.size(), std::vector<int>{0});
-          for (std::size_t k = 0; k < rows.size(); ++k) all_inputs[rows[k]] = inputs[k];
-          inputs = std::move(all_inputs);
-          rows.resize(slots.size());
-          std::iota(rows.begin(), rows.end(), 0);
-        }
-        s.engine->prefill_slots(rows, inputs, /*fresh=*/false, logits);
-        for (std::size_t k = 0; k < rows.size(); ++k)
-          std::copy_n(logits.begin() + k * V, V, slot_logits.begin() + static_cast<std::ptrdiff_t>(rows[k]) * V);
+      if (rows.empty()) continue;
+      // With most slots running, every slot steps (the free ones on token 0, their state
+      // unused: a stream that joins starts from zeros): one batch where the state is, rather than
+      // the running rows' state through the host and back.
+      if (2 * rows.size() >= slots.size() && rows.size() < slots.size()) {
+        std::vector<std::vector<int>> all_inputs(slots.size(), std::vector<int>{0});
+        for (std::size_t k = 0; k < rows.size(); ++k) all_inputs[rows[k]] = inputs[k];
+        inputs = std::move(all_inputs);
+        rows.resize(slots.size());
+        std::iota(rows.begin(), rows.end(), 0);
       }
+      prefill(rows, inputs, /*fresh=*/false);
     } catch (const std::exception& error) {
-      // The engine's state is no longer known: every stream fails, and so does every later one.
-      {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        s.failure = error.what();
-        s.accepting = false;
-        s.stopping = true;
-      }
-      for (auto& running : slots)
-        if (running) {
-          end_without_token(running->pending, StreamEnd::failed);
-          release(running);
-        }
+      // Past the joiners' prefill the slots' state is no longer known: every stream fails, and
+      // so does every later one.
+      std::vector<int> all(options_.slots);
+      std::iota(all.begin(), all.end(), 0);
+      fail(all, error, true);
     }
-    std::lock_guard<std::mutex> lock(s.mutex);
-    s.active = options_.slots - static_cast<int>(free_slots.size());
   }
+}
+
+// One token for a running stream from its logits, handed to its observer; the token to feed
+// next, or -1 when the stream has ended.
+int StreamScheduler::draw(Running& running, const float* logits) {
+  const ScheduledStream& stream = running.pending.stream;
+  const int V = model_.config.vocab_size;
+  StreamToken token;
+  token.token = sample_token(logits, V, stream.sampling, stream.stream, running.position);
+  if (stream.logprobs >= 0) add_logprobs(logits, V, stream, running.previous, model_.tokenizer, token);
+  token.piece = model_.tokenizer.piece(running.previous, token.token);
+  running.previous = token.token;
+  ++running.position;
+  running.text += token.piece;
+  StreamEnd end = running.position >= static_cast<uint64_t>(stream.max_tokens) ? StreamEnd::length : StreamEnd::running;
+  const std::size_t stop_at = find_stop(running.text, token.piece.size(), stream.stops);
+  if (stop_at != std::string::npos) {
+    running.text.resize(stop_at);
+    end = StreamEnd::stop;
+  }
+  const std::size_t held = end == StreamEnd::running ? stop_prefix_at_end(running.text, stream.stops) : 0;
+  const std::size_t until = std::max(running.released, running.text.size() - held);
+  token.text = running.text.substr(running.released, until - running.released);
+  running.released = until;
+  const StreamObserver& observer = *running.pending.observer;
+  if (!observer(running.pending.choice, &token, end) && end == StreamEnd::running) {
+    observer(running.pending.choice, nullptr, StreamEnd::cancelled);
+    return -1;
+  }
+  return end == StreamEnd::running ? token.token : -1;
 }
 
 }  // namespace genrnn

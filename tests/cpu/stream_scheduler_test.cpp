@@ -9,6 +9,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 
@@ -151,6 +152,26 @@ TEST(StreamScheduler, ACancelledStreamFreesItsSlotForTheNext) {
   refusing.wait_for(1);
   EXPECT_EQ(refusing.tokens[0].size(), 1u);
   EXPECT_EQ(refusing.ended[0], StreamEnd::cancelled);
+}
+
+TEST(StreamScheduler, StreamsCancelledAsTheyJoinDisturbNoOther) {
+  const Model model = small_model(CellType::lstm, 6);
+  const SamplingOptions sampling{1.0f, 0, 1.0f, 17};
+  StreamScheduler scheduler(model, EngineOptions{Device::cpu}, {3, 400});
+  Heard kept;
+  scheduler.submit(choices(model, "the ", sampling, 1, 300), kept.observer());
+  std::vector<std::unique_ptr<Heard>> cancelled;
+  for (int k = 0; k < 200; ++k) {
+    cancelled.push_back(std::make_unique<Heard>());
+    // Endless: each ends cancelled, however late the cancel comes.
+    scheduler.submit(choices(model, "ab", sampling, 2, 1 << 30), cancelled.back()->observer()).cancel();
+  }
+  kept.wait_for(1);
+  for (auto& heard : cancelled) {
+    heard->wait_for(2);
+    for (int k = 0; k < 2; ++k) EXPECT_EQ(heard->ended[k], StreamEnd::cancelled);
+  }
+  EXPECT_EQ(kept.text[0], generated(model, "the ", sampling, 1, 300)[0]);
 }
 
 TEST(StreamScheduler, AFullQueueAndShutdownRefuseNewRequests) {

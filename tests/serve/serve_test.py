@@ -124,7 +124,7 @@ def wait_until(condition, seconds, what):
 class Routes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server("--parallel", "4", "--max-body", "4096", "--timeout", "2")
+        cls.server = Server("--parallel", "4", "--queue", "4", "--max-body", "4096", "--timeout", "2")
 
     @classmethod
     def tearDownClass(cls):
@@ -144,7 +144,11 @@ class Routes(unittest.TestCase):
 
     def test_choices_are_gen_cuda_samples_for_the_same_seed(self):
         options = {"temperature": 1.3, "top_k": 20, "top_p": 0.9}
+        # Beside a stream that runs all along, so the batch changes size around the request.
+        beside = threading.Thread(target=self.server.complete, args=({"prompt": "A", "max_tokens": 600},))
+        beside.start()
         status, response, body = self.server.complete(dict(prompt=PROMPT, max_tokens=40, seed=77, n=3, **options))
+        beside.join(60)
         self.assertEqual(status, 200, body)
         texts = [choice["text"] for choice in body["choices"]]
         self.assertEqual([choice["index"] for choice in body["choices"]], [0, 1, 2])
@@ -206,8 +210,10 @@ class Routes(unittest.TestCase):
         self.assertEqual(logprobs["text_offset"][0], len(PROMPT))
         for token, logprob, top, model_top in zip(logprobs["tokens"], logprobs["token_logprobs"],
                                                   logprobs["top_logprobs"], logprobs["model_top_logprobs"]):
-            self.assertEqual(len(top), 3)
             self.assertLess(logprob, 0)
+            self.assertIn(token, model_top)  # the drawn token is added where it is not among the likeliest
+            ranked = sorted(model_top, key=lambda text: -model_top[text])  # JSON objects keep no order
+            self.assertEqual(len(model_top), 3 if token in ranked[:3] else 4)
             for text, value in top.items():  # at T = 1, nothing excluded: the model's own
                 self.assertAlmostEqual(value, model_top[text], places=9)
             if token in top:
@@ -231,7 +237,9 @@ class Routes(unittest.TestCase):
             ({"prompt": PROMPT, "seed": -1}, 400, "seed", None),
             ({"prompt": PROMPT, "logprobs": 21}, 400, "logprobs", None),
             ({"prompt": PROMPT, "stop": ["a", "b", "c", "d", "e"]}, 400, "stop", "at most 4"),
-            ({"prompt": PROMPT, "stop": ""}, 400, "stop", "empty"),
+            ({"prompt": PROMPT, "stop": ""}, 400, "stop", "1 to 256 bytes"),
+            ({"prompt": PROMPT, "stop": "x" * 257}, 400, "stop", "1 to 256 bytes"),
+            ({"prompt": PROMPT, "n": 16, "max_tokens": 1}, 400, "n", "at most 8 streams"),
             ({"prompt": PROMPT, "stream": "yes"}, 400, "stream", "true or false"),
             ({"prompt": PROMPT, "best_of": 3}, 400, "best_of", "not supported"),
             ({"prompt": "x" * 5000}, 413, None, "too large"),
@@ -248,15 +256,28 @@ class Routes(unittest.TestCase):
         status, _, error = self.server.request("GET", "/v1/nothing")
         self.assertEqual((status, error["error"]["type"]), (404, "not_found_error"))
 
-    def test_a_chunked_body_is_refused(self):
-        connection = self.server.connection()
-        connection.putrequest("POST", "/v1/completions")
-        connection.putheader("Transfer-Encoding", "chunked")
-        connection.endheaders()
-        connection.send(b"2\r\n{}\r\n0\r\n\r\n")
-        response = connection.getresponse()
-        self.assertEqual(response.status, 411)
-        connection.close()
+    def test_a_body_without_its_length_is_refused_and_the_connection_closed(self):
+        for head in (b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", b"\r\n{}"):
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as client:
+                client.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n" + head)
+                answer = b""
+                while True:
+                    data = client.recv(4096)
+                    if not data:
+                        break
+                    answer += data
+                self.assertTrue(answer.startswith(b"HTTP/1.1 411"), answer)
+                self.assertIn(b"Content-Length", answer)
+
+    def test_streaming_with_logprobs_and_echo(self):
+        request = {"prompt": PROMPT, "max_tokens": 30, "seed": 4, "logprobs": 2, "echo": True}
+        _, _, whole = self.server.complete(request)
+        events = self.server.events(request)
+        self.assertEqual("".join(event["choices"][0]["text"] for event in events), whole["choices"][0]["text"])
+        tokens = [token for event in events for token in event["choices"][0]["logprobs"]["tokens"]]
+        offsets = [offset for event in events for offset in event["choices"][0]["logprobs"]["text_offset"]]
+        self.assertEqual(tokens, whole["choices"][0]["logprobs"]["tokens"])
+        self.assertEqual(offsets, whole["choices"][0]["logprobs"]["text_offset"])
 
     def test_bad_requests_do_not_disturb_a_stream(self):
         request = {"prompt": PROMPT, "max_tokens": 300, "seed": 21}
@@ -267,6 +288,11 @@ class Routes(unittest.TestCase):
         for _ in range(20):
             self.server.complete({"prompt": "\u2603"})
             self.server.complete("{")
+            # A client that leaves as soon as it has asked: its streams are cancelled as they join.
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as client:
+                body = json.dumps({"prompt": PROMPT, "max_tokens": 50, "stream": True, "n": 2}).encode()
+                client.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+                               % (len(body), body))
         streamer.join(60)
         text = "".join(event["choices"][0]["text"] for event in result["events"])
         self.assertEqual(text, expected["choices"][0]["text"])
@@ -316,6 +342,14 @@ class ApiKey(unittest.TestCase):
                     self.assertEqual(status, 401, (path, headers))
                     self.assertEqual(error["error"]["type"], "authentication_error")
             good = {"Authorization": "Bearer s3cret"}
+            # A refusal leaves a kept-alive connection ready for the next request.
+            connection = server.connection()
+            for headers, status in (({}, 401), (good, 200)):
+                connection.request("POST", "/v1/completions", json.dumps({"prompt": PROMPT}), headers)
+                response = connection.getresponse()
+                response.read()
+                self.assertEqual(response.status, status)
+            connection.close()
             self.assertEqual(server.request("GET", "/v1/models", headers=good)[0], 200)
             self.assertEqual(server.complete({"prompt": PROMPT}, headers=good)[0], 200)
 
@@ -393,6 +427,16 @@ class Lifecycle(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 10)
             with self.assertRaises(OSError):
                 socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+    def test_sigint_stops_too_and_a_missing_model_is_one_clear_error(self):
+        with Server() as server:
+            server.process.send_signal(signal.SIGINT)
+            self.assertEqual(server.process.wait(20), 0)
+        run = subprocess.run([GEN_CUDA, "serve", "-m", "missing.safetensors", "--port", "0"], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("gen_cuda: error: ", run.stderr)
+        self.assertIn("missing.safetensors", run.stderr.splitlines()[-1])
 
     def test_a_port_in_use_is_one_clear_error(self):
         with socket.socket() as taken:

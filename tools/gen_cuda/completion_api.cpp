@@ -127,6 +127,18 @@ CompletionRequest parse_completion_request(const std::string& body_text, const g
   }
   request.max_tokens = integer_in(body, "max_tokens", 16, 1, limits.max_tokens);
   request.n = integer_in(body, "n", 1, 1, limits.max_n);
+  if (request.choices() > limits.max_streams)
+    throw invalid_request("the request has " + std::to_string(request.choices()) +
+                              " choices (n for each prompt); the server runs or queues at most " +
+                              std::to_string(limits.max_streams) + " streams",
+                          "n");
+  std::size_t prefill_tokens = 0;  // each choice prefills its prompt
+  for (const auto& ids : request.prompt_ids) prefill_tokens += ids.size() * static_cast<std::size_t>(request.n);
+  if (prefill_tokens > limits.max_prompt_tokens)
+    throw invalid_request("the prompts come to " + std::to_string(prefill_tokens) +
+                              " tokens to prefill (each prompt's tokens times n); the limit is " +
+                              std::to_string(limits.max_prompt_tokens),
+                          "prompt");
   const genrnn::SamplingOptions defaults;
   request.sampling.temperature = number_in(body, "temperature", defaults.temperature, 0, true, 2);
   request.sampling.top_p = number_in(body, "top_p", defaults.top_p, 0, false, 1);
@@ -140,17 +152,19 @@ CompletionRequest parse_completion_request(const std::string& body_text, const g
   request.stream = boolean(body, "stream");
   request.echo = boolean(body, "echo");
   const json& stop = field(body, "stop");
-  if (!stop.is_null()) {
+  if (!stop.is_null() && stop != json::array()) {
     request.stops = strings(stop, "stop", 4);
     for (const std::string& text : request.stops)
-      if (text.empty()) throw invalid_request("a stop string cannot be empty", "stop");
+      if (text.empty() || text.size() > genrnn::ScheduledStream::max_stop_bytes)
+        throw invalid_request("a stop string must have 1 to " +
+                                  std::to_string(genrnn::ScheduledStream::max_stop_bytes) + " bytes",
+                              "stop");
   }
   if (!field(body, "logprobs").is_null()) request.logprobs = integer_in(body, "logprobs", -1, 0, limits.max_logprobs);
   return request;
 }
 
-nlohmann::json logprobs_json(const std::vector<genrnn::StreamToken>& tokens, const genrnn::Tokenizer& tokenizer,
-                             std::size_t& offset) {
+nlohmann::json logprobs_json(const std::vector<genrnn::StreamToken>& tokens, std::size_t& offset) {
   json pieces = json::array(), logprobs = json::array(), top = json::array(), model_top = json::array(),
        offsets = json::array();
   for (const genrnn::StreamToken& token : tokens) {
@@ -158,9 +172,8 @@ nlohmann::json logprobs_json(const std::vector<genrnn::StreamToken>& tokens, con
     logprobs.push_back(token.logprob);
     json drawn = json::object(), model = json::object();
     for (const genrnn::TokenAlternative& alternative : token.top) {
-      const std::string& text = tokenizer.tokens()[alternative.token];
-      if (std::isfinite(alternative.logprob)) drawn[text] = alternative.logprob;
-      model[text] = alternative.model_logprob;
+      if (std::isfinite(alternative.logprob)) drawn[alternative.piece] = alternative.logprob;
+      if (std::isfinite(alternative.model_logprob)) model[alternative.piece] = alternative.model_logprob;
     }
     top.push_back(std::move(drawn));
     model_top.push_back(std::move(model));

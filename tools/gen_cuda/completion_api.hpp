@@ -35,6 +35,9 @@ struct CompletionLimits {
   int max_n = 16;         // choices per prompt
   int max_prompts = 16;   // prompts per request
   int max_logprobs = 20;  // OpenAI allows 5; the page asks for 10
+  // Prefill holds every prompt token's activations, and other streams wait while it runs.
+  std::size_t max_prompt_tokens = 65536;  // prompt tokens times n, over the request's prompts
+  int max_streams = 1 << 30;              // choices a request may have: the scheduler's slots and queue
 };
 
 struct CompletionRequest {
@@ -48,6 +51,7 @@ struct CompletionRequest {
   std::vector<std::string> stops;
   int logprobs = -1;  // -1: none
   bool echo = false;
+  int choices() const { return static_cast<int>(prompts.size()) * n; }  // choice k: prompt k / n
 };
 
 // Parses and checks a request body, tokenizing its prompts with `tokenizer` (text outside the
@@ -56,11 +60,10 @@ CompletionRequest parse_completion_request(const std::string& body, const genrnn
                                            const CompletionLimits& limits);
 
 // A choice's `logprobs` for `tokens`, the first of which starts at byte `offset` of the choice's
-// text (advanced past them): OpenAI's tokens, token_logprobs, top_logprobs (token text to its
-// log-probability in the distribution drawn from; the excluded left out) and text_offset, and
-// genrnn's model_top_logprobs (the same tokens at temperature 1).
-nlohmann::json logprobs_json(const std::vector<genrnn::StreamToken>& tokens, const genrnn::Tokenizer& tokenizer,
-                             std::size_t& offset);
+// text (advanced past them): OpenAI's tokens, token_logprobs, top_logprobs (token text, as it
+// would follow the text, to its log-probability in the distribution drawn from; the excluded
+// left out) and text_offset, and genrnn's model_top_logprobs (the same tokens at temperature 1).
+nlohmann::json logprobs_json(const std::vector<genrnn::StreamToken>& tokens, std::size_t& offset);
 
 // OpenAI's finish_reason: null while running, "length" or "stop".
 nlohmann::json finish_reason_json(genrnn::StreamEnd end);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <iostream>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +14,7 @@
 #include <random>
 #include <set>
 #include <sys/socket.h>
+#include <thread>
 
 #include "completion_job.hpp"
 
@@ -128,10 +130,11 @@ struct CompletionServer::Routes {
   void completion(const httplib::Request& http_request, httplib::Response& response) {
     genrnn::StreamScheduler* scheduler = server.scheduler_.load();
     if (!scheduler) throw ApiError(503, "unavailable_error", "the model is loading; try again shortly");
-    const std::string failure = scheduler->failure();
-    if (!failure.empty()) throw ApiError(500, "server_error", "the engine failed: " + failure);
+    if (scheduler->broken()) throw ApiError(500, "server_error", "the engine failed: " + scheduler->failure());
     auto reply = std::make_shared<Reply>();
-    reply->request = parse_completion_request(http_request.body, scheduler->model().tokenizer, server.options_.limits);
+    CompletionLimits limits = server.options_.limits;
+    limits.max_streams = scheduler->slots() + scheduler->max_queued();
+    reply->request = parse_completion_request(http_request.body, scheduler->model().tokenizer, limits);
     CompletionRequest& request = reply->request;
     if (!request.seed_given) request.sampling.seed = random_seed();
     std::vector<genrnn::ScheduledStream> streams;
@@ -158,8 +161,7 @@ struct CompletionServer::Routes {
   }
 
   // One choice's part of a response or chunk; `offset`: where its tokens' text starts.
-  json choice(const Reply& reply, ChoiceNews& news, bool first, std::size_t& offset,
-              const genrnn::Tokenizer& tokenizer) const {
+  json choice(const Reply& reply, ChoiceNews& news, bool first, std::size_t& offset) const {
     std::string text = std::move(news.text);
     if (reply.request.echo && first) {
       text = reply.prompt_of(news.index) + text;
@@ -167,7 +169,7 @@ struct CompletionServer::Routes {
     }
     return {{"index", news.index},
             {"text", text},
-            {"logprobs", reply.request.logprobs < 0 ? json(nullptr) : logprobs_json(news.tokens, tokenizer, offset)},
+            {"logprobs", reply.request.logprobs < 0 ? json(nullptr) : logprobs_json(news.tokens, offset)},
             {"finish_reason", finish_reason_json(news.end)}};
   }
 
@@ -180,7 +182,7 @@ struct CompletionServer::Routes {
   }
 
   void wait_and_answer(Reply& reply, const genrnn::StreamScheduler& scheduler, httplib::Response& response) const {
-    const int choices = static_cast<int>(reply.request.prompts.size()) * reply.request.n;
+    const int choices = reply.request.choices();
     std::vector<ChoiceNews> whole(choices);
     for (int k = 0; k < choices; ++k) whole[k].index = k;
     while (!reply.job->finished())
@@ -195,7 +197,7 @@ struct CompletionServer::Routes {
     for (ChoiceNews& news : whole) {
       if (const auto error = ended_badly(news.end, scheduler)) throw *error;
       std::size_t offset = 0;
-      body["choices"].push_back(choice(reply, news, true, offset, scheduler.model().tokenizer));
+      body["choices"].push_back(choice(reply, news, true, offset));
     }
     body["usage"] = reply.usage();
     send_json(response, 200, body);
@@ -205,12 +207,13 @@ struct CompletionServer::Routes {
   // the server ended; `data: [DONE]`. A client that leaves cancels the request's streams.
   void stream(const std::shared_ptr<Reply>& reply, const genrnn::StreamScheduler& scheduler,
               httplib::Response& response) const {
-    const int choices = static_cast<int>(reply->request.prompts.size()) * reply->request.n;
+    const int choices = reply->request.choices();
     auto offsets = std::make_shared<std::vector<std::size_t>>(choices, 0);
     auto started = std::make_shared<std::vector<bool>>(choices, false);
     auto last_events = std::make_shared<Clock::time_point>();
     const std::string model = server.options_.model_name;
     response.set_header("Cache-Control", "no-cache");
+    ++server.open_streams_;
     response.set_chunked_content_provider(
         "text/event-stream",
         [routes = *this, reply, offsets, started, last_events, model, &scheduler](std::size_t,
@@ -236,7 +239,7 @@ struct CompletionServer::Routes {
               const bool first = !(*started)[news.index];
               (*started)[news.index] = true;
               chunk["choices"] = json::array(
-                  {routes.choice(*reply, news, first, (*offsets)[news.index], scheduler.model().tokenizer)});
+                  {routes.choice(*reply, news, first, (*offsets)[news.index])});
               if (finished && k + 1 == taken.size() && !error) chunk["usage"] = reply->usage();
               if (!write(event(chunk))) return false;
             }
@@ -248,8 +251,9 @@ struct CompletionServer::Routes {
           }
           return true;
         },
-        [reply](bool success) {
+        [reply, &open_streams = server.open_streams_](bool success) {
           if (!success) reply->job->cancel();
+          --open_streams;
         });
   }
 };
@@ -285,30 +289,45 @@ int CompletionServer::listen() {
                                         std::to_string(options_.max_connections) + "); try again later"));
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (request.has_header("Transfer-Encoding")) {  // its length would be known only once read
+    // cpp-httplib bounds a body by --max-body only when its length is given: a chunked body, or
+    // one read until the client closes, could be of any size. Refused unread, so the connection
+    // must close: what is left of the body would be read as the next request.
+    const bool has_body = request.method == "POST" || request.method == "PUT" || request.method == "PATCH" ||
+                          request.method == "DELETE";
+    if (request.has_header("Transfer-Encoding") || (has_body && !request.has_header("Content-Length"))) {
+      response.set_header("Connection", "close");
       send_error(response, ApiError(411, "invalid_request_error", "send the body with a Content-Length"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    const bool open_route = request.path == "/" || request.path == "/health";
-    if (!options_.api_key.empty() && !open_route &&
-        !same_secret(request.get_header_value("Authorization"), "Bearer " + options_.api_key)) {
-      send_error(response, ApiError(401, "authentication_error",
-                                    "a valid API key is required: send the header Authorization: Bearer KEY"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  // The API key is checked once a route's body has been read, so that a refusal leaves the
+  // connection ready for the next request.
+  auto with_key = [this](httplib::Server::Handler handler) {
+    return [this, handler](const httplib::Request& request, httplib::Response& response) {
+      if (!options_.api_key.empty() &&
+          !same_secret(request.get_header_value("Authorization"), "Bearer " + options_.api_key))
+        throw ApiError(401, "authentication_error",
+                       "a valid API key is required: send the header Authorization: Bearer KEY");
+      handler(request, response);
+    };
+  };
 
   http.Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content(serve_page_html(), "text/html; charset=utf-8");
   });
   http.Get("/health", [this](const httplib::Request&, httplib::Response& response) {
-    if (scheduler_.load())
-      send_json(response, 200, {{"status", "ok"}});
-    else
+    const genrnn::StreamScheduler* scheduler = scheduler_.load();
+    if (!scheduler)
       send_json(response, 503, error_json("Loading model", "unavailable_error"));
+    else if (scheduler->broken())
+      send_json(response, 500, error_json("the engine failed: " + scheduler->failure(), "server_error"));
+    else if (!scheduler->accepting())
+      send_json(response, 503, error_json("Shutting down", "unavailable_error"));
+    else
+      send_json(response, 200, {{"status", "ok"}});
   });
-  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& response) {
+  http.Get("/v1/models", with_key([this](const httplib::Request&, httplib::Response& response) {
     genrnn::StreamScheduler* scheduler = scheduler_.load();
     if (!scheduler) throw ApiError(503, "unavailable_error", "the model is loading; try again shortly");
     const genrnn::ModelConfig& config = scheduler->model().config;
@@ -326,16 +345,16 @@ int CompletionServer::listen() {
                                         {"tokenizer", genrnn::to_string(config.tokenizer)},
                                         {"engine", scheduler->engine_name()},
                                         {"slots", scheduler->slots()}}}}})}});
-  });
-  http.Post("/v1/completions", [this](const httplib::Request& request, httplib::Response& response) {
+  }));
+  http.Post("/v1/completions", with_key([this](const httplib::Request& request, httplib::Response& response) {
     Routes{*this}.completion(request, response);
-  });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+  }));
+  http.Get("/metrics", with_key([this](const httplib::Request&, httplib::Response& response) {
     genrnn::StreamScheduler* scheduler = scheduler_.load();
     const genrnn::StreamScheduler::Load load = scheduler ? scheduler->load() : genrnn::StreamScheduler::Load{};
     response.set_content(metrics_.prometheus(load.active, load.queued, scheduler ? scheduler->slots() : 0),
                          "text/plain; version=0.0.4");
-  });
+  }));
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr thrown) {
     try {
@@ -373,9 +392,16 @@ int CompletionServer::listen() {
   std::promise<void> listened;
   listened_ = listened.get_future();
   listening_ = std::thread([&http, listened = std::move(listened)]() mutable {
-    http.listen_after_bind();  // returns once every connection's thread has ended
+    try {
+      http.listen_after_bind();  // returns once every connection's thread has ended
+    } catch (const std::exception& error) {  // its threads could not be made
+      std::cerr << "gen_cuda serve: the server stopped: " << error.what() << std::endl;
+    }
     listened.set_value();
   });
+  // Until the thread runs the server, stop() would not stop it.
+  while (!http.is_running() && listened_.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready) {
+  }
   return port;
 }
 
@@ -383,8 +409,11 @@ void CompletionServer::serve(genrnn::StreamScheduler& scheduler) { scheduler_.st
 
 bool CompletionServer::stop(std::chrono::milliseconds wait) {
   if (!listening_.joinable()) return true;
+  const Clock::time_point deadline = Clock::now() + wait;
+  // A streamed response still writing when the server stops would end without its last events.
+  while (open_streams_ > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   http_->stop();
-  if (listened_.wait_for(wait) != std::future_status::ready) return false;
+  if (listened_.wait_until(deadline) != std::future_status::ready) return false;
   listening_.join();
   return true;
 }

@@ -26,7 +26,7 @@ struct ServeOptions {
   std::string model_name;  // what /v1/models and the responses call the model
   CompletionLimits limits;
   std::size_t max_body_bytes = 1 << 20;
-  int max_connections = 256;  // open at once; more are answered 503
+  int max_connections = 256;  // open at once, at most ~1000 (cpp-httplib's select()); more are answered 503
   int timeout_seconds = 60;   // for a client to send a request, or to read what is written to it
   // A stream's events are at least this far apart (the tokens between share one): a write per
   // token per stream would cost more than the decoding at many streams. 0: as they come.
@@ -45,9 +45,10 @@ class CompletionServer {
   int listen();
   // Completions from now on come from `scheduler`, which must outlive stop().
   void serve(genrnn::StreamScheduler& scheduler);
-  // Stops listening, and waits up to `wait` for the requests in flight to be answered (those
-  // the scheduler's shutdown ended included). Returns false when some were still open: their
-  // threads still use the server, so the process should then end without destroying it.
+  // Waits (within `wait` in all) for the streamed responses to be written to their end, stops
+  // listening and waits for the connections' threads: each ends once its request in flight is
+  // answered. Returns false when some were still open: their threads still use the server, so
+  // the process should then end without destroying it.
   bool stop(std::chrono::milliseconds wait);
 
  private:
@@ -58,6 +59,7 @@ class CompletionServer {
   std::thread listening_;
   std::future<void> listened_;  // ready once listening_ has nothing left to do
   std::atomic<genrnn::StreamScheduler*> scheduler_{nullptr};
+  std::atomic<int> open_streams_{0};  // streamed responses not yet written to their end
   ServeMetrics metrics_;
 };
 

@@ -3,14 +3,17 @@
 // or are ended within --grace seconds, exit status 0.
 #include <genrnn/genrnn.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
-#include <pthread.h>
+#include <unistd.h>
 #include <string>
 #include <thread>
 
@@ -40,16 +43,50 @@ void wait_for_streams(const genrnn::StreamScheduler& scheduler, std::chrono::ste
   }
 }
 
+// SIGINT and SIGTERM, from whichever thread the kernel hands them to (OpenBLAS's, started before
+// main, do not block them), reach the watcher through a pipe.
+int stop_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int signal) {
+  const unsigned char number = static_cast<unsigned char>(signal);
+  [[maybe_unused]] const ssize_t written = ::write(stop_signal_pipe[1], &number, 1);
+}
+
+// While the model loads, the first signal ends the process; once it serves, the first is handed
+// to `first` (a graceful stop) and a second ends the process at once.
+void watch_stop_signals(std::shared_ptr<std::promise<int>> first, std::shared_ptr<std::atomic<bool>> serving) {
+  if (::pipe(stop_signal_pipe) != 0) throw genrnn::Error(std::string("cannot make a pipe: ") + std::strerror(errno));
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::thread([first, serving] {
+    auto next_signal = [] {
+      unsigned char number = 0;
+      while (::read(stop_signal_pipe[0], &number, 1) != 1) {
+      }
+      return static_cast<int>(number);
+    };
+    int signal = next_signal();
+    if (!serving->load()) {
+      std::cerr << "gen_cuda serve: " << strsignal(signal) << " while loading the model" << std::endl;
+      std::_Exit(interrupted_exit_status);
+    }
+    first->set_value(signal);
+    signal = next_signal();
+    std::cerr << "gen_cuda serve: " << strsignal(signal) << " again: stopping at once" << std::endl;
+    std::_Exit(interrupted_exit_status);
+  }).detach();
+}
+
 int run_serve(ServeArguments& args) {
   if (args.server.model_name.empty()) args.server.model_name = std::filesystem::path(args.model_path).stem().string();
-  // SIGINT and SIGTERM are blocked in every thread (the server's inherit the mask) and taken
-  // here, where stopping is safe; a write to a client that left fails instead of killing us.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);  // a write to a client that left fails instead of killing the process
+  auto first_signal = std::make_shared<std::promise<int>>();
+  auto serving = std::make_shared<std::atomic<bool>>(false);
+  watch_stop_signals(first_signal, serving);
 
   CompletionServer server(args.server);
   const int port = server.listen();
@@ -61,15 +98,15 @@ int run_serve(ServeArguments& args) {
   engine.gpu = args.gpu;
   genrnn::StreamScheduler scheduler(genrnn::Model::load(args.model_path), engine, args.scheduler);
   server.serve(scheduler);
+  serving->store(true);
   std::cerr << "gen_cuda serve: ready: model " << args.server.model_name << ", engine " << scheduler.engine_name()
             << ", " << scheduler.slots() << " slots" << (args.server.api_key.empty() ? "" : ", API key required")
             << std::endl;
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  const int signal = first_signal->get_future().get();
   const auto grace = std::chrono::milliseconds(static_cast<int64_t>(args.grace_seconds * 1000));
   std::cerr << "gen_cuda serve: " << strsignal(signal) << ": finishing the streams in flight (at most "
-            << args.grace_seconds << " s)" << std::endl;
+            << args.grace_seconds << " s; again to stop at once)" << std::endl;
   scheduler.shutdown(grace);
   wait_for_streams(scheduler, std::chrono::steady_clock::now() + grace + std::chrono::seconds(1));
   // Idle keep-alive connections end within cpp-httplib's keep-alive timeout.
@@ -115,7 +152,8 @@ Command add_serve_command(CLI::App& parent) {
       ->check(number_in(1024, Bound::included, 1 << 30, Bound::included))
       ->capture_default_str();
   command->add_option("--max-connections", server.max_connections, "Connections open at once; more are answered 503")
-      ->check(number_in(1, Bound::included, 65536, Bound::included))
+      // cpp-httplib 0.11 waits on sockets with select(), which takes descriptors below 1024.
+      ->check(number_in(1, Bound::included, 1000, Bound::included))
       ->capture_default_str();
   command
       ->add_option("--timeout", server.timeout_seconds,

@@ -1,6 +1,7 @@
 #include "serve_metrics.hpp"
 
 #include <algorithm>
+#include <iomanip>
 #include <sstream>
 
 namespace gen_cuda {
@@ -23,7 +24,7 @@ std::string LatencyHistogram::prometheus(const std::string& name, const std::str
     out << name << "_bucket{le=\"" << bounds[k] << "\"} " << cumulative << '\n';
   }
   out << name << "_bucket{le=\"+Inf\"} " << count_ << '\n'
-      << name << "_sum " << sum_ << '\n'
+      << name << "_sum " << std::setprecision(17) << sum_ << '\n'
       << name << "_count " << count_ << '\n';
   return out.str();
 }
