@@ -28,10 +28,10 @@ struct ScheduledStream {
   // only where u falls that close to a boundary, as sample_token's CPU and GPU draws do.)
   SamplingOptions sampling;
   uint64_t stream = 0;
-  int max_tokens = 16;             // at least 1
-  std::vector<std::string> stops;  // the text ends before the first of these it contains
+  int max_tokens = 16;                                // at least 1
+  std::vector<std::string> stops;                     // the text ends before the first of these it contains
   static constexpr std::size_t max_stop_bytes = 256;  // each stop is checked at every token
-  int logprobs = -1;               // -1: none; else the drawn token's and the `logprobs` likeliest
+  int logprobs = -1;                                  // -1: none; else the drawn token's and the `logprobs` likeliest
 };
 
 // One of the likeliest tokens at a step, ranked by the model.
@@ -49,7 +49,7 @@ struct StreamToken {
   // it is known not to be (so a stop string never reaches the client), then released with a
   // later token; the last token releases everything before the stop.
   std::string text;
-  double logprob = 0;                 // of `token` in the distribution drawn from; with logprobs >= 0
+  double logprob = 0;  // of `token` in the distribution drawn from; with logprobs >= 0
   // The `logprobs` likeliest tokens, and the drawn one last where it is not among them.
   std::vector<TokenAlternative> top;
 };

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <tuple>
 
 #include "cuda/device_buffer.hpp"
@@ -248,6 +250,40 @@ TEST_P(GpuEngineVsCpu, BatchedStreamsWithTheirOwnPromptsSeedsAndLengthsWriteTheC
   // unlikely to meet.
   const auto on_cpu = Generator(model, Device::cpu).generate(requests, options);
   EXPECT_EQ(Generator(model, Device::cuda, engine()).generate(requests, options), on_cpu);
+}
+
+// gen_cuda serve's scheduler on the GPU engine: streams that join a running batch write what the
+// CPU's Generator writes for the same seeds.
+TEST_P(GpuEngineVsCpu, ServedStreamsJoiningARunningBatchWriteTheCpusTexts) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  auto tokenizer = Tokenizer::build(TokenizerKind::character, "abcdefghijk", 0);
+  const Model model = Model::initialize(config(), std::move(tokenizer), 5);
+  GenerateOptions options;
+  options.sampling = {0.9f, 6, 1.0f, 3};
+  options.num_samples = 3;
+  options.length = 24;
+  const auto on_cpu = Generator(model, Device::cpu).generate("abc", options);
+  StreamScheduler scheduler(model, EngineOptions{Device::cuda, engine()}, {4, 8});
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> texts(3);
+  int ended = 0;
+  auto observer = [&](int choice, const StreamToken* token, StreamEnd end) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (token) texts[choice] += token->text;
+    ended += end != StreamEnd::running;
+    changed.notify_all();
+    return true;
+  };
+  std::vector<ScheduledStream> running(1), joining(3);
+  running[0] = {model.tokenizer.encode("kj", UnknownPolicy::error), options.sampling, 0, 60, {}, -1};
+  for (int k = 0; k < 3; ++k)
+    joining[k] = {model.tokenizer.encode("abc", UnknownPolicy::error), options.sampling, uint64_t(k), 24, {}, -1};
+  scheduler.submit(running, [](int, const StreamToken*, StreamEnd) { return true; });
+  scheduler.submit(joining, observer);
+  std::unique_lock<std::mutex> lock(mutex);
+  ASSERT_TRUE(changed.wait_for(lock, std::chrono::minutes(5), [&] { return ended == 3; }));
+  EXPECT_EQ(texts, on_cpu);
 }
 
 TEST_P(GpuEngineVsCpu, TopKAndTopPThroughDecodeDrawTheCpusTokens) {

@@ -156,9 +156,9 @@ CompletionRequest parse_completion_request(const std::string& body_text, const g
     request.stops = strings(stop, "stop", 4);
     for (const std::string& text : request.stops)
       if (text.empty() || text.size() > genrnn::ScheduledStream::max_stop_bytes)
-        throw invalid_request("a stop string must have 1 to " +
-                                  std::to_string(genrnn::ScheduledStream::max_stop_bytes) + " bytes",
-                              "stop");
+        throw invalid_request(
+            "a stop string must have 1 to " + std::to_string(genrnn::ScheduledStream::max_stop_bytes) + " bytes",
+            "stop");
   }
   if (!field(body, "logprobs").is_null()) request.logprobs = integer_in(body, "logprobs", -1, 0, limits.max_logprobs);
   return request;

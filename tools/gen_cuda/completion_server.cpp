@@ -238,8 +238,7 @@ struct CompletionServer::Routes {
               json chunk = reply->head(model);
               const bool first = !(*started)[news.index];
               (*started)[news.index] = true;
-              chunk["choices"] = json::array(
-                  {routes.choice(*reply, news, first, (*offsets)[news.index])});
+              chunk["choices"] = json::array({routes.choice(*reply, news, first, (*offsets)[news.index])});
               if (finished && k + 1 == taken.size() && !error) chunk["usage"] = reply->usage();
               if (!write(event(chunk))) return false;
             }
@@ -292,8 +291,8 @@ int CompletionServer::listen() {
     // cpp-httplib bounds a body by --max-body only when its length is given: a chunked body, or
     // one read until the client closes, could be of any size. Refused unread, so the connection
     // must close: what is left of the body would be read as the next request.
-    const bool has_body = request.method == "POST" || request.method == "PUT" || request.method == "PATCH" ||
-                          request.method == "DELETE";
+    const bool has_body =
+        request.method == "POST" || request.method == "PUT" || request.method == "PATCH" || request.method == "DELETE";
     if (request.has_header("Transfer-Encoding") || (has_body && !request.has_header("Content-Length"))) {
       response.set_header("Connection", "close");
       send_error(response, ApiError(411, "invalid_request_error", "send the body with a Content-Length"));
@@ -328,33 +327,33 @@ int CompletionServer::listen() {
       send_json(response, 200, {{"status", "ok"}});
   });
   http.Get("/v1/models", with_key([this](const httplib::Request&, httplib::Response& response) {
-    genrnn::StreamScheduler* scheduler = scheduler_.load();
-    if (!scheduler) throw ApiError(503, "unavailable_error", "the model is loading; try again shortly");
-    const genrnn::ModelConfig& config = scheduler->model().config;
-    send_json(response, 200,
-              {{"object", "list"},
-               {"data", json::array({{{"id", options_.model_name},
-                                      {"object", "model"},
-                                      {"owned_by", "genrnn"},
-                                      {"meta",
-                                       {{"cell", genrnn::to_string(config.cell)},
-                                        {"layers", config.num_layers},
-                                        {"hidden", config.hidden_size},
-                                        {"embed", config.embedding_dim},
-                                        {"vocab", config.vocab_size},
-                                        {"tokenizer", genrnn::to_string(config.tokenizer)},
-                                        {"engine", scheduler->engine_name()},
-                                        {"slots", scheduler->slots()}}}}})}});
-  }));
+             genrnn::StreamScheduler* scheduler = scheduler_.load();
+             if (!scheduler) throw ApiError(503, "unavailable_error", "the model is loading; try again shortly");
+             const genrnn::ModelConfig& config = scheduler->model().config;
+             send_json(response, 200,
+                       {{"object", "list"},
+                        {"data", json::array({{{"id", options_.model_name},
+                                               {"object", "model"},
+                                               {"owned_by", "genrnn"},
+                                               {"meta",
+                                                {{"cell", genrnn::to_string(config.cell)},
+                                                 {"layers", config.num_layers},
+                                                 {"hidden", config.hidden_size},
+                                                 {"embed", config.embedding_dim},
+                                                 {"vocab", config.vocab_size},
+                                                 {"tokenizer", genrnn::to_string(config.tokenizer)},
+                                                 {"engine", scheduler->engine_name()},
+                                                 {"slots", scheduler->slots()}}}}})}});
+           }));
   http.Post("/v1/completions", with_key([this](const httplib::Request& request, httplib::Response& response) {
-    Routes{*this}.completion(request, response);
-  }));
+              Routes{*this}.completion(request, response);
+            }));
   http.Get("/metrics", with_key([this](const httplib::Request&, httplib::Response& response) {
-    genrnn::StreamScheduler* scheduler = scheduler_.load();
-    const genrnn::StreamScheduler::Load load = scheduler ? scheduler->load() : genrnn::StreamScheduler::Load{};
-    response.set_content(metrics_.prometheus(load.active, load.queued, scheduler ? scheduler->slots() : 0),
-                         "text/plain; version=0.0.4");
-  }));
+             genrnn::StreamScheduler* scheduler = scheduler_.load();
+             const genrnn::StreamScheduler::Load load = scheduler ? scheduler->load() : genrnn::StreamScheduler::Load{};
+             response.set_content(metrics_.prometheus(load.active, load.queued, scheduler ? scheduler->slots() : 0),
+                                  "text/plain; version=0.0.4");
+           }));
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr thrown) {
     try {
@@ -393,7 +392,7 @@ int CompletionServer::listen() {
   listened_ = listened.get_future();
   listening_ = std::thread([&http, listened = std::move(listened)]() mutable {
     try {
-      http.listen_after_bind();  // returns once every connection's thread has ended
+      http.listen_after_bind();              // returns once every connection's thread has ended
     } catch (const std::exception& error) {  // its threads could not be made
       std::cerr << "gen_cuda serve: the server stopped: " << error.what() << std::endl;
     }

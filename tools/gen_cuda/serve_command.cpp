@@ -4,8 +4,8 @@
 #include <genrnn/genrnn.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -13,9 +13,9 @@
 #include <future>
 #include <iostream>
 #include <memory>
-#include <unistd.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "completion_server.hpp"
@@ -151,7 +151,8 @@ Command add_serve_command(CLI::App& parent) {
   command->add_option("--max-body", server.max_body_bytes, "The largest request body, in bytes; larger: 413")
       ->check(number_in(1024, Bound::included, 1 << 30, Bound::included))
       ->capture_default_str();
-  command->add_option("--max-connections", server.max_connections, "Connections open at once; more are answered 503")
+  command
+      ->add_option("--max-connections", server.max_connections, "Connections open at once; more are answered 503")
       // cpp-httplib 0.11 waits on sockets with select(), which takes descriptors below 1024.
       ->check(number_in(1, Bound::included, 1000, Bound::included))
       ->capture_default_str();
