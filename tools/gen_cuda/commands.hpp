@@ -148,6 +148,31 @@ inline CLI::Option* add_decoder_option(CLI::App& command, std::string& decoder) 
       ->capture_default_str();
 }
 
+// Which engine decodes, for the commands that generate (sample, serve): --device, --engine,
+// --gpu and --decoder, with --threads.
+struct DecodingEngineArguments {
+  std::string device = "auto";
+  std::string engine = "auto";
+  std::string decoder = "auto";
+  int gpu = -1;
+
+  genrnn::EngineOptions options() const {
+    genrnn::EngineOptions options{genrnn::parse_device(device), engine};
+    options.cuda_graphs = cuda_graphs_from_environment();
+    options.decoder = decoder;
+    options.gpu = gpu;
+    return options;
+  }
+};
+
+inline void add_decoding_engine_options(CLI::App& command, DecodingEngineArguments& args) {
+  add_device_option(command, args.device);
+  add_engine_option(command, args.engine);
+  add_gpu_option(command, args.gpu);
+  add_decoder_option(command, args.decoder);
+  add_threads_option(command);
+}
+
 // --unknown error|skip|unk: what to do with text outside the model's vocabulary.
 inline CLI::Option* add_unknown_option(CLI::App& command, std::string& policy) {
   return command

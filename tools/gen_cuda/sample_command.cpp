@@ -19,10 +19,7 @@ struct SampleArguments {
   std::string prompt;
   std::string prompt_path;
   std::string unknown = "error";
-  std::string device = "auto";
-  std::string engine = "auto";
-  std::string decoder = "auto";
-  int gpu = -1;
+  DecodingEngineArguments engine;
   genrnn::GenerateOptions options;
   const CLI::Option* seed_option = nullptr;
 };
@@ -35,10 +32,7 @@ int run_sample(SampleArguments& args) {
   if (model.tokenizer.encode(prompt, args.options.unknown).empty()) {
     throw genrnn::Error("no prompt token to start from: the prompt is empty or --unknown skip dropped all of it");
   }
-  genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
-  engine.cuda_graphs = cuda_graphs_from_environment();
-  engine.decoder = args.decoder;
-  engine.gpu = args.gpu;
+  const genrnn::EngineOptions engine = args.engine.options();
   genrnn::Generator generator(model, engine);
 
   if (args.seed_option->count() == 0) {
@@ -102,11 +96,7 @@ Command add_sample_command(CLI::App& parent) {
       ->check(number_in(1, Bound::included, genrnn::limits::max_streams, Bound::included))
       ->capture_default_str();
   add_unknown_option(*command, args->unknown);
-  add_device_option(*command, args->device);
-  add_engine_option(*command, args->engine);
-  add_gpu_option(*command, args->gpu);
-  add_decoder_option(*command, args->decoder);
-  add_threads_option(*command);
+  add_decoding_engine_options(*command, args->engine);
 
   return {command, [args] { return run_sample(*args); }};
 }

@@ -27,10 +27,7 @@ struct ServeArguments {
   std::string model_path;
   ServeOptions server;
   genrnn::SchedulerOptions scheduler;
-  std::string device = "auto";
-  std::string engine = "auto";
-  std::string decoder = "auto";
-  int gpu = -1;
+  DecodingEngineArguments engine;
   double grace_seconds = 5;
 };
 
@@ -92,10 +89,7 @@ int run_serve(ServeArguments& args) {
   const int port = server.listen();
   std::cerr << "gen_cuda serve: listening on http://" << args.server.host << ':' << port << "/ (loading "
             << args.model_path << ')' << std::endl;
-  genrnn::EngineOptions engine{genrnn::parse_device(args.device), args.engine};
-  engine.cuda_graphs = cuda_graphs_from_environment();
-  engine.decoder = args.decoder;
-  engine.gpu = args.gpu;
+  const genrnn::EngineOptions engine = args.engine.options();
   genrnn::StreamScheduler scheduler(genrnn::Model::load(args.model_path), engine, args.scheduler);
   server.serve(scheduler);
   serving->store(true);
@@ -170,11 +164,7 @@ Command add_serve_command(CLI::App& parent) {
   command->add_option("--grace", args->grace_seconds, "On SIGINT or SIGTERM, seconds the streams in flight may run on")
       ->check(number_in(0, Bound::included, 3600, Bound::included))
       ->capture_default_str();
-  add_device_option(*command, args->device);
-  add_engine_option(*command, args->engine);
-  add_gpu_option(*command, args->gpu);
-  add_decoder_option(*command, args->decoder);
-  add_threads_option(*command);
+  add_decoding_engine_options(*command, args->engine);
   return {command, [args] { return run_serve(*args); }};
 }
 
