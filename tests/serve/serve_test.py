@@ -124,7 +124,7 @@ def wait_until(condition, seconds, what):
 class Routes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server("--parallel", "4", "--queue", "4", "--max-body", "4096", "--timeout", "2")
+        cls.server = Server("--parallel", "4", "--queue", "64", "--max-body", "4096", "--timeout", "2")
 
     @classmethod
     def tearDownClass(cls):
@@ -239,7 +239,7 @@ class Routes(unittest.TestCase):
             ({"prompt": PROMPT, "stop": ["a", "b", "c", "d", "e"]}, 400, "stop", "at most 4"),
             ({"prompt": PROMPT, "stop": ""}, 400, "stop", "1 to 256 bytes"),
             ({"prompt": PROMPT, "stop": "x" * 257}, 400, "stop", "1 to 256 bytes"),
-            ({"prompt": PROMPT, "n": 16, "max_tokens": 1}, 400, "n", "at most 8 streams"),
+            ({"prompt": [PROMPT] * 5, "n": 16, "max_tokens": 1}, 400, "n", "at most 68 streams"),
             ({"prompt": PROMPT, "stream": "yes"}, 400, "stream", "true or false"),
             ({"prompt": PROMPT, "best_of": 3}, 400, "best_of", "not supported"),
             ({"prompt": "x" * 5000}, 413, None, "too large"),
@@ -296,6 +296,8 @@ class Routes(unittest.TestCase):
         streamer.join(60)
         text = "".join(event["choices"][0]["text"] for event in result["events"])
         self.assertEqual(text, expected["choices"][0]["text"])
+        # The clients that left have freed their slots (the other tests need them).
+        wait_until(lambda: self.server.metrics()["genrnn_streams_active"] == 0, 30, "the slots are free")
 
     def test_metrics_are_prometheus_text(self):
         self.server.complete({"prompt": PROMPT, "max_tokens": 10})
