@@ -23,6 +23,21 @@ struct GenerateOptions {
   UnknownPolicy unknown = UnknownPolicy::error;
   // A stream ends once its generated text contains `stop` (kept, and nothing after it).
   std::string stop;
+  // Beam search instead of sampling when >= 1: the beam_width likeliest hypotheses are kept at
+  // each step (1: greedy), and the num_samples best (at most beam_width) are returned, best
+  // first. Deterministic: `sampling` is not used.
+  int beam_width = 0;
+  // Beam search: a hypothesis scores its log-probability over ((5 + tokens) / 6)^length_penalty
+  // (GNMT's; 0: none, > 0 favours longer ones).
+  float length_penalty = 0;
+};
+
+// A generated text with its token ids and its log-probability under the model (temperature 1).
+struct GeneratedText {
+  std::string text;
+  std::vector<int> ids;
+  double logprob = 0;
+  double score = 0;  // beam search: logprob over the length penalty; sampling: logprob
 };
 
 // One stream of a batch: its own prompt, randomness, length and stop string. Its tokens are
@@ -65,9 +80,15 @@ class Generator {
   // Stream k draws with (options.sampling.seed, k).
   std::vector<std::string> generate(const std::string& prompt, const GenerateOptions& options,
                                     const TokenCallback& on_token = {}, const RecurrentState* initial = nullptr);
+  // As generate() above, each output with its ids and log-probability: the samples in order, or
+  // the beam search's best first. A beam search's `initial` has one stream.
+  std::vector<GeneratedText> generate_scored(const std::string& prompt, const GenerateOptions& options,
+                                             const RecurrentState* initial = nullptr);
   // Up to 4096 streams with their own prompts, seeds, lengths and stop strings, as one batch;
   // temperature, top-k, top-p and the unknown-token policy come from `options` (its length,
-  // num_samples, seed and stop are not used). Returns each stream's generated text.
+  // num_samples, seed and stop are not used). Returns each stream's generated text. With
+  // options.beam_width, each request's best hypothesis (its own beams, searched one request after
+  // another).
   std::vector<std::string> generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                     const TokenCallback& on_token = {});
   // The state after reading `text` as one stream from `initial` (zeros when null; batch 1): to
@@ -77,6 +98,8 @@ class Generator {
  private:
   std::vector<std::string> run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                const TokenCallback& on_token, const RecurrentState* initial);
+  std::vector<GeneratedText> search(const std::string& prompt, int length, const std::string& stop,
+                                    const GenerateOptions& options, const RecurrentState* initial);
 
   Model model_;
   std::unique_ptr<DecodingEngine> engine_;

@@ -153,7 +153,8 @@ class Model:
                  top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
                  stop: Optional[str] = None, num_samples: int = 1, device: Optional[str] = None,
                  engine: Optional[str] = None, decoder: Optional[str] = None, gpu: Optional[int] = None,
-                 initial_state: Optional[State] = None, unknown: str = "error") -> Union[str, List[str]]:
+                 initial_state: Optional[State] = None, unknown: str = "error", beam_width: int = 0,
+                 length_penalty: float = 0.0) -> Union[str, List[str]]:
         """Generate `n` tokens after `prompt`; return the generated text (without the prompt).
 
         None, for n and the sampling and engine arguments, takes the library's default (gen_cuda
@@ -169,11 +170,34 @@ class Model:
         changed; the CPU engine ignores it).
         initial_state: the state the prompt starts from instead of zeros, as `state()` returns it
         (its batch must be num_samples). unknown: what to do with prompt text outside the
-        vocabulary, "error", "skip" or "unk". Raises genrnn.Error on a bad argument.
+        vocabulary, "error", "skip" or "unk". beam_width >= 1: beam search instead of sampling,
+        deterministic (1: greedy), returning the num_samples best (at most beam_width), best first;
+        length_penalty: its scores are log-probabilities over ((5 + tokens) / 6) ** length_penalty
+        (GNMT's). Raises genrnn.Error on a bad argument.
         """
         texts = self._generate(prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine,
-                               decoder, gpu, initial_state, unknown, None)
+                               decoder, gpu, initial_state, unknown, None, beam_width, length_penalty)
         return texts[0] if num_samples == 1 else texts
+
+    def generate_scored(self, prompt: str, n: Optional[int] = None, **kwargs: Any) -> List[Dict[str, Any]]:
+        """generate()'s outputs, each with its token ids and log-probability under the model (T = 1).
+
+        Takes generate()'s arguments; returns a list of {"text", "ids", "logprob", "score"} (score:
+        a beam search's logprob over its length penalty, else the logprob): the samples in order,
+        or with beam_width the n-best, best first.
+        """
+        arguments = dict(temperature=None, top_k=None, top_p=None, seed=None, stop=None, num_samples=1,
+                         device=None, engine=None, decoder=None, gpu=None, initial_state=None, unknown="error",
+                         beam_width=0, length_penalty=0.0)
+        unexpected = sorted(kwargs.keys() - arguments.keys())
+        if unexpected:
+            raise TypeError(f"generate_scored() got unexpected arguments {unexpected}")
+        arguments.update(kwargs)
+        h, c = _state_arrays(arguments["initial_state"])
+        generator = self._generator(arguments["device"], arguments["engine"], arguments["decoder"], arguments["gpu"])
+        options = self._options(n, arguments)
+        return [{"text": text, "ids": list(ids), "logprob": logprob, "score": score}
+                for text, ids, logprob, score in generator.generate_scored(self._native, prompt, options, h, c)]
 
     def stream(self, prompt: str, n: Optional[int] = None, *, temperature: Optional[float] = None,
                top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
@@ -283,13 +307,21 @@ class Model:
         return self._generators[key]
 
     def _generate(self, prompt, n, temperature, top_k, top_p, seed, stop, num_samples, device, engine, decoder, gpu,
-                  initial_state, unknown, on_piece) -> List[str]:
+                  initial_state, unknown, on_piece, beam_width=0, length_penalty=0.0) -> List[str]:
         h, c = _state_arrays(initial_state)
         generator = self._generator(device, engine, decoder, gpu)
-        options = set_given(_genrnn.GenerateOptions(), length=n, num_samples=num_samples, stop=stop, unknown=unknown)
-        set_given(options.sampling, temperature=temperature, top_k=top_k, top_p=top_p,
-                  seed=_random_seed() if seed is None else seed)
+        options = self._options(n, dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop,
+                                        num_samples=num_samples, unknown=unknown, beam_width=beam_width,
+                                        length_penalty=length_penalty))
         return generator.generate(self._native, prompt, options, h, c, on_piece)
+
+    @staticmethod
+    def _options(n, a) -> Any:
+        options = set_given(_genrnn.GenerateOptions(), length=n, num_samples=a["num_samples"], stop=a["stop"],
+                            unknown=a["unknown"], beam_width=a["beam_width"], length_penalty=a["length_penalty"])
+        set_given(options.sampling, temperature=a["temperature"], top_k=a["top_k"], top_p=a["top_p"],
+                  seed=_random_seed() if a["seed"] is None else a["seed"])
+        return options
 
 
 def from_torch(module_or_state_dict: Any, vocab: List[str], tokenizer: str = "char", *,

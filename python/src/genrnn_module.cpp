@@ -264,7 +264,9 @@ NB_MODULE(_genrnn, m) {
           "unknown", [](const genrnn::GenerateOptions& o) { return unknown_name(o.unknown); },
           [](genrnn::GenerateOptions& o, const std::string& name) { o.unknown = genrnn::parse_unknown_policy(name); },
           "\"error\", \"skip\" or \"unk\".")
-      .def_rw("stop", &genrnn::GenerateOptions::stop);
+      .def_rw("stop", &genrnn::GenerateOptions::stop)
+      .def_rw("beam_width", &genrnn::GenerateOptions::beam_width)
+      .def_rw("length_penalty", &genrnn::GenerateOptions::length_penalty);
   m.def("cpu_threads", &genrnn::cpu_threads,
         "The CPU engine's threads (one setting per process, for OpenBLAS's and oneDNN's pools).");
   m.def("set_cpu_threads", &genrnn::set_cpu_threads, "count"_a,
@@ -498,6 +500,24 @@ NB_MODULE(_genrnn, m) {
           },
           "model"_a, "prompt"_a, "options"_a, "h"_a.none(), "c"_a.none(), "on_piece"_a.none(),
           "Each stream's generated text; on_piece(stream, piece) is called per token.")
+      .def(
+          "generate_scored",
+          [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& prompt,
+             const genrnn::GenerateOptions& options, const std::optional<InputArray>& h,
+             const std::optional<InputArray>& c) {
+            const auto initial = state_from_numpy(model.config, h, c);
+            std::vector<genrnn::GeneratedText> outputs;
+            {
+              nb::gil_scoped_release release;
+              outputs = generator.generate_scored(prompt, options, initial ? &*initial : nullptr);
+            }
+            nb::list result;
+            for (const genrnn::GeneratedText& output : outputs)
+              result.append(nb::make_tuple(output.text, output.ids, output.logprob, output.score));
+            return result;
+          },
+          "model"_a, "prompt"_a, "options"_a, "h"_a.none(), "c"_a.none(),
+          "Each output as (text, ids, logprob, score): the samples, or a beam search's best first.")
       .def(
           "state_after",
           [](genrnn::Generator& generator, const genrnn::Model& model, const std::string& text,

@@ -117,3 +117,25 @@ def test_generation_releases_the_gil(small_model):
         time.sleep(0)
     worker.join()
     assert ticks > 100
+
+
+def test_beam_search_is_deterministic_greedy_at_width_1_and_returns_the_n_best(small_model):
+    greedy = small_model.generate("the ", 40, temperature=0, device="cpu")
+    assert small_model.generate("the ", 40, beam_width=1, device="cpu") == greedy
+    best = small_model.generate_scored("the ", 40, beam_width=4, num_samples=3, length_penalty=0.6, device="cpu")
+    assert len(best) == 3
+    assert [b["score"] for b in best] == sorted((b["score"] for b in best), reverse=True)
+    assert small_model.generate("the ", 40, beam_width=4, num_samples=3, length_penalty=0.6,
+                                device="cpu") == [b["text"] for b in best]
+    for b in best:
+        assert b["logprob"] < 0 and len(b["ids"]) == 40
+    with pytest.raises(genrnn.Error, match="returns 1 to 2 hypotheses"):
+        small_model.generate("the ", 10, beam_width=2, num_samples=3, device="cpu")
+
+
+def test_sampled_outputs_come_with_their_ids_and_log_probabilities(small_model):
+    scored = small_model.generate_scored("the ", 30, seed=5, num_samples=2, device="cpu")
+    assert [s["text"] for s in scored] == small_model.generate("the ", 30, seed=5, num_samples=2, device="cpu")
+    assert all(s["logprob"] == s["score"] < 0 and len(s["ids"]) == 30 for s in scored)
+    with pytest.raises(TypeError):
+        small_model.generate_scored("the ", 30, beams=2)

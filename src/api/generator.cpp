@@ -3,12 +3,31 @@
 #include <algorithm>
 #include <numeric>
 
+#include "api/beam_search.hpp"
 #include "core/nvtx_range.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
 
 namespace genrnn {
+namespace {
+
+// A beam search's output, token by token, once it is known (`previous`: the prompt's last id);
+// the pieces add up to its text, whose stop string may end inside the last.
+void report_tokens(const Tokenizer& tokenizer, int previous, int stream, const GeneratedText& output,
+                   const TokenCallback& on_token) {
+  if (!on_token) return;
+  std::size_t emitted = 0;
+  for (int id : output.ids) {
+    std::string piece = tokenizer.piece(previous, id);
+    piece.resize(std::min(piece.size(), output.text.size() - emitted));
+    emitted += piece.size();
+    previous = id;
+    on_token(stream, id, piece);
+  }
+}
+
+}  // namespace
 
 Generator::Generator(Model model, const EngineOptions& options) : model_(std::move(model)) {
   engine_ =
@@ -25,6 +44,15 @@ const std::string& Generator::engine_name() const { return engine_->name(); }
 
 std::vector<std::string> Generator::generate(const std::string& prompt, const GenerateOptions& options,
                                              const TokenCallback& on_token, const RecurrentState* initial) {
+  if (options.beam_width > 0) {
+    std::vector<std::string> texts;
+    for (const GeneratedText& output : search(prompt, options.length, options.stop, options, initial)) {
+      report_tokens(model_.tokenizer, model_.tokenizer.encode(prompt, options.unknown).back(),
+                    static_cast<int>(texts.size()), output, on_token);
+      texts.push_back(output.text);
+    }
+    return texts;
+  }
   if (options.num_samples < 1 || options.num_samples > limits::max_streams)
     throw Error("num-samples must be in [1, " + std::to_string(limits::max_streams) + "], not " +
                 std::to_string(options.num_samples));
@@ -36,7 +64,48 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
 
 std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                              const TokenCallback& on_token) {
-  return run(requests, options, on_token, nullptr);
+  if (options.beam_width == 0) return run(requests, options, on_token, nullptr);
+  GenerateOptions one = options;
+  one.num_samples = 1;
+  std::vector<std::string> texts;
+  for (const StreamRequest& request : requests) {
+    const GeneratedText best = search(request.prompt, request.length, request.stop, one, nullptr).front();
+    report_tokens(model_.tokenizer, model_.tokenizer.encode(request.prompt, options.unknown).back(),
+                  static_cast<int>(texts.size()), best, on_token);
+    texts.push_back(best.text);
+  }
+  return texts;
+}
+
+std::vector<GeneratedText> Generator::generate_scored(const std::string& prompt, const GenerateOptions& options,
+                                                      const RecurrentState* initial) {
+  if (options.beam_width > 0) return search(prompt, options.length, options.stop, options, initial);
+  std::vector<std::vector<int>> ids(static_cast<std::size_t>(std::max(0, options.num_samples)));
+  const std::vector<std::string> texts = generate(
+      prompt, options, [&](int stream, int token, const std::string&) { ids[stream].push_back(token); }, initial);
+  const std::vector<double> logprobs = continuation_logprobs(*engine_, model_.tokenizer.encode(prompt, options.unknown),
+                                                             initial ? *initial : RecurrentState{}, ids);
+  std::vector<GeneratedText> outputs;
+  for (std::size_t k = 0; k < texts.size(); ++k) outputs.push_back({texts[k], ids[k], logprobs[k], logprobs[k]});
+  return outputs;
+}
+
+std::vector<GeneratedText> Generator::search(const std::string& prompt, int length, const std::string& stop,
+                                             const GenerateOptions& options, const RecurrentState* initial) {
+  if (initial && initial->batch != 1)
+    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; a beam search starts from 1");
+  if (prompt.size() > limits::max_prompt_bytes)
+    throw Error("the prompt is " + std::to_string(prompt.size()) + " bytes; the limit is " +
+                std::to_string(limits::max_prompt_bytes));
+  BeamRequest request{model_.tokenizer.encode(prompt, options.unknown),
+                      initial ? *initial : RecurrentState{},
+                      options.beam_width,
+                      length,
+                      options.length_penalty,
+                      stop,
+                      options.num_samples};
+  NvtxRange range("beam search");
+  return beam_search(*engine_, model_.tokenizer, request);
 }
 
 RecurrentState Generator::state_after(const std::string& text, UnknownPolicy unknown, const RecurrentState* initial) {

@@ -149,7 +149,7 @@ std::string small_corpus() {
 }
 
 double json_value(const std::string& json, const std::string& key) {
-  const std::regex pattern("\"" + key + "\": ([-+0-9.eE]+)");
+  const std::regex pattern("\"" + key + "\": ?([-+0-9.eE]+)");
   std::smatch match;
   if (!std::regex_search(json, match, pattern)) {
     ADD_FAILURE() << "no number for \"" << key << "\" in: " << json;
@@ -394,6 +394,28 @@ TEST_F(CliEndToEnd, SampleIsPromptThenTextAndRepeatsWithItsSeed) {
   std::vector<std::string> other_seed = args;
   other_seed[5] = "8";
   EXPECT_NE(sample(other_seed).out, first.out);
+}
+
+TEST_F(CliEndToEnd, BeamSearchIsDeterministicAndJsonScoresItsOutputs) {
+  const std::vector<std::string> args = {"-p", "the", "-n", "20", "--beam-width", "4", "--num-samples", "2"};
+  const ProcessResult first = sample(args);
+  ASSERT_EQ(first.exit_status, 0) << first.err;
+  EXPECT_EQ(first.err.find("seed:"), std::string::npos) << first.err;  // nothing is drawn
+  const std::vector<std::string> samples = split(first.out, "\n\n");
+  ASSERT_EQ(samples.size(), 2u) << first.out;
+  for (const std::string& text : samples) EXPECT_EQ(text.rfind("the", 0), 0u) << text;
+  EXPECT_EQ(sample(args).out, first.out);
+
+  std::vector<std::string> json = args;
+  json.push_back("--json");
+  const ProcessResult scored = sample(json);
+  ASSERT_EQ(scored.exit_status, 0) << scored.err;
+  EXPECT_EQ(count_lines(scored.out), 1) << scored.out;
+  EXPECT_EQ(scored.out.rfind("{\"prompt\":\"the\",\"outputs\":[{\"text\":", 0), 0u) << scored.out;
+  EXPECT_NE(scored.out.find("\"ids\":["), std::string::npos) << scored.out;
+  EXPECT_LT(json_value(scored.out, "logprob"), 0) << scored.out;
+
+  expect_one_line_error(sample({"-p", "the", "--beam-width", "2", "--num-samples", "3"}), "at most its width");
 }
 
 TEST_F(CliEndToEnd, GreedyNeedsNoSeed) {

@@ -286,6 +286,27 @@ TEST_P(GpuEngineVsCpu, ServedStreamsJoiningARunningBatchWriteTheCpusTexts) {
   EXPECT_EQ(texts, on_cpu);
 }
 
+// Beam search on the GPU engine finds the CPU's hypotheses, in the same order, with the same
+// log-probabilities (within float rounding).
+TEST_P(GpuEngineVsCpu, BeamSearchFindsTheCpusHypotheses) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  auto tokenizer = Tokenizer::build(TokenizerKind::character, "abcdefghijk", 0);
+  const Model model = Model::initialize(config(), std::move(tokenizer), 7);
+  GenerateOptions options;
+  options.beam_width = 5;
+  options.num_samples = 5;
+  options.length = 12;
+  options.stop = "e";
+  options.length_penalty = 0.6f;
+  const auto on_cpu = Generator(model, Device::cpu).generate_scored("abc", options);
+  const auto on_gpu = Generator(model, Device::cuda, engine()).generate_scored("abc", options);
+  ASSERT_EQ(on_gpu.size(), on_cpu.size());
+  for (std::size_t k = 0; k < on_cpu.size(); ++k) {
+    EXPECT_EQ(on_gpu[k].ids, on_cpu[k].ids) << "hypothesis " << k;
+    EXPECT_NEAR(on_gpu[k].logprob, on_cpu[k].logprob, 1e-4) << "hypothesis " << k;
+  }
+}
+
 TEST_P(GpuEngineVsCpu, TopKAndTopPThroughDecodeDrawTheCpusTokens) {
   GENRNN_REQUIRE_ENGINE(engine());
   const int streams = 8, length = 40;

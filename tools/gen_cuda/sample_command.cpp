@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -21,10 +22,23 @@ struct SampleArguments {
   std::string unknown = "error";
   DecodingEngineArguments engine;
   genrnn::GenerateOptions options;
+  bool json = false;
   const CLI::Option* seed_option = nullptr;
 };
 
+// {"prompt", "outputs": [{"text", "ids", "logprob" (under the model, at T = 1), "score"}]}.
+void print_json(const std::string& prompt, const std::vector<genrnn::GeneratedText>& outputs) {
+  nlohmann::ordered_json report{{"prompt", prompt}, {"outputs", nlohmann::ordered_json::array()}};
+  for (const genrnn::GeneratedText& output : outputs)
+    report["outputs"].push_back(
+        {{"text", output.text}, {"ids", output.ids}, {"logprob", output.logprob}, {"score", output.score}});
+  std::cout << report.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;
+}
+
 int run_sample(SampleArguments& args) {
+  if (args.options.beam_width > 0 && args.options.num_samples > args.options.beam_width)
+    throw genrnn::Error("--num-samples " + std::to_string(args.options.num_samples) + " with --beam-width " +
+                        std::to_string(args.options.beam_width) + ": a beam search returns at most its width");
   const std::string prompt = args.prompt_path.empty() ? args.prompt : genrnn::read_prompt_file(args.prompt_path);
   const genrnn::Model model = genrnn::Model::load(args.model_path);
   args.options.unknown = genrnn::parse_unknown_policy(args.unknown);
@@ -35,13 +49,18 @@ int run_sample(SampleArguments& args) {
   const genrnn::EngineOptions engine = args.engine.options();
   genrnn::Generator generator(model, engine);
 
-  if (args.seed_option->count() == 0) {
+  const bool beam = args.options.beam_width > 0;
+  if (args.seed_option->count() == 0 && !beam) {
     const std::uint64_t high = std::random_device{}();
     args.options.sampling.seed = high << 32 | std::random_device{}();
     std::cerr << "seed: " << args.options.sampling.seed << '\n';  // to repeat this run
   }
   std::cerr << "engine: " << generator.engine_name() << std::endl;
 
+  if (args.json) {
+    print_json(prompt, generator.generate_scored(prompt, args.options));
+    return 0;
+  }
   if (args.options.num_samples == 1) {
     std::cout << prompt << std::flush;
     generator.generate(prompt, args.options,
@@ -56,7 +75,7 @@ int run_sample(SampleArguments& args) {
   if (::isatty(STDOUT_FILENO) == 1) std::cout << '\n';
   std::cout << std::flush;
   const genrnn::DecodeInfo& decoded = generator.last_decode();
-  if (decoded.decoder != "cpu")  // a GPU's: which one ran, and why when it is not the one asked for
+  if (!decoded.decoder.empty() && decoded.decoder != "cpu")  // a GPU's: which ran, and why when not the one asked for
     std::cerr << "decoder: " << decoded.decoder << (decoded.note.empty() ? "" : " (" + decoded.note + ")") << '\n';
   return 0;
 }
@@ -92,7 +111,20 @@ Command add_sample_command(CLI::App& parent) {
   args->seed_option = command->add_option("-s,--seed", options.sampling.seed, "Random seed (default: random, printed)")
                           ->check(at_least(0));
   command->add_option("--stop", options.stop, "End a sample once its text contains TEXT (kept)");
-  command->add_option("--num-samples", options.num_samples, "Independent samples")
+  command
+      ->add_option("--beam-width", options.beam_width,
+                   "Beam search of K hypotheses instead of sampling (1: greedy): --num-samples of the best, best "
+                   "first; deterministic (no seed)")
+      ->check(number_in(1, Bound::included, genrnn::limits::max_streams, Bound::included));
+  command
+      ->add_option("--length-penalty", options.length_penalty,
+                   "Beam search: scores are log-probabilities over ((5 + tokens) / 6)^A (GNMT's; 0: none, > 0 "
+                   "favours longer)")
+      ->check(number_in(0, Bound::included, 10, Bound::included))
+      ->capture_default_str();
+  command->add_flag("--json", args->json,
+                    "Print each output's text, token ids and log-probability under the model (T = 1) as JSON");
+  command->add_option("--num-samples", options.num_samples, "Independent samples (with --beam-width: the best)")
       ->check(number_in(1, Bound::included, genrnn::limits::max_streams, Bound::included))
       ->capture_default_str();
   add_unknown_option(*command, args->unknown);

@@ -1,0 +1,34 @@
+#pragma once
+// Beam search and scoring over any decoding engine, through its public calls: each step reads
+// the beams' logits and gathers each new beam's state from its parent on the host (rows_of,
+// set_rows). Deterministic: no draw, ties broken by beam, then token id.
+#include <string>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "genrnn/generator.hpp"
+#include "genrnn/tokenizer.hpp"
+
+namespace genrnn {
+
+struct BeamRequest {
+  std::vector<int> prompt;   // at least one token
+  RecurrentState initial;    // one stream; empty h: zeros
+  int width = 4;             // hypotheses kept at each step
+  int length = 200;          // tokens after the prompt
+  float length_penalty = 0;  // scores are log-probabilities over ((5 + tokens) / 6)^length_penalty
+  std::string stop;          // a hypothesis whose text contains it ends there (kept)
+  int best = 1;              // hypotheses returned, at most width
+};
+
+// The `best` highest-scoring hypotheses, best first: each ends at its stop text or at `length`
+// tokens. Leaves the engine's state as the search left it.
+std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer, const BeamRequest& request);
+
+// The log-probability under the model (temperature 1) of each continuation after `prompt`,
+// from `initial` (one stream; empty h: zeros). Leaves the engine's state as it left it.
+std::vector<double> continuation_logprobs(DecodingEngine& engine, const std::vector<int>& prompt,
+                                          const RecurrentState& initial,
+                                          const std::vector<std::vector<int>>& continuations);
+
+}  // namespace genrnn
