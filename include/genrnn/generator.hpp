@@ -87,8 +87,8 @@ class Generator {
   // Up to 4096 streams with their own prompts, seeds, lengths and stop strings, as one batch;
   // temperature, top-k, top-p and the unknown-token policy come from `options` (its length,
   // num_samples, seed and stop are not used). Returns each stream's generated text. With
-  // options.beam_width, each request's best hypothesis (its own beams, searched one request after
-  // another).
+  // options.beam_width, each request's best hypothesis (its own beams, beside the others' in one
+  // batch).
   std::vector<std::string> generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                     const TokenCallback& on_token = {});
   // The state after reading `text` as one stream from `initial` (zeros when null; batch 1): to
@@ -98,8 +98,11 @@ class Generator {
  private:
   std::vector<std::string> run(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                const TokenCallback& on_token, const RecurrentState* initial);
-  std::vector<GeneratedText> search(const std::string& prompt, int length, const std::string& stop,
-                                    const GenerateOptions& options, const RecurrentState* initial);
+  // Each request's `best` hypotheses (options' beam width and length penalty; the request's
+  // prompt, length and stop), its beams beside the others' in one batch.
+  std::vector<std::vector<GeneratedText>> search(const std::vector<StreamRequest>& requests,
+                                                 const GenerateOptions& options, int best,
+                                                 const RecurrentState* initial);
 
   Model model_;
   std::unique_ptr<DecodingEngine> engine_;

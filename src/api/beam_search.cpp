@@ -39,33 +39,26 @@ struct Candidate {
   int token;
 };
 
-}  // namespace
+// One request's search: its hypotheses still growing (rows `first`.. of the engine's batch) and
+// those that have ended.
+struct Search {
+  const BeamRequest* request;
+  std::vector<Hypothesis> live, finished;
+  int first = 0;
 
-std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer, const BeamRequest& request) {
-  const ModelConfig& config = engine.config();
-  const int V = config.vocab_size;
-  if (request.width < 1 || request.width > limits::max_streams)
-    throw Error("the beam width must be in [1, " + std::to_string(limits::max_streams) + "], not " +
-                std::to_string(request.width));
-  if (request.best < 1 || request.best > request.width)
-    throw Error("a beam search of width " + std::to_string(request.width) + " returns 1 to " +
-                std::to_string(request.width) + " hypotheses, not " + std::to_string(request.best));
-  if (request.length < 1) throw Error("the length to generate must be at least 1");
-  if (!std::isfinite(request.length_penalty)) throw Error("the length penalty must be a finite number");
-  if (request.prompt.empty()) throw Error("the prompt is empty: give at least one token to start from");
-  auto penalized = [&](const Hypothesis& h) {
-    return h.logprob / std::pow((5.0 + double(h.ids.size())) / 6.0, double(request.length_penalty));
-  };
+  double penalized(const Hypothesis& h) const {
+    return h.logprob / std::pow((5.0 + double(h.ids.size())) / 6.0, double(request->length_penalty));
+  }
 
-  engine.set_state(copies(request.initial, 1, config));
-  std::vector<float> logits;
-  engine.prefill(request.prompt, logits);
-  std::vector<Hypothesis> live{{{}, "", 0, request.prompt.back()}}, finished;
-  for (int t = 0; t < request.length && !live.empty(); ++t) {
+  // Step t: ranks the width x V extensions of the live hypotheses (whose logits start at
+  // `logits`), ends those that reach the stop text or the length, and keeps the `width` best of
+  // the others as the next live ones, each with its parent's row in `parents`.
+  void step(int t, const float* logits, int V, const Tokenizer& tokenizer, std::vector<int>& parents) {
+    const BeamRequest& r = *request;
     std::vector<Candidate> candidates;
     candidates.reserve(live.size() * static_cast<std::size_t>(V));
     for (std::size_t b = 0; b < live.size(); ++b) {
-      const float* row = logits.data() + b * V;
+      const float* row = logits + b * V;
       const double normalizer = log_normalizer(row, V);
       for (int v = 0; v < V; ++v)
         candidates.push_back({live[b].logprob + (double(row[v]) - normalizer), static_cast<int>(b), v});
@@ -77,18 +70,16 @@ std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& 
       if (a.logprob != b.logprob) return a.logprob > b.logprob;
       return a.beam != b.beam ? a.beam < b.beam : a.token < b.token;
     };
-    std::size_t ordered = std::min(candidates.size(), 2 * static_cast<std::size_t>(request.width));
+    std::size_t ordered = std::min(candidates.size(), 2 * static_cast<std::size_t>(r.width));
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(ordered), candidates.end(),
                       better);
     std::vector<Hypothesis> next;
-    std::vector<int> parents;
     // At the last step every candidate finishes, at one length: only the `best` first can be
     // among the best.
-    const bool last = t + 1 == request.length;
+    const bool last = t + 1 == r.length;
     int finished_last = 0;
-    for (std::size_t k = 0; k < candidates.size() && static_cast<int>(next.size()) < request.width &&
-                            !(last && finished_last == request.best);
-         ++k) {
+    for (std::size_t k = 0;
+         k < candidates.size() && static_cast<int>(next.size()) < r.width && !(last && finished_last == r.best); ++k) {
       if (k == ordered) {
         std::sort(candidates.begin() + static_cast<std::ptrdiff_t>(k), candidates.end(), better);
         ordered = candidates.size();
@@ -101,11 +92,10 @@ std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& 
       extended.ids.push_back(candidate.token);
       extended.logprob = candidate.logprob;
       extended.previous = candidate.token;
-      const std::string& stop = request.stop;
-      const std::size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
-      const std::size_t at = stop.empty() ? std::string::npos : extended.text.find(stop, from);
+      const std::size_t from = before >= r.stop.size() ? before - r.stop.size() + 1 : 0;
+      const std::size_t at = r.stop.empty() ? std::string::npos : extended.text.find(r.stop, from);
       if (at != std::string::npos) {
-        extended.text.resize(at + stop.size());
+        extended.text.resize(at + r.stop.size());
         finished.push_back(std::move(extended));
         finished_last += last;
       } else if (last) {
@@ -113,25 +103,97 @@ std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& 
         ++finished_last;
       } else {
         next.push_back(std::move(extended));
-        parents.push_back(candidate.beam);
+        parents.push_back(first + candidate.beam);
       }
     }
     live = std::move(next);
-    if (live.empty()) break;
-    // Each new beam continues its parent's state with its own token.
-    engine.set_state(rows_of(engine.state(), parents, config.num_layers, config.hidden_size));
-    std::vector<int> slots(live.size());
-    std::iota(slots.begin(), slots.end(), 0);
-    std::vector<std::vector<int>> inputs;
-    for (const Hypothesis& h : live) inputs.push_back({h.previous});
-    engine.prefill_slots(slots, inputs, /*fresh=*/false, logits);
   }
-  std::stable_sort(finished.begin(), finished.end(),
-                   [&](const Hypothesis& a, const Hypothesis& b) { return penalized(a) > penalized(b); });
-  std::vector<GeneratedText> best;
-  for (std::size_t k = 0; k < finished.size() && static_cast<int>(k) < request.best; ++k)
-    best.push_back({finished[k].text, finished[k].ids, finished[k].logprob, penalized(finished[k])});
-  return best;
+
+  std::vector<GeneratedText> best() {
+    std::stable_sort(finished.begin(), finished.end(),
+                     [&](const Hypothesis& a, const Hypothesis& b) { return penalized(a) > penalized(b); });
+    std::vector<GeneratedText> outputs;
+    for (std::size_t k = 0; k < finished.size() && static_cast<int>(k) < request->best; ++k)
+      outputs.push_back({finished[k].text, finished[k].ids, finished[k].logprob, penalized(finished[k])});
+    return outputs;
+  }
+};
+
+void check(const BeamRequest& request) {
+  if (request.width < 1 || request.width > limits::max_streams)
+    throw Error("the beam width must be in [1, " + std::to_string(limits::max_streams) + "], not " +
+                std::to_string(request.width));
+  if (request.best < 1 || request.best > request.width)
+    throw Error("a beam search of width " + std::to_string(request.width) + " returns 1 to " +
+                std::to_string(request.width) + " hypotheses, not " + std::to_string(request.best));
+  if (request.length < 1) throw Error("the length to generate must be at least 1");
+  if (!std::isfinite(request.length_penalty)) throw Error("the length penalty must be a finite number");
+  if (request.prompt.empty()) throw Error("the prompt is empty: give at least one token to start from");
+}
+
+}  // namespace
+
+std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer,
+                                                    const std::vector<BeamRequest>& requests) {
+  const ModelConfig& config = engine.config();
+  const int V = config.vocab_size, count = static_cast<int>(requests.size());
+  if (count < 1 || count > limits::max_streams)
+    throw Error("a batch has 1 to " + std::to_string(limits::max_streams) + " requests, not " + std::to_string(count));
+  std::size_t beams = 0;
+  for (const BeamRequest& request : requests) {
+    check(request);
+    beams += static_cast<std::size_t>(request.width);
+  }
+  if (beams > static_cast<std::size_t>(limits::max_streams))
+    throw Error("the batch's beams number " + std::to_string(beams) + "; the limit is " +
+                std::to_string(limits::max_streams));
+  // Every request's prompt, each from its initial state (zeros where it has none).
+  RecurrentState start{count, {}, {}};
+  const std::size_t values = static_cast<std::size_t>(config.num_layers) * count * config.hidden_size;
+  for (int k = 0; k < count; ++k) {
+    const RecurrentState& initial = requests[k].initial;
+    if (initial.h.empty()) continue;
+    if (initial.batch != 1)
+      throw Error("the initial state has " + std::to_string(initial.batch) + " streams; a beam search starts from 1");
+    if (start.h.empty()) start.h.assign(values, 0.0f);
+    if (start.c.empty() && !initial.c.empty()) start.c.assign(values, 0.0f);
+    set_rows(start, {k}, initial, config.num_layers, config.hidden_size);
+  }
+  engine.set_state(start);
+  std::vector<int> rows(count);
+  std::iota(rows.begin(), rows.end(), 0);
+  std::vector<std::vector<int>> prompts;
+  for (const BeamRequest& request : requests) prompts.push_back(request.prompt);
+  std::vector<float> logits;
+  engine.prefill_slots(rows, prompts, /*fresh=*/false, logits);
+
+  std::vector<Search> searches;
+  for (int k = 0; k < count; ++k) searches.push_back({&requests[k], {{{}, "", 0, requests[k].prompt.back()}}, {}, k});
+  for (int t = 0;; ++t) {
+    std::vector<int> parents;
+    for (Search& search : searches) {
+      if (search.live.empty()) continue;
+      const float* first = logits.data() + static_cast<std::size_t>(search.first) * V;
+      search.step(t, first, V, tokenizer, parents);
+    }
+    if (parents.empty()) break;
+    // Each new hypothesis continues its parent's state with its own token, the requests' rows
+    // side by side.
+    engine.set_state(rows_of(engine.state(), parents, config.num_layers, config.hidden_size));
+    std::vector<std::vector<int>> inputs;
+    int row = 0;
+    for (Search& search : searches) {
+      search.first = row;
+      for (const Hypothesis& h : search.live) inputs.push_back({h.previous});
+      row += static_cast<int>(search.live.size());
+    }
+    rows.resize(inputs.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    engine.prefill_slots(rows, inputs, /*fresh=*/false, logits);
+  }
+  std::vector<std::vector<GeneratedText>> outputs;
+  for (Search& search : searches) outputs.push_back(search.best());
+  return outputs;
 }
 
 std::vector<double> continuation_logprobs(DecodingEngine& engine, const std::vector<int>& prompt,

@@ -21,9 +21,12 @@ struct BeamRequest {
   int best = 1;              // hypotheses returned, at most width
 };
 
-// The `best` highest-scoring hypotheses, best first: each ends at its stop text or at `length`
-// tokens. Leaves the engine's state as the search left it.
-std::vector<GeneratedText> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer, const BeamRequest& request);
+// For each request, its `best` highest-scoring hypotheses, best first: each ends at its stop text
+// or at `length` tokens. The requests' beams run as one batch, each request ranking its own;
+// a request's outputs do not depend on the others. Leaves the engine's state as the search left
+// it.
+std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer,
+                                                    const std::vector<BeamRequest>& requests);
 
 // The log-probability under the model (temperature 1) of each continuation after `prompt`,
 // from `initial` (one stream; empty h: zeros). Leaves the engine's state as it left it.

@@ -46,7 +46,9 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
                                              const TokenCallback& on_token, const RecurrentState* initial) {
   if (options.beam_width > 0) {
     std::vector<std::string> texts;
-    for (const GeneratedText& output : search(prompt, options.length, options.stop, options, initial)) {
+    const StreamRequest request{prompt, 0, 0, options.length, options.stop};
+    const std::vector<std::vector<GeneratedText>> outputs = search({request}, options, options.num_samples, initial);
+    for (const GeneratedText& output : outputs.front()) {
       report_tokens(model_.tokenizer, model_.tokenizer.encode(prompt, options.unknown).back(),
                     static_cast<int>(texts.size()), output, on_token);
       texts.push_back(output.text);
@@ -65,21 +67,21 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
 std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& requests, const GenerateOptions& options,
                                              const TokenCallback& on_token) {
   if (options.beam_width == 0) return run(requests, options, on_token, nullptr);
-  GenerateOptions one = options;
-  one.num_samples = 1;
+  const std::vector<std::vector<GeneratedText>> best = search(requests, options, 1, nullptr);
   std::vector<std::string> texts;
-  for (const StreamRequest& request : requests) {
-    const GeneratedText best = search(request.prompt, request.length, request.stop, one, nullptr).front();
-    report_tokens(model_.tokenizer, model_.tokenizer.encode(request.prompt, options.unknown).back(),
-                  static_cast<int>(texts.size()), best, on_token);
-    texts.push_back(best.text);
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    report_tokens(model_.tokenizer, model_.tokenizer.encode(requests[k].prompt, options.unknown).back(),
+                  static_cast<int>(k), best[k].front(), on_token);
+    texts.push_back(best[k].front().text);
   }
   return texts;
 }
 
 std::vector<GeneratedText> Generator::generate_scored(const std::string& prompt, const GenerateOptions& options,
                                                       const RecurrentState* initial) {
-  if (options.beam_width > 0) return search(prompt, options.length, options.stop, options, initial);
+  if (options.beam_width > 0)
+    return search({StreamRequest{prompt, 0, 0, options.length, options.stop}}, options, options.num_samples, initial)
+        .front();
   std::vector<std::vector<int>> ids(static_cast<std::size_t>(std::max(0, options.num_samples)));
   const std::vector<std::string> texts = generate(
       prompt, options, [&](int stream, int token, const std::string&) { ids[stream].push_back(token); }, initial);
@@ -90,22 +92,21 @@ std::vector<GeneratedText> Generator::generate_scored(const std::string& prompt,
   return outputs;
 }
 
-std::vector<GeneratedText> Generator::search(const std::string& prompt, int length, const std::string& stop,
-                                             const GenerateOptions& options, const RecurrentState* initial) {
+std::vector<std::vector<GeneratedText>> Generator::search(const std::vector<StreamRequest>& requests,
+                                                          const GenerateOptions& options, int best,
+                                                          const RecurrentState* initial) {
   if (initial && initial->batch != 1)
     throw Error("the initial state has " + std::to_string(initial->batch) + " streams; a beam search starts from 1");
-  if (prompt.size() > limits::max_prompt_bytes)
-    throw Error("the prompt is " + std::to_string(prompt.size()) + " bytes; the limit is " +
-                std::to_string(limits::max_prompt_bytes));
-  BeamRequest request{model_.tokenizer.encode(prompt, options.unknown),
-                      initial ? *initial : RecurrentState{},
-                      options.beam_width,
-                      length,
-                      options.length_penalty,
-                      stop,
-                      options.num_samples};
+  std::vector<BeamRequest> searches;
+  for (const StreamRequest& request : requests) {
+    if (request.prompt.size() > limits::max_prompt_bytes)
+      throw Error("the prompt is " + std::to_string(request.prompt.size()) + " bytes; the limit is " +
+                  std::to_string(limits::max_prompt_bytes));
+    searches.push_back({model_.tokenizer.encode(request.prompt, options.unknown), initial ? *initial : RecurrentState{},
+                        options.beam_width, request.length, options.length_penalty, request.stop, best});
+  }
   NvtxRange range("beam search");
-  return beam_search(*engine_, model_.tokenizer, request);
+  return beam_search(*engine_, model_.tokenizer, searches);
 }
 
 RecurrentState Generator::state_after(const std::string& text, UnknownPolicy unknown, const RecurrentState* initial) {
