@@ -34,6 +34,10 @@ struct SamplingOptions {
 // (unless every logit is one). Throws Error when vocab < 1.
 int sample_token(const float* logits, int vocab, const SamplingOptions& options, uint64_t stream, uint64_t step);
 
+// log(sum over v of exp(logits[v])), in double: a token's log-probability under the model
+// (temperature 1) is its logit less this.
+double log_normalizer(const float* logits, int vocab);
+
 // The probabilities sample_token draws from: the kept weights over their sum (zeros for excluded
 // tokens), or 1 at the argmax in the cases that take it; for tests and tools. Throws as
 // sample_token does.

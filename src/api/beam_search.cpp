@@ -4,20 +4,13 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/stop_text.hpp"
 #include "engine/state_rows.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
 
 namespace genrnn {
 namespace {
-
-// log(sum_v exp(logits[v])), in double: a token's log-probability is its logit less this.
-double log_normalizer(const float* logits, int vocab) {
-  const double largest = *std::max_element(logits, logits + vocab);
-  double sum = 0;
-  for (int v = 0; v < vocab; ++v) sum += std::exp(double(logits[v]) - largest);
-  return largest + std::log(sum);
-}
 
 // `count` streams that each start from `initial` (one stream; empty h: zeros).
 RecurrentState copies(const RecurrentState& initial, int count, const ModelConfig& config) {
@@ -45,6 +38,7 @@ struct Search {
   const BeamRequest* request;
   std::vector<Hypothesis> live, finished;
   int first = 0;
+  std::vector<Candidate> candidates;  // a step's, kept to reuse its memory
 
   double penalized(const Hypothesis& h) const {
     return h.logprob / std::pow((5.0 + double(h.ids.size())) / 6.0, double(request->length_penalty));
@@ -55,8 +49,7 @@ struct Search {
   // the others as the next live ones, each with its parent's row in `parents`.
   void step(int t, const float* logits, int V, const Tokenizer& tokenizer, std::vector<int>& parents) {
     const BeamRequest& r = *request;
-    std::vector<Candidate> candidates;
-    candidates.reserve(live.size() * static_cast<std::size_t>(V));
+    candidates.clear();
     for (std::size_t b = 0; b < live.size(); ++b) {
       const float* row = logits + b * V;
       const double normalizer = log_normalizer(row, V);
@@ -87,13 +80,11 @@ struct Search {
       const Candidate& candidate = candidates[k];
       Hypothesis extended = live[candidate.beam];
       const std::string piece = tokenizer.piece(extended.previous, candidate.token);
-      const std::size_t before = extended.text.size();
       extended.text += piece;
       extended.ids.push_back(candidate.token);
       extended.logprob = candidate.logprob;
       extended.previous = candidate.token;
-      const std::size_t from = before >= r.stop.size() ? before - r.stop.size() + 1 : 0;
-      const std::size_t at = r.stop.empty() ? std::string::npos : extended.text.find(r.stop, from);
+      const std::size_t at = find_new_stop(extended.text, piece.size(), r.stop);
       if (at != std::string::npos) {
         extended.text.resize(at + r.stop.size());
         finished.push_back(std::move(extended));
@@ -168,7 +159,8 @@ std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, cons
   engine.prefill_slots(rows, prompts, /*fresh=*/false, logits);
 
   std::vector<Search> searches;
-  for (int k = 0; k < count; ++k) searches.push_back({&requests[k], {{{}, "", 0, requests[k].prompt.back()}}, {}, k});
+  for (int k = 0; k < count; ++k)
+    searches.push_back({&requests[k], {{{}, "", 0, requests[k].prompt.back()}}, {}, k, {}});
   for (int t = 0;; ++t) {
     std::vector<int> parents;
     for (Search& search : searches) {

@@ -5,6 +5,7 @@
 
 #include "api/beam_search.hpp"
 #include "core/nvtx_range.hpp"
+#include "core/stop_text.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
 #include "genrnn/limits.hpp"
@@ -168,15 +169,11 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
             texts[s] += piece;
             const std::string& stop = requests[s].stop;
             bool finished = first_position + p + 1 >= requests[s].length;
-            if (!stop.empty()) {
-              // Only the tail can hold a stop string that this piece completed.
-              const std::size_t from = before >= stop.size() ? before - stop.size() + 1 : 0;
-              const std::size_t at = texts[s].find(stop, from);
-              if (at != std::string::npos) {
-                texts[s].resize(at + stop.size());
-                piece.resize(texts[s].size() - before);
-                finished = true;
-              }
+            const std::size_t at = find_new_stop(texts[s], piece.size(), stop);
+            if (at != std::string::npos) {
+              texts[s].resize(at + stop.size());
+              piece.resize(texts[s].size() - before);
+              finished = true;
             }
             if (on_token) on_token(s, token, piece);
             if (finished) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/nvtx_range.hpp"
+#include "core/stop_text.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/limits.hpp"
 #include "genrnn/serving.hpp"
@@ -50,10 +51,7 @@ std::size_t stop_prefix_at_end(const std::string& text, const std::vector<std::s
 // have completed one; npos for none.
 std::size_t find_stop(const std::string& text, std::size_t added, const std::vector<std::string>& stops) {
   std::size_t first = std::string::npos;
-  for (const std::string& stop : stops) {
-    const std::size_t from = text.size() - added >= stop.size() ? text.size() - added - stop.size() + 1 : 0;
-    first = std::min(first, text.find(stop, from));
-  }
+  for (const std::string& stop : stops) first = std::min(first, find_new_stop(text, added, stop));
   return first;
 }
 
@@ -62,10 +60,7 @@ std::size_t find_stop(const std::string& text, std::size_t added, const std::vec
 void add_logprobs(const float* logits, int vocab, const ScheduledStream& stream, int previous,
                   const Tokenizer& tokenizer, StreamToken& token) {
   const std::vector<double> drawn = sampling_distribution(logits, vocab, stream.sampling);
-  const float largest = *std::max_element(logits, logits + vocab);
-  double sum = 0;
-  for (int v = 0; v < vocab; ++v) sum += std::exp(double(logits[v]) - largest);
-  const double log_normalizer = double(largest) + std::log(sum);
+  const double normalizer = log_normalizer(logits, vocab);
   auto log_of = [](double p) { return p > 0 ? std::log(p) : -std::numeric_limits<double>::infinity(); };
   token.logprob = log_of(drawn[token.token]);
   std::vector<int> ids(vocab);
@@ -76,7 +71,7 @@ void add_logprobs(const float* logits, int vocab, const ScheduledStream& stream,
   ids.resize(kept);
   if (std::find(ids.begin(), ids.end(), token.token) == ids.end()) ids.push_back(token.token);
   for (int id : ids)
-    token.top.push_back({id, tokenizer.piece(previous, id), log_of(drawn[id]), double(logits[id]) - log_normalizer});
+    token.top.push_back({id, tokenizer.piece(previous, id), log_of(drawn[id]), double(logits[id]) - normalizer});
 }
 
 }  // namespace

@@ -90,6 +90,13 @@ int sample_token(const float* logits, int vocab, const SamplingOptions& options,
   });
 }
 
+double log_normalizer(const float* logits, int vocab) {
+  const double largest = *std::max_element(logits, logits + vocab);
+  double sum = 0;
+  for (int v = 0; v < vocab; ++v) sum += std::exp(double(logits[v]) - largest);
+  return largest + std::log(sum);
+}
+
 std::vector<double> sampling_distribution(const float* logits, int vocab, const SamplingOptions& options) {
   const int best = argmax(logits, vocab);
   std::vector<double> probabilities(vocab, 0.0);
