@@ -42,6 +42,11 @@ class Tokenizer {
   // The text to append for `id` after `previous_id` (-1 at the start of a text): the token,
   // with a separating space where word-level text needs one.
   std::string piece(int previous_id, int id) const;
+  // How piece() joins tokens: with a space between two tokens where the earlier one is
+  // spaced_after and the later one spaced_before (word tokens, but after an opening mark or a
+  // newline and before a closing mark or a newline); never between characters.
+  bool spaced_after(int id) const;
+  bool spaced_before(int id) const;
 
  private:
   Tokenizer(TokenizerKind kind, std::vector<std::string> tokens);

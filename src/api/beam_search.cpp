@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
+#include "api/stop_automaton.hpp"
 #include "core/stop_text.hpp"
 #include "engine/state_rows.hpp"
 #include "genrnn/error.hpp"
@@ -122,12 +124,97 @@ void check(const BeamRequest& request) {
   if (request.prompt.empty()) throw Error("the prompt is empty: give at least one token to start from");
 }
 
+// The searches through the engine's public calls: each step's logits read on the host, each new
+// beam's state gathered there from its parent's.
+void search_on_host(DecodingEngine& engine, const Tokenizer& tokenizer, std::vector<Search>& searches,
+                    std::vector<float>& logits) {
+  const ModelConfig& config = engine.config();
+  const int V = config.vocab_size;
+  std::vector<int> rows;
+  for (int t = 0;; ++t) {
+    std::vector<int> parents;
+    for (Search& search : searches) {
+      if (search.live.empty()) continue;
+      const float* first = logits.data() + static_cast<std::size_t>(search.first) * V;
+      search.step(t, first, V, tokenizer, parents);
+    }
+    if (parents.empty()) break;
+    // Each new hypothesis continues its parent's state with its own token, the requests' rows
+    // side by side.
+    engine.set_state(rows_of(engine.state(), parents, config.num_layers, config.hidden_size));
+    std::vector<std::vector<int>> inputs;
+    int row = 0;
+    for (Search& search : searches) {
+      search.first = row;
+      for (const Hypothesis& h : search.live) inputs.push_back({h.previous});
+      row += static_cast<int>(search.live.size());
+    }
+    rows.resize(inputs.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    engine.prefill_slots(rows, inputs, /*fresh=*/false, logits);
+  }
+}
+
+// The searches on the engine's device (DecodingEngine::search_beams), from the prompts' logits:
+// each request's width of rows starts from its prompt's state; the ended hypotheses' ids are
+// read back through the trace, and their texts written here.
+void search_on_device(DecodingEngine& engine, const Tokenizer& tokenizer, std::vector<Search>& searches,
+                      std::vector<float>& logits) {
+  const ModelConfig& config = engine.config();
+  BeamPlan plan;
+  std::map<std::string, int> stops;  // each stop text's table, made once
+  std::vector<int> parents;          // each row's request
+  for (std::size_t k = 0; k < searches.size(); ++k) {
+    const BeamRequest& request = *searches[k].request;
+    int stop = -1;
+    if (!request.stop.empty()) {
+      const auto [known, added] = stops.emplace(request.stop, static_cast<int>(plan.stops.size()));
+      if (added) plan.stops.push_back(stop_table(tokenizer, request.stop));
+      stop = known->second;
+    }
+    plan.requests.push_back({request.width, request.best, request.length, stop, request.prompt.back()});
+    parents.insert(parents.end(), request.width, static_cast<int>(k));
+  }
+  plan.token_flags = token_flags(tokenizer);
+  plan.first_logits = std::move(logits);
+  engine.set_state(rows_of(engine.state(), parents, config.num_layers, config.hidden_size));
+  const BeamTrace trace = engine.search_beams(plan);
+  int first = 0;  // the request's first row
+  for (std::size_t k = 0; k < searches.size(); ++k) {
+    Search& search = searches[k];
+    const BeamRequest& request = *search.request;
+    for (const EndedBeam& ended : trace.ended[k]) {
+      // Live beam `beam` of step t was chosen at step t - 1.
+      std::vector<int> ids{ended.token};
+      for (int t = ended.step, beam = ended.beam; t > 0; --t) {
+        const std::size_t at = static_cast<std::size_t>(t - 1) * trace.rows + first + beam;
+        ids.push_back(trace.tokens[at]);
+        beam = trace.parents[at];
+      }
+      std::reverse(ids.begin(), ids.end());
+      Hypothesis hypothesis{{}, "", ended.logprob, request.prompt.back()};
+      std::size_t added = 0;
+      for (int id : ids) {
+        const std::string piece = tokenizer.piece(hypothesis.previous, id);
+        hypothesis.text += piece;
+        hypothesis.ids.push_back(id);
+        hypothesis.previous = id;
+        added = piece.size();
+      }
+      const std::size_t at = find_new_stop(hypothesis.text, added, request.stop);
+      if (at != std::string::npos) hypothesis.text.resize(at + request.stop.size());
+      search.finished.push_back(std::move(hypothesis));
+    }
+    first += request.width;
+  }
+}
+
 }  // namespace
 
 std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer,
                                                     const std::vector<BeamRequest>& requests) {
   const ModelConfig& config = engine.config();
-  const int V = config.vocab_size, count = static_cast<int>(requests.size());
+  const int count = static_cast<int>(requests.size());
   if (count < 1 || count > limits::max_streams)
     throw Error("a batch has 1 to " + std::to_string(limits::max_streams) + " requests, not " + std::to_string(count));
   std::size_t beams = 0;
@@ -161,28 +248,10 @@ std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, cons
   std::vector<Search> searches;
   for (int k = 0; k < count; ++k)
     searches.push_back({&requests[k], {{{}, "", 0, requests[k].prompt.back()}}, {}, k, {}});
-  for (int t = 0;; ++t) {
-    std::vector<int> parents;
-    for (Search& search : searches) {
-      if (search.live.empty()) continue;
-      const float* first = logits.data() + static_cast<std::size_t>(search.first) * V;
-      search.step(t, first, V, tokenizer, parents);
-    }
-    if (parents.empty()) break;
-    // Each new hypothesis continues its parent's state with its own token, the requests' rows
-    // side by side.
-    engine.set_state(rows_of(engine.state(), parents, config.num_layers, config.hidden_size));
-    std::vector<std::vector<int>> inputs;
-    int row = 0;
-    for (Search& search : searches) {
-      search.first = row;
-      for (const Hypothesis& h : search.live) inputs.push_back({h.previous});
-      row += static_cast<int>(search.live.size());
-    }
-    rows.resize(inputs.size());
-    std::iota(rows.begin(), rows.end(), 0);
-    engine.prefill_slots(rows, inputs, /*fresh=*/false, logits);
-  }
+  if (engine.searches_beams())
+    search_on_device(engine, tokenizer, searches, logits);
+  else
+    search_on_host(engine, tokenizer, searches, logits);
   std::vector<std::vector<GeneratedText>> outputs;
   for (Search& search : searches) outputs.push_back(search.best());
   return outputs;

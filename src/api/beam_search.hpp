@@ -1,7 +1,9 @@
 #pragma once
-// Beam search and scoring over any decoding engine, through its public calls: each step reads
-// the beams' logits and gathers each new beam's state from its parent on the host (rows_of,
-// set_rows). Deterministic: no draw, ties broken by beam, then token id.
+// Beam search and scoring over any decoding engine. An engine that searches on its own device
+// (DecodingEngine::searches_beams: the GPU engines) runs the steps there; on any other, each
+// step reads the beams' logits and gathers each new beam's state from its parent on the host
+// (rows_of). Both rank in the same order and keep the same hypotheses. Deterministic: no draw,
+// ties broken by beam, then token id.
 #include <string>
 #include <vector>
 

@@ -106,12 +106,6 @@ bool is_one_of(const std::string& token, std::string_view marks) {
   return token.size() == 1 && marks.find(token[0]) != std::string_view::npos;
 }
 
-// Word-level text is its tokens joined by spaces, except after an opening mark or a newline
-// and before a closing mark or a newline: [the, cat, ",", sat, "."] reads "the cat, sat.".
-bool space_between(const std::string& previous, const std::string& current) {
-  return !is_one_of(previous, "\n([{") && !is_one_of(current, "\n.,!?;:)]}%'");
-}
-
 }  // namespace
 
 UnknownPolicy parse_unknown_policy(const std::string& name) {
@@ -253,8 +247,20 @@ std::string Tokenizer::piece(int previous_id, int id) const {
   check_id(id, size());
   if (previous_id != -1) check_id(previous_id, size());
   const std::string& token = tokens_[id];
-  if (kind_ == TokenizerKind::character || previous_id == -1) return token;
-  return space_between(tokens_[previous_id], token) ? " " + token : token;
+  if (previous_id == -1) return token;
+  return spaced_after(previous_id) && spaced_before(id) ? " " + token : token;
+}
+
+// Word-level text is its tokens joined by spaces, except after an opening mark or a newline
+// and before a closing mark or a newline: [the, cat, ",", sat, "."] reads "the cat, sat.".
+bool Tokenizer::spaced_after(int id) const {
+  check_id(id, size());
+  return kind_ == TokenizerKind::word && !is_one_of(tokens_[id], "\n([{");
+}
+
+bool Tokenizer::spaced_before(int id) const {
+  check_id(id, size());
+  return kind_ == TokenizerKind::word && !is_one_of(tokens_[id], "\n.,!?;:)]}%'");
 }
 
 }  // namespace genrnn

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/nvtx_range.hpp"
+#include "cuda/device_beam_search.hpp"
 #include "genrnn/error.hpp"
 
 namespace genrnn::cuda {
@@ -110,6 +111,10 @@ DecodeStats GraphDecoder::run_decode(const std::vector<float>& first_logits, int
   model_.context().synchronize();  // the last chunk's work may still run when the caller ended early
   constexpr const char* kGraphSources[] = {"", "reused", "updated", "captured"};  // as GraphSource
   return {"graph", "", kGraphSources[static_cast<int>(graphs)]};
+}
+
+BeamTrace GraphDecoder::run_beam_search(const BeamPlan& plan) {
+  return search_beams_on_device(model_, plan, cuda_graphs_);
 }
 
 }  // namespace genrnn::cuda

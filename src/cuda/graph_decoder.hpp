@@ -19,11 +19,14 @@ class GraphDecoder : public GpuRole<DecodingEngine> {
  public:
   // options.cuda_graphs false: every step as plain launches (to compare, or to debug).
   GraphDecoder(const std::string& name, const ModelConfig& config, GpuLayers layers, const EngineOptions& options);
+  bool searches_beams() const override { return true; }
 
  protected:
   void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) override;
   DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
                          const TokenChunkCallback& on_tokens) override;
+  // On the device (cuda/device_beam_search.hpp), as a CUDA graph unless cuda_graphs is off.
+  BeamTrace run_beam_search(const BeamPlan& plan) override;
 
   // The start of every decode: the first logits onto the device, the streams' keys, positions
   // and options into the sampler, an empty id ring.

@@ -217,6 +217,48 @@ DecodeStats DecodingEngine::decode(const std::vector<float>& logits, int length,
   return run_decode(logits, length, streams, on_tokens);
 }
 
+namespace {
+
+void check_stop_table(const StopTable& stop, int vocab) {
+  const auto states = static_cast<std::size_t>(stop.length);
+  if (stop.length < 1 || stop.transitions.size() != states * vocab || stop.after_space.size() != states)
+    throw Error("a beam search's stop table needs [length][vocab] transitions and [length] states after a space");
+  const auto valid = [&](int state) { return state >= 0 && state <= stop.length; };
+  if (!std::all_of(stop.transitions.begin(), stop.transitions.end(), valid) ||
+      !std::all_of(stop.after_space.begin(), stop.after_space.end(), valid))
+    throw Error("a beam search's stop table has a state outside [0, " + std::to_string(stop.length) + "]");
+}
+
+}  // namespace
+
+BeamTrace DecodingEngine::search_beams(const BeamPlan& plan) {
+  if (!searches_beams()) throw Error("the " + name() + " engine has no beam search of its own");
+  const int vocab = config().vocab_size;
+  int rows = 0;
+  for (const BeamPlan::Request& request : plan.requests) {
+    if (request.width < 1 || request.best < 1 || request.best > request.width || request.length < 1)
+      throw Error("a beam search needs 1 <= best <= width and a length of at least 1");
+    if (request.stop < -1 || request.stop >= static_cast<int>(plan.stops.size()))
+      throw Error("a beam search's request names a stop table it does not have");
+    if (request.previous < 0 || request.previous >= vocab)
+      throw Error("token " + std::to_string(request.previous) + " is not in the vocabulary");
+    rows += request.width;
+  }
+  if (plan.requests.empty() || rows != batch())
+    throw Error("a beam search needs the state to hold its " + std::to_string(rows) + " beams, not " +
+                std::to_string(batch()) + " streams");
+  if (plan.first_logits.size() != plan.requests.size() * static_cast<std::size_t>(vocab) ||
+      plan.token_flags.size() != static_cast<std::size_t>(vocab))
+    throw Error("a beam search needs each request's first logits and a flag per token");
+  for (const StopTable& stop : plan.stops) check_stop_table(stop, vocab);
+  const DeviceScope scope(gpu());
+  return run_beam_search(plan);
+}
+
+BeamTrace DecodingEngine::run_beam_search(const BeamPlan&) {
+  throw Error("the " + name() + " engine has no beam search of its own");
+}
+
 // ---- TokenSampler ----
 
 double TokenSampler::time_seconds(const std::function<void()>& work) { return wall_clock_seconds(work); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/corpus_batches.hpp"
+#include "engine/beam_plan.hpp"
 #include "genrnn/config.hpp"
 #include "genrnn/sampling.hpp"
 #include "genrnn/state.hpp"
@@ -195,8 +196,17 @@ class DecodingEngine : public ModelEngine {
     return decode(logits, length, same_draws(sampling, keys), on_tokens);
   }
 
+  // Whether search_beams runs here: the GPU engines search on their device, step after step
+  // with no host round trip; for the CPU engine, beam_search (src/api) runs its own loop.
+  virtual bool searches_beams() const { return false; }
+  // Runs `plan`'s beam searches from the current state (batch() = the sum of their widths) and
+  // returns what they chose. The state is then the search's last.
+  BeamTrace search_beams(const BeamPlan& plan);
+
  protected:
   using ModelEngine::ModelEngine;
+  // `plan` is valid; only called where searches_beams().
+  virtual BeamTrace run_beam_search(const BeamPlan& plan);
   virtual void run_prefill(const std::vector<int>& prompts, int length, std::vector<float>& logits) = 0;
   virtual DecodeStats run_decode(const std::vector<float>& logits, int length, const std::vector<StreamDraw>& streams,
                                  const TokenChunkCallback& on_tokens) = 0;

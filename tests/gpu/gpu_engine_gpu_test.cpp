@@ -10,6 +10,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "api/beam_search.hpp"
 #include "cuda/device_buffer.hpp"
 #include "cuda/device_context.hpp"
 #include "engine/engine_registry.hpp"
@@ -305,6 +306,57 @@ TEST_P(GpuEngineVsCpu, BeamSearchFindsTheCpusHypotheses) {
     EXPECT_EQ(on_gpu[k].ids, on_cpu[k].ids) << "hypothesis " << k;
     EXPECT_NEAR(on_gpu[k].logprob, on_cpu[k].logprob, 1e-4) << "hypothesis " << k;
   }
+}
+
+// The GPU engines search on their device (DecodingEngine::search_beams), the CPU engine on the
+// host: a batch of requests with their own widths, lengths, stops and best counts, word tokens
+// (joined with a space or not), and an initial state, give the same hypotheses in the same
+// order. The stop texts are taken across a token boundary of what each request writes without
+// one, so that they are met.
+TEST_P(GpuEngineVsCpu, BeamSearchesOfABatchOnTheDeviceFindTheCpusHypotheses) {
+  GENRNN_REQUIRE_ENGINE(engine());
+  ModelConfig words = config();
+  words.tokenizer = TokenizerKind::word;
+  const auto tokenizer =
+      Tokenizer::from_vocab(TokenizerKind::word, {"<unk>", "the", "cat", ",", ".", "\n", "(", ")", "sat", "on", "mat"});
+  auto engines = decoders(engine(), words, 1);
+  ASSERT_TRUE(engines.gpu->searches_beams());
+  ASSERT_FALSE(engines.cpu->searches_beams());
+  const RecurrentState initial = random_state(words, 1);
+  std::vector<BeamRequest> requests{{{1, 2}, initial, 5, 9, 0.6f, "", 3},
+                                    {{8}, {}, 3, 6, 0.0f, "", 2},
+                                    {{5, 6}, {}, 1, 7, 0.0f, "", 1},
+                                    {{9}, {}, 6, 4, 1.0f, "", 6},
+                                    {{3}, {}, 4, 8, 0.0f, "", 4}};
+  const auto unstopped = beam_search(*engines.cpu, tokenizer, requests);
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    if (r == 2) continue;  // one without a stop text
+    // The last byte of the best hypothesis's first token, what joins it to the second, and
+    // the second's first byte.
+    const GeneratedText& best = unstopped[r].front();
+    const std::size_t boundary = tokenizer.piece(requests[r].prompt.back(), best.ids[0]).size();
+    const std::size_t joined =
+        tokenizer.piece(best.ids[0], best.ids[1]).size() - tokenizer.tokens()[best.ids[1]].size();
+    requests[r].stop = best.text.substr(boundary - 1, joined + 2);
+  }
+  const auto on_cpu = beam_search(*engines.cpu, tokenizer, requests);
+  const auto on_gpu = beam_search(*engines.gpu, tokenizer, requests);
+  ASSERT_EQ(on_gpu.size(), on_cpu.size());
+  int stopped = 0;  // hypotheses a stop text ended: the test must meet some
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    SCOPED_TRACE("request " + std::to_string(r) + ", stop '" + requests[r].stop + "'");
+    ASSERT_EQ(on_gpu[r].size(), on_cpu[r].size());
+    for (std::size_t k = 0; k < on_cpu[r].size(); ++k) {
+      EXPECT_EQ(on_gpu[r][k].ids, on_cpu[r][k].ids) << "hypothesis " << k;
+      EXPECT_EQ(on_gpu[r][k].text, on_cpu[r][k].text) << "hypothesis " << k;
+      EXPECT_NEAR(on_gpu[r][k].logprob, on_cpu[r][k].logprob, 1e-4) << "hypothesis " << k;
+      EXPECT_NEAR(on_gpu[r][k].score, on_cpu[r][k].score, 1e-4) << "hypothesis " << k;
+      const std::string& stop = requests[r].stop;
+      stopped += !stop.empty() && on_cpu[r][k].text.size() >= stop.size() &&
+                 on_cpu[r][k].text.compare(on_cpu[r][k].text.size() - stop.size(), stop.size(), stop) == 0;
+    }
+  }
+  EXPECT_GT(stopped, 0);
 }
 
 TEST_P(GpuEngineVsCpu, TopKAndTopPThroughDecodeDrawTheCpusTokens) {
