@@ -8,9 +8,9 @@
 
 namespace genrnn {
 
-enum class BenchTest { train, prefill, decode, sample };
+enum class BenchTest { train, prefill, decode, sample, beam };
 std::string to_string(BenchTest test);
-BenchTest parse_bench_test(const std::string& name);  // "train" | "prefill" | "decode" | "sample"
+BenchTest parse_bench_test(const std::string& name);  // "train" | "prefill" | "decode" | "sample" | "beam"
 
 // One measurement: a test on a model shape (random weights and token ids, no data needed).
 struct BenchCase {
@@ -24,7 +24,8 @@ struct BenchCase {
   ModelConfig model;             // for `sample` only vocab_size matters
   int batch = 32;
   int seq_len = 100;        // train and prefill: tokens per stream
-  int n_decode = 128;       // decode: tokens generated per stream
+  int n_decode = 128;       // decode and beam: tokens generated per stream (per request)
+  int beam_width = 4;       // beam: hypotheses each request keeps
   std::string config_name;  // the standard configuration it comes from, if any
   int threads = 0;          // the CPU engine: set_cpu_threads(threads) before measuring; 0: as they are
 };
@@ -53,8 +54,8 @@ struct BenchResult {
   double one_process_tokens_per_second = 0;
   double mean_tokens_per_second = 0;
   double stddev_tokens_per_second = 0;  // sample standard deviation over repetitions
-  // decode only: the decoder that ran (with a note when it is not the one asked for), and the
-  // time per generated token of a stream, median and 99th percentile over the timed
+  // decode only: the decoder that ran (beam: where the search ran, "device" or "host") (with a note when it is not the
+  // one asked for), and the time per generated token of a stream, median and 99th percentile over the timed
   // repetitions' positions. Ids reach the host a chunk at a time from a GPU: each position of
   // a chunk counts as the chunk's time since the one before, over its positions.
   std::string decoder;
@@ -66,7 +67,9 @@ struct BenchResult {
 // train: full training steps (forward, backward, clipping, Adam) of batch x seq_len tokens;
 // prefill: a batch x seq_len prompt from a zero state; decode: n_decode tokens for each of
 // `batch` streams, sampling at T = 1 after a one-token prompt (its prefill untimed, as in
-// tools/bench_pytorch.py); sample: the sampler alone over batch x vocab logits. Throws Error
+// tools/bench_pytorch.py); sample: the sampler alone over batch x vocab logits; beam: `batch`
+// beam searches of beam_width after a one-token prompt, n_decode tokens each, as one batch (its
+// prefill timed; tokens counted: batch x n_decode positions, not the beams'). Throws Error
 // before measuring anything when the case's engine, device, cell or decoder do not go together.
 BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing);
 

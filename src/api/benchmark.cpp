@@ -6,8 +6,10 @@
 #include <functional>
 #include <random>
 
+#include "api/beam_search.hpp"
 #include "engine/engine_registry.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 #include "genrnn/model.hpp"
 #include "genrnn/sampling.hpp"
 #include "genrnn/threads.hpp"
@@ -21,14 +23,15 @@ std::string to_string(BenchTest test) {
     case BenchTest::prefill: return "prefill";
     case BenchTest::decode: return "decode";
     case BenchTest::sample: return "sample";
+    case BenchTest::beam: return "beam";
   }
   throw Error("unknown benchmark test");
 }
 
 BenchTest parse_bench_test(const std::string& name) {
-  for (BenchTest test : {BenchTest::train, BenchTest::prefill, BenchTest::decode, BenchTest::sample})
+  for (BenchTest test : {BenchTest::train, BenchTest::prefill, BenchTest::decode, BenchTest::sample, BenchTest::beam})
     if (to_string(test) == name) return test;
-  throw Error("unknown benchmark test '" + name + "' (expected train, prefill, decode or sample)");
+  throw Error("unknown benchmark test '" + name + "' (expected train, prefill, decode, sample or beam)");
 }
 
 namespace {
@@ -114,6 +117,24 @@ void measure_decode(const BenchCase& bench, const BenchTiming& timing, const Mod
   result.token_latency_us_p99 = 1e6 * quantile(token_seconds, 0.99);
 }
 
+// The beam test: per repetition, `batch` searches of beam_width beams from a one-token prompt,
+// n_decode tokens each and no stop text, as one batch on the engine's device.
+void measure_beam(const BenchCase& bench, const BenchTiming& timing, const Model& model, const EngineOptions& options,
+                  BenchResult& result) {
+  auto engine = make_decoding_engine(result.engine, model.config, options);
+  engine->set_parameters(model.parameters);
+  std::vector<BeamRequest> requests(static_cast<std::size_t>(bench.batch));
+  for (BeamRequest& request : requests) {
+    request.prompt = {0};
+    request.width = bench.beam_width;
+    request.length = bench.n_decode;
+  }
+  measure(
+      timing, int64_t{bench.batch} * bench.n_decode, result, [&] { beam_search(*engine, model.tokenizer, requests); },
+      [&](const std::function<void()>& work) { return engine->time_seconds(work); });
+  result.decoder = engine->searches_beams() ? "device" : "host";
+}
+
 }  // namespace
 
 EngineRole engine_role(BenchTest test) {
@@ -136,6 +157,10 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   if (timing.repetitions < 1 || timing.warmup < 0) throw Error("benchmark repetitions must be >= 1, warm-up >= 0");
   if (bench.batch < 1 || bench.seq_len < 1 || bench.n_decode < 1)
     throw Error("benchmark batch, seq-len and n-decode must be at least 1");
+  if (bench.test == BenchTest::beam &&
+      (bench.beam_width < 1 || int64_t{bench.batch} * bench.beam_width > limits::max_streams))
+    throw Error("a beam benchmark's batch x beam width must be in [1, " + std::to_string(limits::max_streams) +
+                "], not " + std::to_string(bench.batch) + " x " + std::to_string(bench.beam_width));
   BenchResult result;
   result.bench = bench;
   const EngineOptions options = with_process_gpu(engine_options(bench));
@@ -169,6 +194,10 @@ BenchResult run_benchmark(const BenchCase& bench, const BenchTiming& timing) {
   const RecurrentState zero{bench.batch, {}, {}};
   if (bench.test == BenchTest::decode) {
     measure_decode(bench, timing, model, options, result);
+    return result;
+  }
+  if (bench.test == BenchTest::beam) {
+    measure_beam(bench, timing, model, options, result);
     return result;
   }
 

@@ -759,6 +759,12 @@ TEST_F(CliBench, JsonHasOneRecordPerCombinationWithTheAgreedKeys) {
   EXPECT_GT(json_value(result.out, "avg_tokens_per_s"), 0);
   EXPECT_NE(result.out.find("\"decoder\": \"cpu\""), std::string::npos) << result.out;
   EXPECT_GT(json_value(result.out, "token_latency_us_p50"), 0);  // the first record with one: decode
+  const ProcessResult beam = run({"bench", "--device", "cpu", "--hidden", "8", "--vocab", "20", "--batch", "2", "-n",
+                                  "4", "-r", "1", "--test", "beam", "--beam-width", "1,3", "-o", "json"});
+  ASSERT_EQ(beam.exit_status, 0) << beam.err;
+  EXPECT_NE(beam.out.find("\"decoder\": \"beam 1 on the host\""), std::string::npos) << beam.out;
+  EXPECT_NE(beam.out.find("\"decoder\": \"beam 3 on the host\""), std::string::npos) << beam.out;
+  expect_one_line_error(run({"bench", "--test", "beam", "--beam-width", "0"}), "--beam-width");
 }
 
 TEST_F(CliBench, ThreadsAreAListAndEachRecordSaysItsCount) {

@@ -2,6 +2,7 @@
 
 #include "genrnn/benchmark.hpp"
 #include "genrnn/error.hpp"
+#include "genrnn/limits.hpp"
 #include "genrnn/threads.hpp"
 
 namespace genrnn {
@@ -31,6 +32,18 @@ TEST(Benchmark, EveryTestCountsItsTokensAndMeasuresARate) {
     EXPECT_EQ(r.engine, "cpu");
     EXPECT_TRUE(r.gpu.empty());
   }
+}
+
+TEST(Benchmark, BeamCountsEachRequestsPositionsAndSaysWhereItSearched) {
+  BenchCase beam = small_case(BenchTest::beam);
+  beam.beam_width = 3;
+  const BenchResult r = run_benchmark(beam, {0, 2, 1});
+  EXPECT_EQ(r.tokens, 15);  // 3 requests x 5 positions, whatever the width
+  EXPECT_GT(r.mean_tokens_per_second, 0);
+  EXPECT_EQ(r.decoder, "host");
+  EXPECT_EQ(parse_bench_test("beam"), BenchTest::beam);
+  beam.beam_width = limits::max_streams;  // 3 requests of it are too many beams
+  EXPECT_THROW(run_benchmark(beam, {0, 1, 1}), Error);
 }
 
 TEST(Benchmark, DecodeReportsItsDecoderAndTheLatencyOfEachToken) {

@@ -21,7 +21,7 @@ struct BenchArguments {
   bool tf32 = false;
   int gpu = -1;
   std::vector<std::string> cells{"lstm"};
-  std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128};
+  std::vector<int> layers{1}, hidden{256}, embed{0}, vocab{96}, batch{32}, seq_len{100}, n_decode{128}, beam_width{4};
   std::vector<std::string> tests{"train", "prefill", "decode", "sample"};
   std::vector<int> threads{0};  // 0: as they are (genrnn::cpu_threads)
   std::string standard_path;
@@ -34,7 +34,11 @@ bool uses_model(genrnn::BenchTest test) { return test != genrnn::BenchTest::samp
 bool uses_window(genrnn::BenchTest test) {
   return test == genrnn::BenchTest::train || test == genrnn::BenchTest::prefill;
 }
-bool uses_decode_length(genrnn::BenchTest test) { return test == genrnn::BenchTest::decode; }
+bool uses_decode_length(genrnn::BenchTest test) {
+  return test == genrnn::BenchTest::decode || test == genrnn::BenchTest::beam;
+}
+bool uses_beam_width(genrnn::BenchTest test) { return test == genrnn::BenchTest::beam; }
+bool uses_decoder(genrnn::BenchTest test) { return test == genrnn::BenchTest::decode; }
 
 // Multiplies `cases` by `values`, each set through `set`. A case the field does not matter to
 // (by `applies`) keeps the first value only, so nothing is measured twice.
@@ -71,6 +75,8 @@ std::vector<genrnn::BenchCase> cases_from_flags(const BenchArguments& a) {
       cases, a.seq_len, [](BenchCase& c, int v) { c.seq_len = v; }, uses_window);
   expand(
       cases, a.n_decode, [](BenchCase& c, int v) { c.n_decode = v; }, uses_decode_length);
+  expand(
+      cases, a.beam_width, [](BenchCase& c, int v) { c.beam_width = v; }, uses_beam_width);
   for (const auto& c : cases) c.model.validate();
   return cases;
 }
@@ -93,7 +99,7 @@ int run_bench(const BenchArguments& args) {
       }
   }
   expand(
-      cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decode_length);
+      cases, args.decoders, [](genrnn::BenchCase& c, const std::string& v) { c.decoder = v; }, uses_decoder);
   expand(cases, args.threads, [](genrnn::BenchCase& c, int v) { c.threads = v; });
   for (auto& c : cases) {
     c.tf32 = args.tf32;
@@ -117,6 +123,7 @@ int run_bench(const BenchArguments& args) {
     }
     printer.print(r);
     std::cerr << ": " << static_cast<long long>(r.mean_tokens_per_second) << " tokens/s";
+    if (c.test == genrnn::BenchTest::beam) std::cerr << " (width " << c.beam_width << ", on the " << r.decoder << ")";
     if (c.test == genrnn::BenchTest::decode)
       std::cerr << ", " << std::fixed << std::setprecision(1) << r.token_latency_us_p50 << " us/token (" << r.decoder
                 << (r.decoder_note.empty() ? "" : ": " + r.decoder_note) << ")";
@@ -146,8 +153,10 @@ Command add_bench_command(CLI::App& parent) {
   add_list(*command, "--vocab", args->vocab, "Vocabulary size");
   add_list(*command, "--batch", args->batch, "Streams");
   add_list(*command, "--seq-len", args->seq_len, "Tokens per stream for train and prefill");
-  add_list(*command, "-n,--n-decode", args->n_decode, "Tokens generated per stream for decode");
-  add_list(*command, "--test", args->tests, "train, prefill, decode, sample");
+  add_list(*command, "-n,--n-decode", args->n_decode, "Tokens generated per stream for decode and beam");
+  add_list(*command, "--beam-width", args->beam_width, "Hypotheses each request keeps for beam (--batch: requests)")
+      ->check(CLI::PositiveNumber);
+  add_list(*command, "--test", args->tests, "train, prefill, decode, sample, beam (not run by default)");
   add_list(*command, "--threads", args->threads,
            "CPU engine: threads for the matrix products; 0: as they are (" + std::to_string(genrnn::cpu_threads()) +
                " here)")

@@ -42,7 +42,10 @@ ordered_json record(const genrnn::BenchResult& r, const ordered_json& commit) {
       scaled ? ordered_json(r.mean_tokens_per_second / r.one_process_tokens_per_second) : ordered_json(nullptr);
   const bool decodes = b.test == genrnn::BenchTest::decode;
   auto decode_field = [decodes](auto value) { return decodes ? ordered_json(value) : ordered_json(nullptr); };
-  j["decoder"] = decode_field(r.decoder);
+  const bool beam = b.test == genrnn::BenchTest::beam;
+  // A beam search: "beam K on the device" (or host) in the decoder's place.
+  j["decoder"] =
+      beam ? ordered_json("beam " + std::to_string(b.beam_width) + " on the " + r.decoder) : decode_field(r.decoder);
   j["decoder_note"] = decodes && !r.decoder_note.empty() ? ordered_json(r.decoder_note) : ordered_json(nullptr);
   j["cell"] = model_field(genrnn::to_string(b.model.cell));
   j["layers"] = model_field(b.model.num_layers);
