@@ -22,7 +22,7 @@ struct BeamRequestShape {
   int length;  // its hypotheses end after `length` tokens
   // Its stop text's automaton (stop.length 0: none); its token_flags are the search's.
   math::StopAutomaton stop;
-  int first_finished;  // its ended hypotheses are finished[first_finished ..], length x best of them
+  std::size_t first_finished;  // its ended hypotheses are finished[first_finished ..], length x best of them
 };
 
 // An extension of a live beam (its index within its request) by a token.

@@ -45,12 +45,14 @@ struct RowShared {
 struct RowExtensions {
   const float* logits;
   int vocab;
-  double base;  // the beam's log-probability minus the log-softmax's normalizer
+  double beam_logprob;
+  double normalizer;  // the log-softmax's
   bool all_end;
   const math::StopAutomaton* stop;  // null: none
   int stop_state, previous;
 
-  __device__ double logprob(int v) const { return base + double(logits[v]); }
+  // As the host's search computes it, so that equal inputs rank alike.
+  __device__ double logprob(int v) const { return beam_logprob + (double(logits[v]) - normalizer); }
   __device__ bool ends(int v) const { return all_end || (stop && stop->next(stop_state, previous, v) == stop->length); }
 
   // Up to `limit` of the extensions that end the hypothesis (or that do not), best first, into
@@ -98,7 +100,8 @@ __global__ void rank_row_extensions(const float* logits, int vocab, BeamSearchSt
   const bool last = *search.step + 1 == request.length;
   const RowExtensions row_extensions{row_logits,
                                      vocab,
-                                     search.logprob[row] - (double(largest) + log(sum)),
+                                     search.logprob[row],
+                                     double(largest) + log(sum),
                                      last,
                                      request.stop.length > 0 ? &request.stop : nullptr,
                                      search.stop_state[row],
@@ -162,7 +165,7 @@ __global__ void select_beams(BeamSearchState search) {
   }
   // The ending extensions among the request's best `best` that rank above the width-th
   // continuing one: a prefix of the ending ones in the order, found by rank.
-  const int found = search.finished_count[r];
+  const int found = search.finished_count[r];  // at most length x best
   int recorded = 0;
   for (int k = threadIdx.x; k < beams * search.max_best; k += blockDim.x) {
     const int beam = k / search.max_best, j = k % search.max_best;

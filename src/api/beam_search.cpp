@@ -248,7 +248,10 @@ std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, cons
   std::vector<Search> searches;
   for (int k = 0; k < count; ++k)
     searches.push_back({&requests[k], {{{}, "", 0, requests[k].prompt.back()}}, {}, k, {}});
-  if (engine.searches_beams())
+  const bool on_device = engine.searches_beams() &&
+                         std::all_of(requests.begin(), requests.end(),
+                                     [](const BeamRequest& request) { return request.width <= kMaxDeviceBeamWidth; });
+  if (on_device)
     search_on_device(engine, tokenizer, searches, logits);
   else
     search_on_host(engine, tokenizer, searches, logits);

@@ -1,6 +1,7 @@
 #pragma once
 // Beam search and scoring over any decoding engine. An engine that searches on its own device
-// (DecodingEngine::searches_beams: the GPU engines) runs the steps there; on any other, each
+// (DecodingEngine::searches_beams: the GPU engines) runs the steps there, for widths up to
+// kMaxDeviceBeamWidth; on any other, or wider, each
 // step reads the beams' logits and gathers each new beam's state from its parent on the host
 // (rows_of). Both rank in the same order and keep the same hypotheses. Deterministic: no draw,
 // ties broken by beam, then token id.
@@ -25,8 +26,7 @@ struct BeamRequest {
 
 // For each request, its `best` highest-scoring hypotheses, best first: each ends at its stop text
 // or at `length` tokens. The requests' beams run as one batch, each request ranking its own;
-// a request's outputs do not depend on the others. Leaves the engine's state as the search left
-// it.
+// a request's outputs do not depend on the others. The engine's state is then unspecified.
 std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, const Tokenizer& tokenizer,
                                                     const std::vector<BeamRequest>& requests);
 

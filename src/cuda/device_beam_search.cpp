@@ -86,14 +86,15 @@ struct SearchMemory {
         continuing(stream),
         ending(stream),
         finished(stream) {
-    int max_width = 0, max_best = 0, finished_slots = 0;
+    int max_width = 0, max_best = 0;
+    std::size_t finished_slots = 0;
     std::vector<int> rows_request, tokens, ones;
     for (std::size_t r = 0; r < plan.requests.size(); ++r) {
       const BeamPlan::Request& request = plan.requests[r];
       shapes.push_back(
           {rows, request.width, request.best, request.length, stops.automaton(plan, request.stop), finished_slots});
       rows += request.width;
-      finished_slots += request.length * request.best;
+      finished_slots += static_cast<std::size_t>(request.length) * request.best;
       max_width = std::max(max_width, request.width);
       max_best = std::max(max_best, request.best);
       steps = std::max(steps, request.length);
@@ -124,7 +125,7 @@ struct SearchMemory {
     trace_token.reserve(trace);
     continuing.reserve(row_count * max_width);
     ending.reserve(row_count * max_best);
-    finished.reserve(std::max(finished_slots, 1));
+    finished.reserve(std::max<std::size_t>(finished_slots, 1));
     GENRNN_CUDA_CHECK(cudaStreamSynchronize(stream));  // the host vectors go away
     state = {requests.data(),
              row_request.data(),
@@ -167,9 +168,12 @@ BeamTrace search_beams_on_device(GpuModel& model, const BeamPlan& plan, bool cud
                                       plan.first_logits.data() + static_cast<std::size_t>(r) * vocab,
                                       vocab * sizeof(float), cudaMemcpyHostToDevice, stream));
 
-  const auto step = [&] {
+  const auto choose = [&] {
     kernels::beam_rank_rows(logits.data(), vocab, memory.state, stream);
     kernels::beam_select(requests, memory.state, stream);
+  };
+  const auto step = [&] {
+    choose();
     // Each live beam goes on from its parent's state with its own token.
     const int from = model.state_parity();
     kernels::gather_state_rows(model.state_h(from), memory.gather_from.data(), config.num_layers, rows,
@@ -185,7 +189,9 @@ BeamTrace search_beams_on_device(GpuModel& model, const BeamPlan& plan, bool cud
   std::optional<CapturedGraph> graph;
   int steps = 0;
   while (steps < memory.steps) {
-    if (steps == 0 || !cuda_graphs) {
+    if (steps + 1 == memory.steps) {
+      choose();  // the last: no hypothesis goes on after it
+    } else if (steps == 0 || !cuda_graphs) {
       step();  // the first as plain launches: every buffer has its size before a capture
     } else {
       if (!graph) {

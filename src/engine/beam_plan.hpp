@@ -8,6 +8,10 @@
 
 namespace genrnn {
 
+// The widest beam an engine searches on its device: a request's selection is one block, whose
+// work grows as width^3 log(width); wider searches run on the host (beam_search).
+constexpr int kMaxDeviceBeamWidth = 64;
+
 // A stop text's automaton tables (kernels/stop_automaton.cuh): `length` > 0 bytes.
 struct StopTable {
   int length = 0;

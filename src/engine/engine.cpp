@@ -236,8 +236,10 @@ BeamTrace DecodingEngine::search_beams(const BeamPlan& plan) {
   const int vocab = config().vocab_size;
   int rows = 0;
   for (const BeamPlan::Request& request : plan.requests) {
-    if (request.width < 1 || request.best < 1 || request.best > request.width || request.length < 1)
-      throw Error("a beam search needs 1 <= best <= width and a length of at least 1");
+    if (request.width < 1 || request.width > kMaxDeviceBeamWidth || request.best < 1 || request.best > request.width ||
+        request.length < 1)
+      throw Error("a beam search on the device needs 1 <= best <= width <= " + std::to_string(kMaxDeviceBeamWidth) +
+                  " and a length of at least 1");
     if (request.stop < -1 || request.stop >= static_cast<int>(plan.stops.size()))
       throw Error("a beam search's request names a stop table it does not have");
     if (request.previous < 0 || request.previous >= vocab)

@@ -199,8 +199,8 @@ class DecodingEngine : public ModelEngine {
   // Whether search_beams runs here: the GPU engines search on their device, step after step
   // with no host round trip; for the CPU engine, beam_search (src/api) runs its own loop.
   virtual bool searches_beams() const { return false; }
-  // Runs `plan`'s beam searches from the current state (batch() = the sum of their widths) and
-  // returns what they chose. The state is then the search's last.
+  // Runs `plan`'s beam searches from the current state (batch() = the sum of their widths, each
+  // at most kMaxDeviceBeamWidth) and returns what they chose. The state is then unspecified.
   BeamTrace search_beams(const BeamPlan& plan);
 
  protected:

@@ -74,10 +74,10 @@ struct ReferenceSearch {
       const double largest = *std::max_element(row, row + vocab);
       double sum = 0;
       for (int v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - largest);
-      const double base = live[b].logprob - (largest + std::log(sum));
+      const double normalizer = largest + std::log(sum);
       for (int v = 0; v < vocab; ++v) {
         const bool ends = last || (stop && stop->next(live[b].stop_state, live[b].token, v) == stop->length);
-        candidates.push_back({base + double(row[v]), static_cast<int>(b), v, ends});
+        candidates.push_back({live[b].logprob + (double(row[v]) - normalizer), static_cast<int>(b), v, ends});
       }
     }
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -130,7 +130,8 @@ void expect_searches_match(const std::vector<RequestRule>& rules, int vocab) {
   std::vector<BeamRequestShape> shapes;
   std::vector<math::StopAutomaton> host_stops;
   std::vector<int> row_request, tokens, identity;
-  int rows = 0, finished_slots = 0, max_width = 0, max_best = 0, steps = 0;
+  int rows = 0, max_width = 0, max_best = 0, steps = 0;
+  std::size_t finished_slots = 0;
   for (std::size_t r = 0; r < rules.size(); ++r) {
     transitions.emplace_back(stops[r].transitions);
     after_space.emplace_back(stops[r].after_space);
@@ -141,7 +142,7 @@ void expect_searches_match(const std::vector<RequestRule>& rules, int vocab) {
         {stops[r].length, vocab, stops[r].transitions.data(), stops[r].after_space.data(), flags.data()});
     shapes.push_back({rows, rule.width, rule.best, rule.length, device_stop, finished_slots});
     rows += rule.width;
-    finished_slots += rule.length * rule.best;
+    finished_slots += std::size_t(rule.length) * rule.best;
     max_width = std::max(max_width, rule.width);
     max_best = std::max(max_best, rule.best);
     steps = std::max(steps, rule.length);
