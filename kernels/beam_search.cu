@@ -85,10 +85,10 @@ struct RowExtensions {
 
 __global__ void rank_row_extensions(const float* logits, int vocab, BeamSearchState search) {
   __shared__ RowShared shared;
-  const int row = blockIdx.x;
-  const BeamRequestShape& request = search.requests[search.row_request[row]];
+  const int row = blockIdx.x, r = search.row_request[row];
+  const BeamRequestShape& request = search.requests[r];
+  if (row - request.first_row >= search.live_count[r]) return;
   const int beam = row - request.first_row;
-  if (beam >= search.live_count[search.row_request[row]]) return;
   const float* row_logits = logits + std::size_t(row) * vocab;
   // The log-softmax's normalizer, max + log(sum exp(l - max)), as genrnn::log_normalizer.
   float largest = -INFINITY;

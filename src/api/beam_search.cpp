@@ -25,6 +25,20 @@ struct Hypothesis {
   std::string text;
   double logprob = 0;
   int previous = -1;  // the last token fed, for Tokenizer::piece
+
+  // Appends `token`, the hypothesis's log-probability then being `with`. Returns true when its
+  // text now holds `stop`, cut just after it.
+  bool extend(const Tokenizer& tokenizer, int token, double with, const std::string& stop) {
+    const std::string piece = tokenizer.piece(previous, token);
+    text += piece;
+    ids.push_back(token);
+    logprob = with;
+    previous = token;
+    const std::size_t at = find_new_stop(text, piece.size(), stop);
+    if (at == std::string::npos) return false;
+    text.resize(at + stop.size());
+    return true;
+  }
 };
 
 // An extension of beam `beam` by token `token`, its log-probability `logprob`.
@@ -81,14 +95,7 @@ struct Search {
       }
       const Candidate& candidate = candidates[k];
       Hypothesis extended = live[candidate.beam];
-      const std::string piece = tokenizer.piece(extended.previous, candidate.token);
-      extended.text += piece;
-      extended.ids.push_back(candidate.token);
-      extended.logprob = candidate.logprob;
-      extended.previous = candidate.token;
-      const std::size_t at = find_new_stop(extended.text, piece.size(), r.stop);
-      if (at != std::string::npos) {
-        extended.text.resize(at + r.stop.size());
+      if (extended.extend(tokenizer, candidate.token, candidate.logprob, r.stop)) {
         finished.push_back(std::move(extended));
         finished_last += last;
       } else if (last) {
@@ -192,17 +199,9 @@ void search_on_device(DecodingEngine& engine, const Tokenizer& tokenizer, std::v
         beam = trace.parents[at];
       }
       std::reverse(ids.begin(), ids.end());
-      Hypothesis hypothesis{{}, "", ended.logprob, request.prompt.back()};
-      std::size_t added = 0;
-      for (int id : ids) {
-        const std::string piece = tokenizer.piece(hypothesis.previous, id);
-        hypothesis.text += piece;
-        hypothesis.ids.push_back(id);
-        hypothesis.previous = id;
-        added = piece.size();
-      }
-      const std::size_t at = find_new_stop(hypothesis.text, added, request.stop);
-      if (at != std::string::npos) hypothesis.text.resize(at + request.stop.size());
+      // The device ended it at its stop text or its length: only the last token can meet the stop.
+      Hypothesis hypothesis{{}, "", 0, request.prompt.back()};
+      for (int id : ids) hypothesis.extend(tokenizer, id, ended.logprob, request.stop);
       search.finished.push_back(std::move(hypothesis));
     }
     first += request.width;
@@ -230,9 +229,9 @@ std::vector<std::vector<GeneratedText>> beam_search(DecodingEngine& engine, cons
   const std::size_t values = static_cast<std::size_t>(config.num_layers) * count * config.hidden_size;
   for (int k = 0; k < count; ++k) {
     const RecurrentState& initial = requests[k].initial;
-    if (initial.h.empty()) continue;
-    if (initial.batch != 1)
+    if (initial.batch > 1 || (!initial.h.empty() && initial.batch != 1))
       throw Error("the initial state has " + std::to_string(initial.batch) + " streams; a beam search starts from 1");
+    if (initial.h.empty()) continue;  // zeros
     if (start.h.empty()) start.h.assign(values, 0.0f);
     if (start.c.empty() && !initial.c.empty()) start.c.assign(values, 0.0f);
     set_rows(start, {k}, initial, config.num_layers, config.hidden_size);

@@ -28,6 +28,16 @@ void report_tokens(const Tokenizer& tokenizer, int previous, int stream, const G
   }
 }
 
+// A request's prompt as ids: within the byte limit, and not empty.
+std::vector<int> prompt_ids(const Tokenizer& tokenizer, const std::string& prompt, UnknownPolicy unknown) {
+  if (prompt.size() > limits::max_prompt_bytes)
+    throw Error("the prompt is " + std::to_string(prompt.size()) + " bytes; the limit is " +
+                std::to_string(limits::max_prompt_bytes));
+  std::vector<int> ids = tokenizer.encode(prompt, unknown);
+  if (ids.empty()) throw Error("the prompt is empty: give at least one token to start from");
+  return ids;
+}
+
 }  // namespace
 
 Generator::Generator(Model model, const EngineOptions& options) : model_(std::move(model)) {
@@ -47,11 +57,10 @@ std::vector<std::string> Generator::generate(const std::string& prompt, const Ge
                                              const TokenCallback& on_token, const RecurrentState* initial) {
   if (options.beam_width > 0) {
     std::vector<std::string> texts;
-    const StreamRequest request{prompt, 0, 0, options.length, options.stop};
-    const std::vector<std::vector<GeneratedText>> outputs = search({request}, options, options.num_samples, initial);
-    for (const GeneratedText& output : outputs.front()) {
-      report_tokens(model_.tokenizer, model_.tokenizer.encode(prompt, options.unknown).back(),
-                    static_cast<int>(texts.size()), output, on_token);
+    const std::vector<GeneratedText> outputs = generate_scored(prompt, options, initial);
+    const int previous = on_token ? model_.tokenizer.encode(prompt, options.unknown).back() : -1;
+    for (const GeneratedText& output : outputs) {
+      report_tokens(model_.tokenizer, previous, static_cast<int>(texts.size()), output, on_token);
       texts.push_back(output.text);
     }
     return texts;
@@ -71,8 +80,9 @@ std::vector<std::string> Generator::generate(const std::vector<StreamRequest>& r
   const std::vector<std::vector<GeneratedText>> best = search(requests, options, 1, nullptr);
   std::vector<std::string> texts;
   for (std::size_t k = 0; k < requests.size(); ++k) {
-    report_tokens(model_.tokenizer, model_.tokenizer.encode(requests[k].prompt, options.unknown).back(),
-                  static_cast<int>(k), best[k].front(), on_token);
+    if (on_token)
+      report_tokens(model_.tokenizer, model_.tokenizer.encode(requests[k].prompt, options.unknown).back(),
+                    static_cast<int>(k), best[k].front(), on_token);
     texts.push_back(best[k].front().text);
   }
   return texts;
@@ -96,15 +106,12 @@ std::vector<GeneratedText> Generator::generate_scored(const std::string& prompt,
 std::vector<std::vector<GeneratedText>> Generator::search(const std::vector<StreamRequest>& requests,
                                                           const GenerateOptions& options, int best,
                                                           const RecurrentState* initial) {
-  if (initial && initial->batch != 1)
-    throw Error("the initial state has " + std::to_string(initial->batch) + " streams; a beam search starts from 1");
+  // beam_search checks the rest: the initial state's streams, the width, the length.
   std::vector<BeamRequest> searches;
   for (const StreamRequest& request : requests) {
-    if (request.prompt.size() > limits::max_prompt_bytes)
-      throw Error("the prompt is " + std::to_string(request.prompt.size()) + " bytes; the limit is " +
-                  std::to_string(limits::max_prompt_bytes));
-    searches.push_back({model_.tokenizer.encode(request.prompt, options.unknown), initial ? *initial : RecurrentState{},
-                        options.beam_width, request.length, options.length_penalty, request.stop, best});
+    searches.push_back({prompt_ids(model_.tokenizer, request.prompt, options.unknown),
+                        initial ? *initial : RecurrentState{}, options.beam_width, request.length,
+                        options.length_penalty, request.stop, best});
   }
   NvtxRange range("beam search");
   return beam_search(*engine_, model_.tokenizer, searches);
@@ -135,11 +142,7 @@ std::vector<std::string> Generator::run(const std::vector<StreamRequest>& reques
   for (int s = 0; s < streams; ++s) {
     if (requests[s].length < 1) throw Error("the length to generate must be at least 1");
     length = std::max(length, requests[s].length);
-    if (requests[s].prompt.size() > limits::max_prompt_bytes)
-      throw Error("the prompt is " + std::to_string(requests[s].prompt.size()) + " bytes; the limit is " +
-                  std::to_string(limits::max_prompt_bytes));
-    prompts[s] = model_.tokenizer.encode(requests[s].prompt, options.unknown);
-    if (prompts[s].empty()) throw Error("the prompt is empty: give at least one token to start from");
+    prompts[s] = prompt_ids(model_.tokenizer, requests[s].prompt, options.unknown);
   }
   engine_->set_state(initial ? *initial : RecurrentState{streams, {}, {}});
   std::vector<int> slots(streams);

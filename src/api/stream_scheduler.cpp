@@ -204,6 +204,10 @@ void StreamScheduler::run() {
   };
   // Prefills `rows` (slots) with `inputs` and keeps each one's logits for its next draw.
   auto prefill = [&](const std::vector<int>& rows, const std::vector<std::vector<int>>& inputs, bool fresh) {
+    if (rows.size() == slots.size() && std::is_sorted(rows.begin(), rows.end())) {
+      s.engine->prefill_slots(rows, inputs, fresh, slot_logits);  // every slot, in order: no copy
+      return;
+    }
     s.engine->prefill_slots(rows, inputs, fresh, logits);
     for (std::size_t k = 0; k < rows.size(); ++k)
       std::copy_n(logits.begin() + static_cast<std::ptrdiff_t>(k) * V, V,

@@ -245,10 +245,9 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
 
 std::string Tokenizer::piece(int previous_id, int id) const {
   check_id(id, size());
-  if (previous_id != -1) check_id(previous_id, size());
   const std::string& token = tokens_[id];
   if (previous_id == -1) return token;
-  return spaced_after(previous_id) && spaced_before(id) ? " " + token : token;
+  return spaced_after(previous_id) && spaced_before(id) ? " " + token : token;  // spaced_after checks previous_id
 }
 
 // Word-level text is its tokens joined by spaces, except after an opening mark or a newline

@@ -37,6 +37,12 @@ cudaGraphExec_t instantiate(cudaGraph_t graph) {
 
 }  // namespace
 
+Error capture_failure(const std::string& what, const Error& cause) {
+  return Error("capturing " + what + " as a CUDA graph failed: " + cause.what() +
+               " (EngineOptions::cuda_graphs = false, or GENRNN_CUDA_GRAPHS=0 for gen_cuda, runs it with plain "
+               "launches)");
+}
+
 CapturedGraph CapturedGraph::capture(cudaStream_t stream, const std::function<void()>& work) {
   GraphGuard captured;
   capture_into(captured, stream, work);

@@ -3,8 +3,15 @@
 #include <cuda_runtime_api.h>
 
 #include <functional>
+#include <string>
+
+#include "genrnn/error.hpp"
 
 namespace genrnn::cuda {
+
+// The error for a failed capture of `what` ("a decode step"), with the cause, and how to run
+// with plain launches instead.
+Error capture_failure(const std::string& what, const Error& cause);
 
 class CapturedGraph {
  public:

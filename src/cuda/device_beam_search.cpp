@@ -20,11 +20,11 @@ DeviceBuffer<T> uploaded(const std::vector<T>& values, cudaStream_t stream) {
   return buffer;
 }
 
+// `count` values from the device, their copy queued on `stream`: read them after a synchronize.
 template <class T>
-std::vector<T> downloaded(const T* device, std::size_t count, cudaStream_t stream) {
+std::vector<T> download_queued(const T* device, std::size_t count, cudaStream_t stream) {
   std::vector<T> values(count);
   GENRNN_CUDA_CHECK(cudaMemcpyAsync(values.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost, stream));
-  GENRNN_CUDA_CHECK(cudaStreamSynchronize(stream));
   return values;
 }
 
@@ -198,16 +198,15 @@ BeamTrace search_beams_on_device(GpuModel& model, const BeamPlan& plan, bool cud
         try {
           graph = CapturedGraph::capture(stream, step);
         } catch (const Error& e) {
-          throw Error(std::string("capturing a beam search step as a CUDA graph failed: ") + e.what() +
-                      " (EngineOptions::cuda_graphs = false, or GENRNN_CUDA_GRAPHS=0 for gen_cuda, runs it with "
-                      "plain launches)");
+          throw capture_failure("a beam search step", e);
         }
       }
       graph->replay(stream);
     }
     ++steps;
     if (steps % kCheckSteps == 0 && steps < memory.steps) {
-      const auto live = downloaded(memory.live_count.data(), plan.requests.size(), stream);
+      const auto live = download_queued(memory.live_count.data(), plan.requests.size(), stream);
+      model.context().synchronize();
       if (std::all_of(live.begin(), live.end(), [](int count) { return count == 0; })) break;
     }
   }
@@ -215,10 +214,11 @@ BeamTrace search_beams_on_device(GpuModel& model, const BeamPlan& plan, bool cud
   BeamTrace trace;
   trace.rows = rows;
   const auto traced = static_cast<std::size_t>(steps) * rows;
-  trace.parents = downloaded(memory.trace_parent.data(), traced, stream);
-  trace.tokens = downloaded(memory.trace_token.data(), traced, stream);
-  const auto counts = downloaded(memory.finished_count.data(), plan.requests.size(), stream);
-  const auto finished = downloaded(memory.finished.data(), memory.finished.capacity(), stream);
+  trace.parents = download_queued(memory.trace_parent.data(), traced, stream);
+  trace.tokens = download_queued(memory.trace_token.data(), traced, stream);
+  const auto counts = download_queued(memory.finished_count.data(), plan.requests.size(), stream);
+  const auto finished = download_queued(memory.finished.data(), memory.finished.capacity(), stream);
+  model.context().synchronize();
   for (int r = 0; r < requests; ++r) {
     std::vector<EndedBeam> ended;
     for (int k = 0; k < counts[r]; ++k) {
@@ -227,7 +227,6 @@ BeamTrace search_beams_on_device(GpuModel& model, const BeamPlan& plan, bool cud
     }
     trace.ended.push_back(std::move(ended));
   }
-  model.context().synchronize();
   return trace;
 }
 

@@ -66,9 +66,7 @@ GraphDecoder::GraphSource GraphDecoder::replay_step(const StepKey& key) {
         source = GraphSource::captured;
       }
     } catch (const Error& e) {
-      throw Error(std::string("capturing a decode step as a CUDA graph failed: ") + e.what() +
-                  " (EngineOptions::cuda_graphs = false, or GENRNN_CUDA_GRAPHS=0 for gen_cuda, decodes with plain "
-                  "launches)");
+      throw capture_failure("a decode step", e);
     }
     cached.key = key;
   }

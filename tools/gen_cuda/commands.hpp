@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,6 +105,12 @@ inline CLI::Option* add_threads_option(CLI::App& command) {
 
 // GENRNN_CUDA_GRAPHS=0 in the environment: GPU decoding with plain launches, no CUDA graph
 // (to compare, or to debug).
+// A fresh 64-bit seed, for a run or request that was given none.
+inline uint64_t random_seed() {
+  std::random_device device;
+  return uint64_t{device()} << 32 | device();
+}
+
 inline bool cuda_graphs_from_environment() { return !genrnn::env_equals("GENRNN_CUDA_GRAPHS", "0"); }
 
 // "auto" and the registered engines' names.

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <thread>
 
+#include "commands.hpp"
 #include "completion_job.hpp"
 
 namespace gen_cuda {
@@ -68,11 +69,6 @@ std::string random_id() {
   char text[32];
   std::snprintf(text, sizeof text, "cmpl-%016llx", static_cast<unsigned long long>(engine()));
   return text;
-}
-
-uint64_t random_seed() {
-  std::random_device device;
-  return uint64_t{device()} << 32 | device();
 }
 
 void send_json(httplib::Response& response, int status, const json& body) {
@@ -168,7 +164,7 @@ struct CompletionServer::Routes {
       offset += reply.prompt_of(news.index).size();
     }
     return {{"index", news.index},
-            {"text", text},
+            {"text", std::move(text)},
             {"logprobs", reply.request.logprobs < 0 ? json(nullptr) : logprobs_json(news.tokens, offset)},
             {"finish_reason", finish_reason_json(news.end)}};
   }
@@ -185,13 +181,17 @@ struct CompletionServer::Routes {
     const int choices = reply.request.choices();
     std::vector<ChoiceNews> whole(choices);
     for (int k = 0; k < choices; ++k) whole[k].index = k;
-    while (!reply.job->finished())
-      for (ChoiceNews& news : reply.job->take(Clock::now(), Clock::now() + std::chrono::seconds(1))) {
+    while (!reply.job->finished()) {
+      // Woken when every choice has ended, or once a second: not for each step's token.
+      const Clock::time_point second = Clock::now() + std::chrono::seconds(1);
+      for (ChoiceNews& news : reply.job->take(second, second)) {
         ChoiceNews& into = whole[news.index];
         into.text += news.text;
-        into.tokens.insert(into.tokens.end(), news.tokens.begin(), news.tokens.end());
+        into.tokens.insert(into.tokens.end(), std::make_move_iterator(news.tokens.begin()),
+                           std::make_move_iterator(news.tokens.end()));
         if (news.end != genrnn::StreamEnd::running) into.end = news.end;
       }
+    }
     json body = reply.head(server.options_.model_name);
     body["choices"] = json::array();
     for (ChoiceNews& news : whole) {

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -51,8 +50,7 @@ int run_sample(SampleArguments& args) {
 
   const bool beam = args.options.beam_width > 0;
   if (args.seed_option->count() == 0 && !beam) {
-    const std::uint64_t high = std::random_device{}();
-    args.options.sampling.seed = high << 32 | std::random_device{}();
+    args.options.sampling.seed = random_seed();
     std::cerr << "seed: " << args.options.sampling.seed << '\n';  // to repeat this run
   }
   std::cerr << "engine: " << generator.engine_name() << std::endl;
